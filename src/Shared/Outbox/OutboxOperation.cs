@@ -1,0 +1,10 @@
+namespace OutboxSync.Outbox;
+
+public static class OutboxOperation
+{
+    public const string Create = "create";
+    public const string Update = "update";
+    public const string Delete = "delete";
+    public const string AddInterface = "add_interface";
+    public const string RemoveInterface = "remove_interface";
+}

@@ -1,0 +1,158 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Npgsql;
+
+namespace OutboxSync.Testing;
+
+/// <summary>
+/// The PostgreSQL server tests run against, found in this order: a connection string in
+/// OUTBOXSYNC_TEST_DATABASE; else a throwaway cluster from the installed binaries (initdb as the postgres
+/// user when running as root), stopped when the process exits. One per test process.
+/// </summary>
+public sealed class PostgresServer
+{
+    public const string EnvironmentVariable = "OUTBOXSYNC_TEST_DATABASE";
+
+    private static readonly Lazy<Task<PostgresServer>> Shared = new(StartAsync);
+    private readonly string? _dataDir;
+    private readonly string? _binDir;
+
+    private PostgresServer(string adminConnectionString, string? dataDir, string? binDir, int port)
+    {
+        AdminConnectionString = adminConnectionString;
+        _dataDir = dataDir;
+        _binDir = binDir;
+        Port = port;
+    }
+
+    /// <summary>Connection string of a superuser on the maintenance database.</summary>
+    public string AdminConnectionString { get; }
+
+    public int Port { get; }
+
+    /// <summary>The cluster's data directory when this process started it (for restart tests), else null.</summary>
+    public string? DataDirectory => _dataDir;
+
+    public static Task<PostgresServer> InstanceAsync() => Shared.Value;
+
+    public string ConnectionStringFor(string database) =>
+        new NpgsqlConnectionStringBuilder(AdminConnectionString) { Database = database }.ConnectionString;
+
+    private static async Task<PostgresServer> StartAsync()
+    {
+        var fromEnv = Environment.GetEnvironmentVariable(EnvironmentVariable);
+        if (!string.IsNullOrWhiteSpace(fromEnv))
+        {
+            var port = new NpgsqlConnectionStringBuilder(fromEnv).Port;
+            return new PostgresServer(fromEnv, null, null, port);
+        }
+
+        var binDir = FindBinaries() ?? throw new InvalidOperationException(
+            $"No PostgreSQL found: set {EnvironmentVariable} to a connection string, or install PostgreSQL (initdb, pg_ctl).");
+        var root = Path.Combine(Path.GetTempPath(), $"outboxsync-pg-{Environment.ProcessId}-{Guid.NewGuid():N}"[..40]);
+        Directory.CreateDirectory(root);
+        var dataDir = Path.Combine(root, "data");
+        var asRoot = Environment.UserName == "root";
+        if (asRoot)
+        {
+            await RunAsync("chown", ["postgres:postgres", root]);
+        }
+
+        await RunPgAsync(asRoot, Path.Combine(binDir, "initdb"), ["-D", dataDir, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync"]);
+        var freePort = FreePort();
+        var options = $"-p {freePort} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 -c shared_buffers=128MB";
+        await RunPgAsync(asRoot, Path.Combine(binDir, "pg_ctl"), ["-D", dataDir, "-o", options, "-l", Path.Combine(root, "log"), "-w", "-t", "60", "start"]);
+
+        var server = new PostgresServer(
+            $"Host=127.0.0.1;Port={freePort};Username=postgres;Database=postgres;Pooling=true;Maximum Pool Size=200;Timeout=30",
+            dataDir, binDir, freePort);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => server.Stop(asRoot, root);
+        return server;
+    }
+
+    /// <summary>Restarts the cluster this process started (fast shutdown); no-op for an external server.</summary>
+    public async Task RestartAsync()
+    {
+        if (_dataDir is null || _binDir is null)
+        {
+            throw new InvalidOperationException("Restart needs a cluster started by the tests.");
+        }
+        await RunPgAsync(Environment.UserName == "root", Path.Combine(_binDir, "pg_ctl"), ["-D", _dataDir, "-m", "fast", "-w", "restart"]);
+    }
+
+    /// <summary>Stops the cluster this process started; used by tests that need the database down.</summary>
+    public Task StopAsync() =>
+        RunPgAsync(Environment.UserName == "root", Path.Combine(_binDir!, "pg_ctl"), ["-D", _dataDir!, "-m", "fast", "-w", "stop"]);
+
+    public Task StartAgainAsync() =>
+        RunPgAsync(Environment.UserName == "root", Path.Combine(_binDir!, "pg_ctl"), ["-D", _dataDir!, "-w", "start"]);
+
+    private void Stop(bool asRoot, string root)
+    {
+        try
+        {
+            var args = new[] { "-D", _dataDir!, "-m", "immediate", "stop" };
+            RunPgAsync(asRoot, Path.Combine(_binDir!, "pg_ctl"), args).GetAwaiter().GetResult();
+        }
+        catch (InvalidOperationException)
+        {
+            // Already stopped.
+        }
+        try
+        {
+            Directory.Delete(root, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+
+    private static string? FindBinaries()
+    {
+        var candidates = new List<string>();
+        if (Directory.Exists("/usr/lib/postgresql"))
+        {
+            candidates.AddRange(Directory.GetDirectories("/usr/lib/postgresql").OrderDescending().Select(d => Path.Combine(d, "bin")));
+        }
+        candidates.Add("/usr/local/bin");
+        candidates.Add("/usr/bin");
+        return candidates.FirstOrDefault(d => File.Exists(Path.Combine(d, "initdb")) && File.Exists(Path.Combine(d, "pg_ctl")));
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private static Task RunPgAsync(bool asRoot, string exe, string[] args) =>
+        asRoot ? RunAsync("runuser", ["-u", "postgres", "--", exe, .. args]) : RunAsync(exe, args);
+
+    private static async Task RunAsync(string exe, string[] args)
+    {
+        var psi = new ProcessStartInfo(exe)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = "/tmp",
+        };
+        foreach (var a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+        using var process = Process.Start(psi) ?? throw new InvalidOperationException($"Could not start {exe}");
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"{exe} {string.Join(' ', args)} failed ({process.ExitCode}): {await stderr} {await stdout}");
+        }
+    }
+}
