@@ -23,101 +23,72 @@ public sealed record Confirmation(
     string SentEntryState = OutboxState.Done);
 
 /// <summary>
-/// Every write the drain makes after (or instead of) a back-end call. Each is ONE short transaction that first
-/// locks the resource's lease row and checks it still carries our token: a holder whose lease was taken over
-/// changes nothing, and a concurrent acquire waits for our commit instead of racing it. Nothing here does I/O
-/// other than these statements, so the row lock lives for milliseconds.
+/// Every write the drain makes after (or instead of) a back-end call. Each is ONE short transaction, sent as one
+/// batch (one round trip, PostgreSQL's implicit transaction), so it is never "idle in transaction" waiting on us:
+/// it first locks the resource's lease row and reads its token, and every write in it is conditioned on that
+/// token still being ours. A holder whose lease was taken over changes nothing, and a concurrent acquire waits
+/// for our commit instead of racing it.
 /// </summary>
 public sealed class OutboxCompletion(NpgsqlDataSource dataSource)
 {
     // Invariant: a write whose token is not the lease's current token changes nothing (fencing on our side).
-    // FOR UPDATE only inside this short transaction: it orders us against a takeover of the same row.
-    private const string GuardSql = "select token from resource_leases where resource_id = @id for update";
+    // FOR UPDATE lives only for this batch: it orders us against a takeover of the same row.
+    private const string GuardSql = "select token from resource_leases where resource_id = @lease_id for update";
+
+    // Appended to every write in the batch; the row lock above keeps its answer stable until commit.
+    private const string OurToken = "exists (select 1 from resource_leases where resource_id = @lease_id and token = @lease_token)";
 
     // Invariant: dependents blocked on this resource are re-checked as soon as it makes progress.
-    private const string WakeDependentsSql = """
+    private const string WakeDependentsSql = $"""
         update outbox_entries set next_attempt_at = clock_timestamp()
-        where state = 'pending' and blocked_by = @id::text and next_attempt_at > clock_timestamp()
+        where state = 'pending' and blocked_by = @lease_id::text and next_attempt_at > clock_timestamp() and {OurToken}
         """;
 
     /// <summary>Records that these entries' state is about to be sent (see migrations/004).</summary>
     public Task<CompletionResult> MarkDispatchedAsync(ResourceLease lease, IReadOnlyList<long> seqs, CancellationToken ct = default) =>
-        GuardedAsync(lease, async (conn, tx) =>
-        {
+        GuardedAsync(lease, batch =>
             // Invariant: once set, dispatched_at is never cleared, so "never sent" is a safe fact to rely on.
-            await using var cmd = new NpgsqlCommand(
-                "update outbox_entries set dispatched_at = coalesce(dispatched_at, clock_timestamp()), blocked_by = null where seq = any(@seqs)",
-                conn, tx);
-            cmd.Parameters.Add(OutboxClaim.SeqArray("seqs", seqs));
-            await cmd.ExecuteNonQueryAsync(ct);
-        }, ct);
+            batch.Add(Command($"""
+                update outbox_entries set dispatched_at = coalesce(dispatched_at, clock_timestamp()), blocked_by = null
+                where seq = any(@seqs) and {OurToken}
+                """, OutboxClaim.SeqArray("seqs", seqs))), ct);
 
     /// <summary>The back end confirmed the step: finish its entries and move the resource forward.</summary>
-    public Task<CompletionResult> ConfirmAsync(ResourceLease lease, Confirmation c, CancellationToken ct = default) =>
-        GuardedAsync(lease, async (conn, tx) =>
+    public async Task<CompletionResult> ConfirmAsync(ResourceLease lease, Confirmation c, CancellationToken ct = default)
+    {
+        try
         {
-            // Covered entries are superseded, never lost: the sent entry carried their state.
-            await using (var entries = new NpgsqlCommand("""
-                update outbox_entries
-                set state = case when seq = @sent then @sentState else 'superseded' end,
-                    completed_at = clock_timestamp(), blocked_by = null, last_error = null
-                where state = 'pending' and (seq = @sent or seq = any(@covered))
-                """, conn, tx))
+            return await GuardedAsync(lease, batch => BuildConfirm(batch, c, removeRow: c.RemoveRow), ct);
+        }
+        catch (PostgresException e) when (c.RemoveRow && e.SqlState == PostgresErrorCodes.ForeignKeyViolation)
+        {
+            // The back end deleted it, but rows still reference it here: keep the row as ERROR so an operator sees
+            // it, rather than failing the drain over and over. The whole first batch rolled back, so redo it all.
+            var reason = $"deleted at the back end but still referenced: {e.ConstraintName}";
+            return await GuardedAsync(lease, batch =>
             {
-                entries.Parameters.AddWithValue("sent", c.SentSeq);
-                entries.Parameters.AddWithValue("sentState", c.SentEntryState);
-                entries.Parameters.Add(OutboxClaim.SeqArray("covered", c.CoveredSeqs));
-                await entries.ExecuteNonQueryAsync(ct);
-            }
-
-            var table = TableOf(c.ResourceType);
-            if (c.RemoveRow)
-            {
-                await RemoveRowAsync(conn, tx, table, lease.ResourceId, ct);
-            }
-            else
-            {
-                // Invariant: ACTIVE only when the back end holds the latest desired revision and no delete is
-                // pending; applied_revision never moves backwards.
-                await using var row = new NpgsqlCommand($"""
-                    update {table} set
-                        applied_revision = greatest(applied_revision, @rev),
-                        status = case when status <> 'PENDING_DELETE' and revision_number = greatest(applied_revision, @rev)
-                                      then 'ACTIVE' else status end,
-                        status_reason = case when status <> 'PENDING_DELETE' and revision_number = greatest(applied_revision, @rev)
-                                      then null else status_reason end
-                    where id = @id
-                    """, conn, tx);
-                row.Parameters.AddWithValue("rev", c.Revision);
-                row.Parameters.AddWithValue("id", lease.ResourceId);
-                await row.ExecuteNonQueryAsync(ct);
-            }
-            await WakeDependentsAsync(conn, tx, lease.ResourceId, ct);
-        }, ct);
+                BuildConfirm(batch, c, removeRow: false);
+                batch.Add(Command($"update {TableOf(c.ResourceType)} set status = 'ERROR', status_reason = @reason where id = @lease_id and {OurToken}",
+                    new NpgsqlParameter("reason", Truncate(reason))));
+            }, ct);
+        }
+    }
 
     /// <summary>Permanent failure: the entries fail and the resource goes to ERROR with the reason.</summary>
     public Task<CompletionResult> FailAsync(ResourceLease lease, string resourceType, IReadOnlyList<long> seqs, string reason, CancellationToken ct = default) =>
-        GuardedAsync(lease, async (conn, tx) =>
+        GuardedAsync(lease, batch =>
         {
-            await using (var entries = new NpgsqlCommand("""
+            batch.Add(Command($"""
                 update outbox_entries set state = 'failed', last_error = @reason, blocked_by = null, completed_at = clock_timestamp()
-                where state = 'pending' and seq = any(@seqs)
-                """, conn, tx))
-            {
-                entries.Parameters.AddWithValue("reason", reason);
-                entries.Parameters.Add(OutboxClaim.SeqArray("seqs", seqs));
-                await entries.ExecuteNonQueryAsync(ct);
-            }
+                where state = 'pending' and seq = any(@seqs) and {OurToken}
+                """, new NpgsqlParameter("reason", Truncate(reason)), OutboxClaim.SeqArray("seqs", seqs)));
             if (ResourceType.FromName(resourceType) is not null)
             {
-                await using var row = new NpgsqlCommand(
-                    $"update {TableOf(resourceType)} set status = 'ERROR', status_reason = @reason where id = @id", conn, tx);
-                row.Parameters.AddWithValue("reason", Truncate(reason));
-                row.Parameters.AddWithValue("id", lease.ResourceId);
-                await row.ExecuteNonQueryAsync(ct);
+                batch.Add(Command($"update {TableOf(resourceType)} set status = 'ERROR', status_reason = @reason where id = @lease_id and {OurToken}",
+                    new NpgsqlParameter("reason", Truncate(reason))));
             }
             // Children waiting on this resource must learn of the failure now, not at their next poll.
-            await WakeDependentsAsync(conn, tx, lease.ResourceId, ct);
+            batch.Add(Command(WakeDependentsSql));
         }, ct);
 
     /// <summary>
@@ -125,83 +96,91 @@ public sealed class OutboxCompletion(NpgsqlDataSource dataSource)
     /// <paramref name="countAttempt"/> (an outage or open circuit is not the entry's fault).
     /// </summary>
     public Task<CompletionResult> RescheduleAsync(ResourceLease lease, IReadOnlyList<long> seqs, TimeSpan delay, string error, bool countAttempt, CancellationToken ct = default) =>
-        GuardedAsync(lease, async (conn, tx) =>
-        {
-            await using var cmd = new NpgsqlCommand("""
-                update outbox_entries
-                set attempts = attempts + case when @count then 1 else 0 end,
-                    next_attempt_at = clock_timestamp() + @delay, last_error = @error, blocked_by = null
-                where state = 'pending' and seq = any(@seqs)
-                """, conn, tx);
-            cmd.Parameters.AddWithValue("count", countAttempt);
-            cmd.Parameters.AddWithValue("delay", delay);
-            cmd.Parameters.AddWithValue("error", Truncate(error));
-            cmd.Parameters.Add(OutboxClaim.SeqArray("seqs", seqs));
-            await cmd.ExecuteNonQueryAsync(ct);
-        }, ct);
+        GuardedAsync(lease, batch => batch.Add(Command($"""
+            update outbox_entries
+            set attempts = attempts + case when @count then 1 else 0 end,
+                next_attempt_at = clock_timestamp() + @delay, last_error = @error, blocked_by = null
+            where state = 'pending' and seq = any(@seqs) and {OurToken}
+            """,
+            new NpgsqlParameter("count", countAttempt), new NpgsqlParameter("delay", delay),
+            new NpgsqlParameter("error", Truncate(error)), OutboxClaim.SeqArray("seqs", seqs))), ct);
 
     /// <summary>The entry waits for another resource: record who, spend no attempt, re-check after <paramref name="recheck"/>
     /// (or earlier, when the blocker makes progress).</summary>
     public Task<CompletionResult> BlockAsync(ResourceLease lease, long seq, Guid blockedBy, TimeSpan recheck, CancellationToken ct = default) =>
-        GuardedAsync(lease, async (conn, tx) =>
-        {
-            await using var cmd = new NpgsqlCommand("""
-                update outbox_entries set blocked_by = @by, next_attempt_at = clock_timestamp() + @recheck
-                where state = 'pending' and seq = @seq
-                """, conn, tx);
-            cmd.Parameters.AddWithValue("by", blockedBy.ToString());
-            cmd.Parameters.AddWithValue("recheck", recheck);
-            cmd.Parameters.AddWithValue("seq", seq);
-            await cmd.ExecuteNonQueryAsync(ct);
-        }, ct);
+        GuardedAsync(lease, batch => batch.Add(Command($"""
+            update outbox_entries set blocked_by = @by, next_attempt_at = clock_timestamp() + @recheck
+            where state = 'pending' and seq = @seq and {OurToken}
+            """, new NpgsqlParameter("by", blockedBy.ToString()), new NpgsqlParameter("recheck", recheck), new NpgsqlParameter("seq", seq))), ct);
 
-    private async Task<CompletionResult> GuardedAsync(ResourceLease lease, Func<NpgsqlConnection, NpgsqlTransaction, Task> write, CancellationToken ct)
+    private static void BuildConfirm(List<NpgsqlBatchCommand> batch, Confirmation c, bool removeRow)
     {
-        await using var conn = await dataSource.OpenConnectionAsync(ct);
-        await using var tx = await conn.BeginTransactionAsync(ct);
-        await using (var guard = new NpgsqlCommand(GuardSql, conn, tx))
+        // Covered entries are superseded, never lost: the sent entry carried their state.
+        batch.Add(Command($"""
+            update outbox_entries
+            set state = case when seq = @sent then @sentState else 'superseded' end,
+                completed_at = clock_timestamp(), blocked_by = null, last_error = null
+            where state = 'pending' and (seq = @sent or seq = any(@covered)) and {OurToken}
+            """, new NpgsqlParameter("sent", c.SentSeq), new NpgsqlParameter("sentState", c.SentEntryState), OutboxClaim.SeqArray("covered", c.CoveredSeqs)));
+        var table = TableOf(c.ResourceType);
+        if (removeRow)
         {
-            guard.Parameters.AddWithValue("id", lease.ResourceId);
-            var current = await guard.ExecuteScalarAsync(ct);
-            if (current is not long token || token != lease.Token.Value)
+            // The back end confirmed the delete, so the row goes (a port's allocations and interface cascade).
+            batch.Add(Command($"delete from {table} where id = @lease_id and {OurToken}"));
+        }
+        else
+        {
+            // Invariant: ACTIVE only when the back end holds the latest desired revision and no delete is pending;
+            // applied_revision never moves backwards.
+            batch.Add(Command($"""
+                update {table} set
+                    applied_revision = greatest(applied_revision, @rev),
+                    status = case when status <> 'PENDING_DELETE' and revision_number = greatest(applied_revision, @rev)
+                                  then 'ACTIVE' else status end,
+                    status_reason = case when status <> 'PENDING_DELETE' and revision_number = greatest(applied_revision, @rev)
+                                  then null else status_reason end
+                where id = @lease_id and {OurToken}
+                """, new NpgsqlParameter("rev", c.Revision)));
+        }
+        batch.Add(Command(WakeDependentsSql));
+    }
+
+    private async Task<CompletionResult> GuardedAsync(ResourceLease lease, Action<List<NpgsqlBatchCommand>> build, CancellationToken ct)
+    {
+        var writes = new List<NpgsqlBatchCommand>();
+        build(writes);
+        await using var batch = dataSource.CreateBatch();
+        var guard = new NpgsqlBatchCommand(GuardSql);
+        guard.Parameters.AddWithValue("lease_id", lease.ResourceId);
+        batch.BatchCommands.Add(guard);
+        foreach (var write in writes)
+        {
+            write.Parameters.AddWithValue("lease_id", lease.ResourceId);
+            write.Parameters.AddWithValue("lease_token", lease.Token.Value);
+            batch.BatchCommands.Add(write);
+        }
+        // No explicit transaction: the batch is one implicit transaction, committed by the server on its own.
+        long? current;
+        await using (var reader = await batch.ExecuteReaderAsync(ct))
+        {
+            current = await reader.ReadAsync(ct) ? reader.GetInt64(0) : null;
+            while (await reader.NextResultAsync(ct))
             {
-                await tx.RollbackAsync(ct);
-                lease.MarkLost();
-                return CompletionResult.Lost;
             }
         }
-        await write(conn, tx);
-        await tx.CommitAsync(ct);
+        if (current != lease.Token.Value)
+        {
+            lease.MarkLost();
+            return CompletionResult.Lost;
+        }
         return CompletionResult.Written;
     }
 
-    private static async Task RemoveRowAsync(NpgsqlConnection conn, NpgsqlTransaction tx, string table, Guid id, CancellationToken ct)
+    private static NpgsqlBatchCommand Command(string sql, params NpgsqlParameter[] parameters)
     {
-        // The back end confirmed the delete, so the row goes (a port's allocations and interface cascade). A row
-        // still referenced by children cannot go; it is kept as ERROR so an operator sees it rather than a failed drain.
-        await tx.SaveAsync("remove_row", ct);
-        try
-        {
-            await using var delete = new NpgsqlCommand($"delete from {table} where id = @id", conn, tx);
-            delete.Parameters.AddWithValue("id", id);
-            await delete.ExecuteNonQueryAsync(ct);
-        }
-        catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.ForeignKeyViolation)
-        {
-            await tx.RollbackAsync("remove_row", ct);
-            await using var error = new NpgsqlCommand(
-                $"update {table} set status = 'ERROR', status_reason = @reason where id = @id", conn, tx);
-            error.Parameters.AddWithValue("reason", Truncate($"deleted at the back end but still referenced: {e.ConstraintName}"));
-            error.Parameters.AddWithValue("id", id);
-            await error.ExecuteNonQueryAsync(ct);
-        }
-    }
-
-    private static async Task WakeDependentsAsync(NpgsqlConnection conn, NpgsqlTransaction tx, Guid id, CancellationToken ct)
-    {
-        await using var wake = new NpgsqlCommand(WakeDependentsSql, conn, tx);
-        wake.Parameters.AddWithValue("id", id);
-        await wake.ExecuteNonQueryAsync(ct);
+        var command = new NpgsqlBatchCommand(sql);
+        command.Parameters.AddRange(parameters);
+        return command;
     }
 
     private static string TableOf(string resourceType) =>
