@@ -318,7 +318,7 @@ public sealed class DrainTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_router_interface_is_added_after_its_router_and_port_and_removal_deletes_the_port_row()
+    public async Task A_router_interface_is_added_after_its_router_and_subnet_and_removal_deletes_the_port_row()
     {
         await using var worker = await StartWorkerAsync();
         var net = await _scenario.CreateNetworkAsync();
@@ -326,14 +326,16 @@ public sealed class DrainTests : IAsyncLifetime
         var router = await _scenario.CreateRouterAsync();
         var port = await _scenario.AddRouterInterfaceAsync(router, subnet, net);
         await _scenario.WaitUntilDrainedAsync();
-        Assert.Equal(("ACTIVE", 2L), ((await _scenario.ResourceAsync("ports", port))!.Value.Status, (await _scenario.ResourceAsync("ports", port))!.Value.Applied));
+        Assert.Equal(("ACTIVE", 1L), ((await _scenario.ResourceAsync("ports", port))!.Value.Status, (await _scenario.ResourceAsync("ports", port))!.Value.Applied));
         Assert.Contains(_backend.CallsFor(port), c => c.Collection == "interfaces" && c.Method == "PUT" && c.Status == 201);
+        Assert.True(_backend.HasInterface(router, port));
 
         await _scenario.RemoveRouterInterfaceAsync(router, port, subnet, net);
         await _scenario.WaitUntilDrainedAsync();
 
         Assert.Null(await _scenario.ResourceAsync("ports", port));
         Assert.Contains(_backend.CallsFor(port), c => c.Collection == "interfaces" && c.Method == "DELETE" && c.Status == 204);
+        Assert.False(_backend.HasInterface(router, port));
         Assert.Empty(_backend.Violations);
     }
 

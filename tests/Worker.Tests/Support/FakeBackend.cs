@@ -181,21 +181,25 @@ public sealed class FakeBackend : HttpMessageHandler
     {
         if (method == HttpMethod.Put)
         {
-            if (!_objects.ContainsKey(router) || !_objects.ContainsKey(port))
+            var subnet = Guid.Parse(body!["attributes"]!["subnet_id"]!.GetValue<string>());
+            if (!_objects.ContainsKey(router) || !_objects.ContainsKey(subnet))
             {
-                Violations.Enqueue($"interface {port} before router/port");
+                Violations.Enqueue($"interface {port} before router/subnet");
                 return (409, "unknown_parent");
             }
             var existed = _interfaces.ContainsKey((router, port));
-            _interfaces[(router, port)] = body!["revision"]!.GetValue<long>();
+            _interfaces[(router, port)] = body["revision"]!.GetValue<long>();
             return (existed ? 200 : 201, null);
         }
-        if (!_interfaces.Remove((router, port)))
+        return _interfaces.Remove((router, port)) ? (204, null) : (404, "not_found");
+    }
+
+    public bool HasInterface(Guid router, Guid port)
+    {
+        lock (_gate)
         {
-            return (404, "not_found");
+            return _interfaces.ContainsKey((router, port));
         }
-        _objects.Remove(port);
-        return (204, null);
     }
 
     private Guid? MissingParent(string collection, JsonObject attrs) =>

@@ -157,20 +157,29 @@ public sealed class Scenario(NpgsqlDataSource db)
         return id;
     }
 
-    /// <summary>Router interface via a new port on the subnet: port create, then add_interface on that port.</summary>
+    /// <summary>
+    /// Router interface on a subnet, as the API does it: a new port row (no port create entry; the back end only
+    /// learns of it as the interface) and one add_interface entry on that port, depending on router, subnet, network.
+    /// </summary>
     public async Task<Guid> AddRouterInterfaceAsync(Guid routerId, Guid subnetId, Guid netId)
     {
-        var portId = await CreatePortAsync(netId, subnetId, "router-if");
+        var portId = Guid.NewGuid();
+        var mac = $"fa:16:3e:01:{Interlocked.Increment(ref _macCounter) / 256:x2}:{_macCounter % 256:x2}";
+        var ip = $"10.1.{_macCounter / 250}.{(_macCounter % 250) + 1}";
         await InTransactionAsync(async (conn, tx) =>
         {
-            var rev = await ScalarAsync<long>(conn, tx,
-                "update ports set device_id = @r, device_owner = 'network:router_interface', revision_number = revision_number + 1 where id = @id returning revision_number",
-                ("id", portId), ("r", routerId.ToString()));
+            await ExecAsync(conn, tx, """
+                insert into ports (id, project_id, name, status, revision_number, created_at, updated_at, network_id, mac_address, device_id, device_owner)
+                values (@id, 'p1', '', 'PENDING_CREATE', 1, now(), now(), @net, @mac, @r, 'network:router_interface')
+                """, ("id", portId), ("net", netId), ("mac", mac), ("r", routerId.ToString()));
+            await ExecAsync(conn, tx, "insert into ip_allocations (subnet_id, ip_address, port_id) values (@s, @ip, @p)", ("s", subnetId), ("ip", ip), ("p", portId));
             await ExecAsync(conn, tx, "insert into router_interfaces (port_id, router_id, subnet_id) values (@p, @r, @s)", ("p", portId), ("r", routerId), ("s", subnetId));
-            var ip = await ScalarAsync<string>(conn, tx, "select ip_address from ip_allocations where port_id = @p", ("p", portId));
-            await AppendAsync(conn, tx, "port", portId, "add_interface", rev, new JsonObject
+            await AppendAsync(conn, tx, "port", portId, "add_interface", 1, new JsonObject
             {
-                ["router_id"] = routerId.ToString(), ["subnet_id"] = subnetId.ToString(), ["ip_address"] = ip, ["port_id"] = portId.ToString(),
+                ["id"] = portId.ToString(), ["project_id"] = "p1", ["network_id"] = netId.ToString(), ["mac_address"] = mac,
+                ["fixed_ips"] = new JsonArray(new JsonObject { ["subnet_id"] = subnetId.ToString(), ["ip_address"] = ip }),
+                ["device_id"] = routerId.ToString(), ["device_owner"] = "network:router_interface",
+                ["router_id"] = routerId.ToString(), ["subnet_id"] = subnetId.ToString(), ["ip_address"] = ip,
             }, [routerId, subnetId, netId]);
         });
         return portId;
