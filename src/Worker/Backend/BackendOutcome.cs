@@ -23,6 +23,8 @@ public enum BackendOutcomeKind
     CircuitOpen,
     /// <summary>422 and other 4xx: permanent; the resource goes to ERROR.</summary>
     Rejected,
+    /// <summary>Our lease's trust window ran out before or during the attempt: stop acting, write nothing.</summary>
+    LeaseExpired,
 }
 
 public sealed record BackendOutcome(BackendOutcomeKind Kind, int? StatusCode, string Detail)

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using OutboxSync.Leases;
 using Polly;
 using Polly.CircuitBreaker;
 using Polly.Retry;
@@ -15,11 +16,13 @@ namespace OutboxSync.Worker.Backend;
 public sealed class BackendPipeline
 {
     private readonly BackendClient _client;
+    private readonly TimeProvider _time;
     private readonly ResiliencePipeline<BackendOutcome> _pipeline;
 
     public BackendPipeline(BackendClient client, IOptions<BackendOptions> options, TimeProvider time)
     {
         _client = client;
+        _time = time;
         var o = options.Value;
         var builder = new ResiliencePipelineBuilder<BackendOutcome> { TimeProvider = time };
         if (o.RetryCount > 0)
@@ -50,13 +53,18 @@ public sealed class BackendPipeline
         _pipeline = builder.Build();
     }
 
-    public async Task<BackendOutcome> SendAsync(BackendRequest request, CancellationToken ct)
+    /// <summary>
+    /// Sends <paramref name="request"/> with retries. Every attempt, retries included, starts only while
+    /// <paramref name="lease"/> is trusted and is cut off when its trust window ends, so a holder that can no longer
+    /// renew never has a call in flight once another replica may take the resource over.
+    /// </summary>
+    public async Task<BackendOutcome> SendAsync(BackendRequest request, ResourceLease? lease, CancellationToken ct)
     {
         try
         {
             return await _pipeline.ExecuteAsync(
-                static async (state, token) => await state.Client.SendOnceAsync(state.Request, token),
-                (Client: _client, Request: request),
+                static async (state, token) => await state.Self.AttemptAsync(state.Request, state.Lease, token),
+                (Self: this, Request: request, Lease: lease),
                 ct);
         }
         catch (BrokenCircuitException e)
@@ -66,6 +74,31 @@ public sealed class BackendPipeline
         catch (TimeoutRejectedException)
         {
             return new BackendOutcome(BackendOutcomeKind.Transient, null, "attempt timed out");
+        }
+    }
+
+    public Task<BackendOutcome> SendAsync(BackendRequest request, CancellationToken ct) => SendAsync(request, null, ct);
+
+    private async Task<BackendOutcome> AttemptAsync(BackendRequest request, ResourceLease? lease, CancellationToken ct)
+    {
+        if (lease is null)
+        {
+            return await _client.SendOnceAsync(request, ct);
+        }
+        var remaining = lease.TrustRemaining;
+        if (remaining <= TimeSpan.Zero)
+        {
+            return new BackendOutcome(BackendOutcomeKind.LeaseExpired, null, $"lease on {lease} no longer trusted");
+        }
+        using var trust = new CancellationTokenSource(remaining, _time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, trust.Token);
+        try
+        {
+            return await _client.SendOnceAsync(request, linked.Token);
+        }
+        catch (OperationCanceledException) when (trust.IsCancellationRequested && !ct.IsCancellationRequested)
+        {
+            return new BackendOutcome(BackendOutcomeKind.LeaseExpired, null, $"lease on {lease} ran out mid-call");
         }
     }
 }

@@ -117,11 +117,11 @@ public sealed class ResourceDrainer(
             return StepEnd.Lost;
         }
 
-        var outcome = await backend.SendAsync(BackendRequests.For(send, lease.Token), ct);
+        var outcome = await backend.SendAsync(BackendRequests.For(send, lease.Token), lease, ct);
         if (outcome.Kind == BackendOutcomeKind.AlreadyExists && send.CarriesUpdates)
         {
             // An earlier attempt's create landed with an older state; bring it up to the coalesced latest.
-            outcome = await backend.SendAsync(BackendRequests.UpdateAfterExisting(send, lease.Token), ct);
+            outcome = await backend.SendAsync(BackendRequests.UpdateAfterExisting(send, lease.Token), lease, ct);
         }
 
         var entry = send.Entry;
@@ -143,7 +143,9 @@ public sealed class ResourceDrainer(
                     entry.ResourceType, entry.Seq, send.Covered.Select(e => e.Seq).ToList(), entry.Revision, RemoveRow: false, OutboxState.Superseded), ct));
 
             case BackendOutcomeKind.StaleToken:
-                // Someone holds a newer token: write nothing and leave the resource to them.
+            case BackendOutcomeKind.LeaseExpired:
+                // Someone holds (or may soon hold) a newer token: write nothing and leave the resource to them.
+                // The entry stays pending with its idempotency key; the next holder resends it.
                 lease.MarkLost();
                 return StepEnd.Lost;
 

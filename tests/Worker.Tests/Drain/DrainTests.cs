@@ -382,6 +382,36 @@ public sealed class DrainTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_call_outliving_the_leases_trust_window_is_cut_off_and_writes_nothing()
+    {
+        _backend.Latency = TimeSpan.FromSeconds(5);
+        var requested = new TaskCompletionSource();
+        _backend.OnRequest = _ => requested.TrySetResult();
+        var net = await _scenario.CreateNetworkAsync("slow");
+        // Not started: no heartbeat renews the lease, as if the database were unreachable from this replica.
+        var replica = WorkerHost.Build(_db, handler: _backend, settings: new Dictionary<string, string?>
+        {
+            ["Leases:Duration"] = "00:00:01.500",
+            ["Leases:SafetyMargin"] = "00:00:00.500",
+            ["Backend:AttemptTimeout"] = "00:00:10",
+        });
+        await using (replica)
+        {
+            var pass = replica.Pass;
+            var started = DateTime.UtcNow;
+            Assert.Equal(1, (await pass.RunOnceAsync()).Acquired);
+            await requested.Task.WaitAsync(TimeSpan.FromSeconds(10));
+            await pass.WhenIdleAsync().WaitAsync(TimeSpan.FromSeconds(10));
+
+            Assert.InRange(DateTime.UtcNow - started, TimeSpan.FromMilliseconds(900), TimeSpan.FromSeconds(4));
+            Assert.Empty(_backend.Calls); // the request was abandoned before the back end answered
+            var entry = (await _scenario.EntriesAsync(net))[0];
+            Assert.Equal(("pending", 0), (entry.State, entry.Attempts));
+            Assert.Equal("PENDING_CREATE", (await _scenario.ResourceAsync("networks", net))!.Value.Status);
+        }
+    }
+
+    [Fact]
     public async Task A_worker_without_a_back_end_url_fails_at_start_naming_the_setting()
     {
         var host = WorkerHost.Build(_db, baseUrl: "");
