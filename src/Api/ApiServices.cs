@@ -31,6 +31,7 @@ public static class ApiServices
         builder.Services.AddScoped<AcceptTransaction>();
         builder.Services.AddScoped<ResourceLookup>();
         builder.Services.AddScoped<ResourceLister>();
+        builder.Services.AddScoped<PortAddressing>();
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.WriteIndented = false);
         return builder;
     }
@@ -65,6 +66,10 @@ public static class ApiServices
         app.MapVersions();
         app.MapExtensions();
         app.MapNetworks();
+        app.MapSubnets();
+        app.MapPorts();
+        app.MapRouters();
+        app.MapTags();
         return app;
     }
 }
