@@ -3,6 +3,7 @@ using OutboxSync.Api.Auth;
 using OutboxSync.Api.Endpoints;
 using OutboxSync.Api.Errors;
 using OutboxSync.Api.Lists;
+using OutboxSync.Hosting;
 using OutboxSync.Outbox;
 using OutboxSync.Persistence;
 
@@ -14,6 +15,8 @@ public static class ApiServices
     public static IHostApplicationBuilder AddApiServices(this IHostApplicationBuilder builder)
     {
         builder.AddOutboxSyncDatabase();
+        builder.AddOutboxSyncHealth();
+        builder.Services.AddHostedService<ModelWarmup>();
         builder.Services.AddOptions<ApiOptions>()
             .Bind(builder.Configuration.GetSection(ApiOptions.Section))
             .ValidateDataAnnotations()
@@ -63,6 +66,7 @@ public static class ApiServices
 
     public static WebApplication MapNeutronApi(this WebApplication app)
     {
+        app.MapOutboxSyncHealth();
         app.MapVersions();
         app.MapExtensions();
         app.MapNetworks();
