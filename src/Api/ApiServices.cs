@@ -4,6 +4,7 @@ using OutboxSync.Api.Endpoints;
 using OutboxSync.Api.Errors;
 using OutboxSync.Api.Lists;
 using OutboxSync.Hosting;
+using OutboxSync.Api.Operator;
 using OutboxSync.Outbox;
 using OutboxSync.Persistence;
 
@@ -74,6 +75,7 @@ public static class ApiServices
         app.MapPorts();
         app.MapRouters();
         app.MapTags();
+        app.MapOperatorApi();
         return app;
     }
 }
