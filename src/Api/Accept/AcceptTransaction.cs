@@ -1,0 +1,24 @@
+using OutboxSync.Outbox;
+using OutboxSync.Persistence;
+
+namespace OutboxSync.Api.Accept;
+
+/// <summary>
+/// The one short transaction of every mutating request: resource rows, then their outbox entries, then commit,
+/// then a wake-up for the workers outside the transaction. Nothing slow runs inside.
+/// </summary>
+public sealed class AcceptTransaction(OutboxSyncDbContext db, OutboxWriter outbox, OutboxWakeup wakeup)
+{
+    public OutboxWriter Outbox => outbox;
+
+    public async Task<T> RunAsync<T>(Func<Task<T>> work, CancellationToken ct)
+    {
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        var result = await work();
+        await db.SaveChangesAsync(ct);
+        await outbox.FlushAsync(ct);
+        await tx.CommitAsync(ct);
+        wakeup.Poke();
+        return result;
+    }
+}

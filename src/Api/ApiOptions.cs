@@ -1,0 +1,27 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace OutboxSync.Api;
+
+/// <summary>API behaviour (section <c>Api</c>).</summary>
+public sealed class ApiOptions
+{
+    public const string Section = "Api";
+
+    /// <summary>
+    /// Hide PENDING_DELETE resources from show and list, for clients that expect a delete to take effect at once.
+    /// They keep their addresses and names until the back end confirms. Default: false.
+    /// </summary>
+    public bool HidePendingDeletes { get; set; }
+
+    /// <summary>Largest page a list returns; bigger <c>limit</c> values are capped. Default: 1000.</summary>
+    [Range(1, 10000, ErrorMessage = "Api:MaxPageSize must be between 1 and 10000.")]
+    public int MaxPageSize { get; set; } = 1000;
+
+    /// <summary>Largest accepted request body in bytes; larger bodies get 413. Default: 1048576 (1 MiB).</summary>
+    [Range(1024, 64 * 1024 * 1024, ErrorMessage = "Api:MaxBodyBytes must be between 1024 and 67108864.")]
+    public long MaxBodyBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>MTU given to networks created without one. Default: 1500.</summary>
+    [Range(68, 9216, ErrorMessage = "Api:DefaultMtu must be between 68 and 9216.")]
+    public int DefaultMtu { get; set; } = 1500;
+}

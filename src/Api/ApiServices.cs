@@ -1,0 +1,81 @@
+using OutboxSync.Api.Accept;
+using OutboxSync.Api.Auth;
+using OutboxSync.Api.Endpoints;
+using OutboxSync.Api.Errors;
+using OutboxSync.Api.Lists;
+using OutboxSync.Hosting;
+using OutboxSync.Api.Operator;
+using OutboxSync.Outbox;
+using OutboxSync.Persistence;
+
+namespace OutboxSync.Api;
+
+public static class ApiServices
+{
+    /// <summary>Options, authentication, the accept path and endpoint services of the Neutron API.</summary>
+    public static IHostApplicationBuilder AddApiServices(this IHostApplicationBuilder builder)
+    {
+        builder.AddOutboxSyncDatabase();
+        builder.AddOutboxSyncHealth();
+        builder.Services.AddHostedService<ModelWarmup>();
+        builder.Services.AddOptions<ApiOptions>()
+            .Bind(builder.Configuration.GetSection(ApiOptions.Section))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        builder.Services.AddOptions<TokenOptions>()
+            .Bind(builder.Configuration.GetSection(TokenOptions.Section))
+            .Validate(o => o.Tokens.All(t => t.Sha256.Length == 64 && t.Sha256.All(Uri.IsHexDigit) && t.ProjectId.Length > 0),
+                "Auth:Tokens: every entry needs Sha256 (64 hex characters) and ProjectId.")
+            .Validate(o => o.TokensFile is null || File.Exists(o.TokensFile), "Auth:TokensFile names a file that does not exist.")
+            .ValidateOnStart();
+        builder.Services.AddSingleton<TokenRegistry>();
+        builder.Services.AddSingleton<OutboxWakeup>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<OutboxWakeup>());
+        builder.Services.AddScoped<OutboxWriter>();
+        builder.Services.AddScoped<AcceptTransaction>();
+        builder.Services.AddScoped<ResourceLookup>();
+        builder.Services.AddScoped<ResourceLister>();
+        builder.Services.AddScoped<PortAddressing>();
+        builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.WriteIndented = false);
+        return builder;
+    }
+
+    /// <summary>Middleware order: errors outermost, then body limits, then tokens.</summary>
+    public static WebApplication UseNeutronPipeline(this WebApplication app)
+    {
+        var maxBody = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ApiOptions>>().Value.MaxBodyBytes;
+        app.UseMiddleware<NeutronErrorMiddleware>();
+        app.Use((context, next) =>
+        {
+            RequestSizeLimits.Apply(context, maxBody);
+            return next(context);
+        });
+        app.UseStatusCodePages(async status =>
+        {
+            var response = status.HttpContext.Response;
+            var (type, message) = response.StatusCode switch
+            {
+                404 => ("HTTPNotFound", "The resource could not be found."),
+                405 => ("HTTPMethodNotAllowed", "The method is not allowed for this resource."),
+                _ => ("HTTPError", "The request failed."),
+            };
+            await NeutronErrorBody.WriteAsync(status.HttpContext, response.StatusCode, type, message);
+        });
+        app.UseMiddleware<TokenAuthenticationMiddleware>();
+        return app;
+    }
+
+    public static WebApplication MapNeutronApi(this WebApplication app)
+    {
+        app.MapOutboxSyncHealth();
+        app.MapVersions();
+        app.MapExtensions();
+        app.MapNetworks();
+        app.MapSubnets();
+        app.MapPorts();
+        app.MapRouters();
+        app.MapTags();
+        app.MapOperatorApi();
+        return app;
+    }
+}

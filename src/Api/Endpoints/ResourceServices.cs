@@ -1,0 +1,15 @@
+using Microsoft.Extensions.Options;
+using OutboxSync.Api.Accept;
+using OutboxSync.Api.Lists;
+using OutboxSync.Persistence;
+
+namespace OutboxSync.Api.Endpoints;
+
+/// <summary>What every resource endpoint needs, injected as one <c>[AsParameters]</c> bundle.</summary>
+public sealed record ResourceServices(
+    OutboxSyncDbContext Db,
+    AcceptTransaction Accept,
+    ResourceLookup Lookup,
+    ResourceLister Lister,
+    TimeProvider Time,
+    IOptions<ApiOptions> Options);

@@ -1,0 +1,69 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.Features;
+using Npgsql;
+
+namespace OutboxSync.Api.Errors;
+
+/// <summary>
+/// Turns every failure into Neutron's error shape. Bad input never reaches the 500 branch: it is caught as a
+/// <see cref="NeutronException"/>, a malformed body or an oversized request first.
+/// </summary>
+public sealed partial class NeutronErrorMiddleware(RequestDelegate next, ILogger<NeutronErrorMiddleware> logger)
+{
+    public async Task InvokeAsync(HttpContext context)
+    {
+        try
+        {
+            await next(context);
+        }
+        catch (Exception e) when (!context.Response.HasStarted && !context.RequestAborted.IsCancellationRequested)
+        {
+            var (status, type, message) = Classify(e);
+            if (status >= 500)
+            {
+                LogUnhandled(logger, e, context.Request.Method, context.Request.Path);
+            }
+            context.Response.Clear();
+            await NeutronErrorBody.WriteAsync(context, status, type, message);
+        }
+    }
+
+    private static (int Status, string Type, string Message) Classify(Exception e) => e switch
+    {
+        NeutronException n => (n.Status, n.Type, n.Message),
+        BadHttpRequestException { StatusCode: 413 } => (413, "HTTPRequestEntityTooLarge", "Request body too large."),
+        BadHttpRequestException b => (b.StatusCode, "HTTPBadRequest", "Malformed request."),
+        JsonException => (400, "HTTPBadRequest", "Malformed request body."),
+        InvalidOperationException { InnerException: JsonException } => (400, "HTTPBadRequest", "Malformed request body."),
+        Microsoft.EntityFrameworkCore.DbUpdateException { InnerException: PostgresException { SqlState: PostgresErrorCodes.UniqueViolation } pg } =>
+            pg.ConstraintName switch
+            {
+                "ip_allocations_pkey" => (409, "IpAddressAlreadyAllocated", "The requested IP address is already allocated."),
+                "ports_mac_address_key" => (409, "MacAddressInUse", "The mac address is in use."),
+                "router_interfaces_router_subnet" => (400, "BadRequest", "Bad router request: Router already has a port on this subnet."),
+                _ => (409, "Conflict", "A concurrent request created a conflicting resource."),
+            },
+        Microsoft.EntityFrameworkCore.DbUpdateException { InnerException: PostgresException { SqlState: PostgresErrorCodes.ForeignKeyViolation } } =>
+            (409, "Conflict", "A related resource was changed concurrently; retry."),
+        PostgresException { SqlState: PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.DeadlockDetected } =>
+            (409, "Conflict", "A concurrent request changed the same resource; retry."),
+        NpgsqlException or TimeoutException => (503, "ServiceUnavailable", "The database is unavailable; retry later."),
+        _ => (500, "HTTPInternalServerError", "Request failed: internal server error while processing your request."),
+    };
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Unhandled failure for {Method} {Path}")]
+    private static partial void LogUnhandled(ILogger logger, Exception e, string method, string path);
+}
+
+public static class RequestSizeLimits
+{
+    /// <summary>Marks the request's body limit so oversized bodies fail fast with 413 before parsing.</summary>
+    public static void Apply(HttpContext context, long maxBodyBytes)
+    {
+        var feature = context.Features.Get<IHttpMaxRequestBodySizeFeature>();
+        if (feature is { IsReadOnly: false })
+        {
+            feature.MaxRequestBodySize = maxBodyBytes;
+        }
+    }
+}

@@ -1,0 +1,48 @@
+using OutboxSync.Resources;
+
+namespace OutboxSync.Api.Lists;
+
+/// <summary>Which attributes of each resource are scalar, so filters and sort keys can be validated.</summary>
+public static class ResourceFields
+{
+    private static readonly FieldSpec[] Standard =
+    [
+        new("id", "id", FieldKind.Uuid),
+        new("name", "name", FieldKind.Text),
+        new("description", "description", FieldKind.Text),
+        new("project_id", "project_id", FieldKind.Text),
+        new("tenant_id", "project_id", FieldKind.Text),
+        new("status", "status", FieldKind.Text),
+        new("revision_number", "revision_number", FieldKind.Long),
+        new("created_at", "created_at", FieldKind.Timestamp),
+        new("updated_at", "updated_at", FieldKind.Timestamp),
+    ];
+
+    private static readonly Dictionary<string, IReadOnlyDictionary<string, FieldSpec>> ByType = new()
+    {
+        ["network"] = Index(
+            new FieldSpec("admin_state_up", "admin_state_up", FieldKind.Bool),
+            new FieldSpec("mtu", "mtu", FieldKind.Int),
+            new FieldSpec("shared", "shared", FieldKind.Bool),
+            new FieldSpec("router:external", "router_external", FieldKind.Bool)),
+        ["subnet"] = Index(
+            new FieldSpec("network_id", "network_id", FieldKind.Uuid),
+            new FieldSpec("cidr", "cidr", FieldKind.Text),
+            new FieldSpec("ip_version", "ip_version", FieldKind.Int),
+            new FieldSpec("gateway_ip", "gateway_ip", FieldKind.Text, Sortable: false),
+            new FieldSpec("enable_dhcp", "enable_dhcp", FieldKind.Bool)),
+        ["port"] = Index(
+            new FieldSpec("admin_state_up", "admin_state_up", FieldKind.Bool),
+            new FieldSpec("network_id", "network_id", FieldKind.Uuid),
+            new FieldSpec("mac_address", "mac_address", FieldKind.Text),
+            new FieldSpec("device_id", "device_id", FieldKind.Text),
+            new FieldSpec("device_owner", "device_owner", FieldKind.Text)),
+        ["router"] = Index(
+            new FieldSpec("admin_state_up", "admin_state_up", FieldKind.Bool)),
+    };
+
+    public static IReadOnlyDictionary<string, FieldSpec> For(ResourceType type) => ByType[type.Name];
+
+    private static Dictionary<string, FieldSpec> Index(params FieldSpec[] specific) =>
+        Standard.Concat(specific).ToDictionary(f => f.Name, StringComparer.Ordinal);
+}

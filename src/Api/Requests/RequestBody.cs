@@ -1,0 +1,72 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using OutboxSync.Api.Errors;
+
+namespace OutboxSync.Api.Requests;
+
+/// <summary>Reads and checks a JSON request body: content type, size, well-formedness, no duplicate keys.</summary>
+public static class RequestBody
+{
+    private static readonly JsonDocumentOptions DocumentOptions = new()
+    {
+        MaxDepth = 32,
+        AllowDuplicateProperties = false,
+    };
+
+    public static async Task<JsonObject> ReadObjectAsync(HttpRequest request, CancellationToken ct)
+    {
+        var contentType = request.ContentType;
+        if (contentType is null || !contentType.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new NeutronException(415, "HTTPUnsupportedMediaType",
+                $"Unsupported Content-Type '{Truncate(contentType ?? "")}'; use application/json.");
+        }
+        JsonNode? node;
+        try
+        {
+            node = await JsonNode.ParseAsync(request.Body, documentOptions: DocumentOptions, cancellationToken: ct);
+        }
+        catch (JsonException)
+        {
+            throw NeutronException.BadRequest("Malformed request body.");
+        }
+        catch (ArgumentException)
+        {
+            throw NeutronException.BadRequest("Malformed request body: duplicate keys.");
+        }
+        return node as JsonObject ?? throw NeutronException.BadRequest("Malformed request body: a JSON object is required.");
+    }
+
+    /// <summary>
+    /// The resource objects inside <c>{"network": {...}}</c> or, for bulk create, <c>{"networks": [...]}</c>.
+    /// </summary>
+    public static (IReadOnlyList<JsonObject> Items, bool Bulk) Envelope(JsonObject body, string singular, string plural, bool allowBulk)
+    {
+        if (body.Count != 1)
+        {
+            throw NeutronException.BadRequest($"Resource body required: expected exactly one key '{singular}'{(allowBulk ? $" or '{plural}'" : "")}.");
+        }
+        if (body[singular] is { } single)
+        {
+            return single is JsonObject o
+                ? ([o], false)
+                : throw NeutronException.BadRequest($"'{singular}' must be an object.");
+        }
+        if (allowBulk && body[plural] is { } many)
+        {
+            if (many is not JsonArray array || array.Count == 0 || array.Any(i => i is not JsonObject))
+            {
+                throw NeutronException.BadRequest($"'{plural}' must be a non-empty list of objects.");
+            }
+            if (array.Count > 1000)
+            {
+                throw NeutronException.BadRequest($"Bulk create is limited to 1000 '{plural}'.");
+            }
+            return (array.Cast<JsonObject>().ToList(), true);
+        }
+        throw NeutronException.BadRequest($"Resource body required: expected key '{singular}'.");
+    }
+
+    public static string Truncate(string value, int max = 64) =>
+        value.Length <= max ? value : value[..max] + "…";
+}

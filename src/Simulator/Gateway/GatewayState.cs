@@ -1,0 +1,88 @@
+using Microsoft.Extensions.Options;
+using OutboxSync.Simulator.Faults;
+using OutboxSync.Simulator.Fencing;
+using OutboxSync.Simulator.Idempotency;
+using OutboxSync.Simulator.Violations;
+
+namespace OutboxSync.Simulator.Gateway;
+
+/// <summary>
+/// The one lock around the device's state. Replay, fencing and apply happen inside it as one step, so two
+/// racing calls with the same key cannot both apply. Never held across a delay.
+/// </summary>
+internal sealed class GatewayState
+{
+    private readonly Lock gate = new();
+    private readonly Inventory inventory;
+    private readonly FencingTokens fencing = new();
+    private readonly IdempotencyCache idempotency;
+    private readonly ViolationCounters violations;
+
+    public GatewayState(
+        ViolationCounters violations, FaultInjection faults, TimeProvider time, IOptions<SimulatorOptions> options)
+    {
+        this.violations = violations;
+        inventory = new Inventory(violations, faults, time);
+        idempotency = new IdempotencyCache(options.Value.IdempotencyCacheCapacity);
+    }
+
+    public T Read<T>(Func<Inventory, T> read)
+    {
+        lock (gate)
+        {
+            return read(inventory);
+        }
+    }
+
+    /// <summary>For the admin drift endpoints: changes that bypass replay, fencing and every check.</summary>
+    public T Edit<T>(Func<Inventory, T> edit)
+    {
+        lock (gate)
+        {
+            return edit(inventory);
+        }
+    }
+
+    /// <summary>
+    /// Replays a known (resource, key) result; otherwise checks the fencing token, applies, and caches the
+    /// final result (including rejections) for later repeats of the key.
+    /// </summary>
+    public (GatewayResult Result, bool Replayed) Mutate(MutationCall call, Func<Inventory, MutationCall, GatewayResult> apply)
+    {
+        lock (gate)
+        {
+            if (idempotency.TryGet(call.ResourceId, call.IdempotencyKey, out var cached))
+            {
+                return (cached, true);
+            }
+
+            GatewayResult result;
+            if (fencing.TryAccept(call.ResourceId, call.FencingToken))
+            {
+                result = apply(inventory, call);
+            }
+            else
+            {
+                violations.CountStaleToken();
+                result = GatewayResult.Error(
+                    StatusCodes.Status409Conflict,
+                    "stale_token",
+                    $"fencing token {call.FencingToken} is below {fencing.HighestFor(call.ResourceId)} already seen for {call.ResourceId}");
+            }
+
+            idempotency.Store(call.ResourceId, call.IdempotencyKey, result);
+            return (result, false);
+        }
+    }
+
+    /// <summary>Forgets objects, tombstones, fencing tokens and cached results.</summary>
+    public void Reset()
+    {
+        lock (gate)
+        {
+            inventory.Clear();
+            fencing.Clear();
+            idempotency.Clear();
+        }
+    }
+}

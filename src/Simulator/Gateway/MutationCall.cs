@@ -1,0 +1,17 @@
+using System.Text.Json;
+
+namespace OutboxSync.Simulator.Gateway;
+
+/// <summary>
+/// A validated mutating call. <see cref="ResourceId"/> is what fencing, overlap and idempotency key on:
+/// the object id, or the port id for router interface calls. <see cref="Revision"/> is 0 for deletes,
+/// which carry none.
+/// </summary>
+internal sealed record MutationCall(
+    string ResourceId,
+    string? RouterId,
+    long Revision,
+    JsonElement Attributes,
+    IReadOnlyList<ResourceRef> Parents,
+    long FencingToken,
+    string IdempotencyKey);

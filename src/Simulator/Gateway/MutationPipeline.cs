@@ -1,0 +1,86 @@
+using OutboxSync.Simulator.Calls;
+using OutboxSync.Simulator.Faults;
+using OutboxSync.Simulator.Violations;
+
+namespace OutboxSync.Simulator.Gateway;
+
+/// <summary>
+/// The life of one mutating call: outage, validation, in-flight marking, injected faults, the atomic
+/// replay/fence/apply step, failure after apply, and finally the call log and stats.
+/// </summary>
+internal sealed class MutationPipeline(
+    GatewayState state,
+    FaultInjection faults,
+    InFlightTracker inFlight,
+    CallLog log,
+    CallStats stats,
+    TimeProvider time)
+{
+    public const string ReplayedHeader = "Idempotent-Replayed";
+
+    public async Task<IResult> RunAsync(
+        HttpContext context, MutationRequest request, Func<Inventory, MutationCall, GatewayResult> apply)
+    {
+        var sequence = log.NextSequence();
+        var startedAt = time.GetUtcNow();
+        stats.CountCall(request.Method, request.Collection);
+
+        IResult Finish(CallOutcome outcome, GatewayResult? result, string? error = null)
+        {
+            stats.CountOutcome(outcome);
+            log.Append(new CallRecord(
+                sequence,
+                request.Method,
+                request.Path,
+                request.Collection,
+                request.ResourceId,
+                request.Revision,
+                request.FencingToken,
+                request.IdempotencyKey,
+                request.Traceparent,
+                outcome,
+                result?.Status,
+                error ?? result?.ErrorCode,
+                startedAt,
+                time.GetUtcNow()));
+            return result?.ToHttpResult() ?? TypedResults.Empty;
+        }
+
+        if (faults.OutageActive)
+        {
+            return Finish(CallOutcome.Outage, GatewayResult.Outage);
+        }
+
+        if (request.Call is not { } call)
+        {
+            return Finish(CallOutcome.BadRequest, GatewayResult.BadRequest(request.Problem!));
+        }
+
+        // In flight before the injected latency, so slow calls expose a client that does not serialize.
+        using var lease = inFlight.Enter(call.ResourceId, context.RequestAborted);
+
+        switch (await faults.BeforeHandlingAsync(context))
+        {
+            case FaultVerdict.Reset:
+                return Finish(CallOutcome.FailedInjected, null, "reset");
+            case FaultVerdict.ClientGone:
+                return Finish(CallOutcome.Aborted, null, "client_disconnected");
+            case FaultVerdict.Fail:
+                return Finish(CallOutcome.FailedInjected, GatewayResult.InjectedFailure);
+        }
+
+        var (result, replayed) = state.Mutate(call, apply);
+        if (replayed)
+        {
+            context.Response.Headers[ReplayedHeader] = "true";
+            return Finish(CallOutcome.Replayed, result);
+        }
+
+        if (faults.FailsAfterApply())
+        {
+            return Finish(CallOutcome.FailedAfterApply, GatewayResult.InjectedFailureAfterApply);
+        }
+
+        return Finish(result.IsSuccess ? CallOutcome.Applied : CallOutcome.Rejected, result);
+    }
+}

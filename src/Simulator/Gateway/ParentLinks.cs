@@ -1,0 +1,66 @@
+using System.Text.Json;
+
+namespace OutboxSync.Simulator.Gateway;
+
+/// <summary>
+/// Reads which objects a new object's attributes point at. Subnets and ports need <c>network_id</c>,
+/// ports may list <c>fixed_ips[].subnet_id</c>, router interfaces need <c>subnet_id</c>.
+/// </summary>
+internal static class ParentLinks
+{
+    /// <summary>The parents named by <paramref name="attributes"/>, or a bad-request message.</summary>
+    public static (IReadOnlyList<ResourceRef> Parents, string? Problem) Of(string collection, JsonElement attributes)
+    {
+        var parents = new List<ResourceRef>();
+        string? problem = collection switch
+        {
+            Collections.Subnets => Required(attributes, "network_id", Collections.Networks, parents),
+            Collections.Ports => Required(attributes, "network_id", Collections.Networks, parents)
+                ?? FixedIps(attributes, parents),
+            Collections.Interfaces => Required(attributes, "subnet_id", Collections.Subnets, parents),
+            _ => null,
+        };
+        return (parents, problem);
+    }
+
+    private static string? Required(JsonElement attributes, string field, string parentCollection, List<ResourceRef> parents)
+    {
+        if (!attributes.TryGetProperty(field, out var value) || value.ValueKind != JsonValueKind.String
+            || string.IsNullOrEmpty(value.GetString()))
+        {
+            return $"attributes.{field} is required and must be a non-empty string";
+        }
+
+        parents.Add(new ResourceRef(parentCollection, value.GetString()!));
+        return null;
+    }
+
+    private static string? FixedIps(JsonElement attributes, List<ResourceRef> parents)
+    {
+        if (!attributes.TryGetProperty("fixed_ips", out var fixedIps) || fixedIps.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (fixedIps.ValueKind != JsonValueKind.Array)
+        {
+            return "attributes.fixed_ips must be an array";
+        }
+
+        foreach (var fixedIp in fixedIps.EnumerateArray())
+        {
+            if (fixedIp.ValueKind != JsonValueKind.Object)
+            {
+                return "attributes.fixed_ips items must be objects";
+            }
+
+            var problem = Required(fixedIp, "subnet_id", Collections.Subnets, parents);
+            if (problem is not null)
+            {
+                return problem.Replace("attributes.", "attributes.fixed_ips[].", StringComparison.Ordinal);
+            }
+        }
+
+        return null;
+    }
+}
