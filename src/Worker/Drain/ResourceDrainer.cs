@@ -75,12 +75,20 @@ public sealed class ResourceDrainer(
             return End(await completion.FailAsync(lease, poison.Entry.ResourceType, [poison.Entry.Seq], $"poisoned entry seq {poison.Entry.Seq}: {poison.Reason}", ct));
         }
 
+        if (step is DrainStep.AlreadyApplied done)
+        {
+            return await SupersedeAsync(lease, done, tally, ct);
+        }
         var verdict = await rules.CheckAsync(step, ct);
         if (verdict is DependencyVerdict.Blocked && Fallback(step) is { } fallback)
         {
             // The delete must wait for children, but the children may be waiting for this resource's create:
             // send the create/update run now and leave the delete for later.
             step = fallback;
+            if (step is DrainStep.AlreadyApplied fallbackDone)
+            {
+                return await SupersedeAsync(lease, fallbackDone, tally, ct);
+            }
             verdict = await rules.CheckAsync(step, ct);
         }
         var head = Head(step);
@@ -168,6 +176,13 @@ public sealed class ResourceDrainer(
                 }
                 return await RescheduleAsync(lease, send, seqs, retry.DelayAfter(attempts), outcome.ToString(), countAttempt: true, tally, ct);
         }
+    }
+
+    private async Task<StepEnd> SupersedeAsync(ResourceLease lease, DrainStep.AlreadyApplied done, Tally tally, CancellationToken ct)
+    {
+        tally.Applied++;
+        return End(await completion.ConfirmAsync(lease, new Confirmation(
+            done.Entry.ResourceType, done.Entry.Seq, done.Covered.Select(e => e.Seq).ToList(), done.Entry.Revision, RemoveRow: false, OutboxState.Superseded), ct));
     }
 
     private async Task<StepEnd> FailAsync(ResourceLease lease, DrainStep.Send send, IReadOnlyList<long> seqs, string reason, Tally tally, CancellationToken ct)

@@ -28,6 +28,12 @@ public abstract record DrainStep
         public bool CarriesUpdates => Operation == OutboxOperation.Create && Entry.Operation != OutboxOperation.Create;
     }
 
+    /// <summary>
+    /// The back end already holds a revision at least as new as this create/update run (an operator re-queued an
+    /// old failed entry, say): sending it would move the back end backwards, so it is superseded without a call.
+    /// </summary>
+    public sealed record AlreadyApplied(PendingEntry Entry, IReadOnlyList<PendingEntry> Covered) : DrainStep;
+
     /// <summary>A create that was never sent, followed by a delete: nothing to call, the row just goes.</summary>
     public sealed record Cancel(PendingEntry Delete, IReadOnlyList<PendingEntry> Covered, DrainStep Fallback) : DrainStep;
 }
@@ -64,7 +70,9 @@ public static class Coalescing
                     last++;
                 }
                 var run = pending.Take(last + 1).ToList();
-                var sendRun = new DrainStep.Send(head.Operation, run[^1], run[..^1]);
+                DrainStep sendRun = backlog.Row is { } row && row.AppliedRevision >= run[^1].Revision
+                    ? new DrainStep.AlreadyApplied(run[^1], run[..^1])
+                    : new DrainStep.Send(head.Operation, run[^1], run[..^1]);
                 if (last + 1 < pending.Count && pending[last + 1].Operation == OutboxOperation.Delete)
                 {
                     var delete = pending[last + 1];

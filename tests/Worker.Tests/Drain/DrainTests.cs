@@ -412,6 +412,33 @@ public sealed class DrainTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_old_failed_entry_requeued_by_an_operator_never_moves_the_back_end_backwards()
+    {
+        _backend.Fault = c => c.Name == "bad" ? (422, "rejected") : null;
+        await using var worker = await StartWorkerAsync();
+        var net = await _scenario.CreateNetworkAsync("v1");
+        await _scenario.WaitUntilDrainedAsync();
+        var failedSeq = await _scenario.UpdateNetworkAsync(net, "bad");
+        await _scenario.WaitUntilDrainedAsync();
+        await _scenario.UpdateNetworkAsync(net, "good");
+        await _scenario.WaitUntilDrainedAsync();
+        var callsBefore = _backend.Calls.Count;
+
+        // What the operator API's retry does to a failed entry.
+        await using (var retry = _ds.CreateCommand("update outbox_entries set state = 'pending', attempts = 0, next_attempt_at = now(), last_error = null, completed_at = null where seq = @seq"))
+        {
+            retry.Parameters.AddWithValue("seq", failedSeq);
+            await retry.ExecuteNonQueryAsync();
+        }
+        await _scenario.WaitUntilDrainedAsync();
+
+        Assert.True(callsBefore == _backend.Calls.Count, string.Join("\n", _backend.Calls.Select(c => c.ToString())));
+        Assert.Equal("superseded", (await _scenario.EntriesAsync(net)).Single(e => e.Seq == failedSeq).State);
+        Assert.Equal(("good", 3L), (_backend.Attributes(net)!["name"]!.GetValue<string>(), _backend.Revision(net)!.Value));
+        Assert.Equal("ACTIVE", (await _scenario.ResourceAsync("networks", net))!.Value.Status);
+    }
+
+    [Fact]
     public async Task A_worker_without_a_back_end_url_fails_at_start_naming_the_setting()
     {
         var host = WorkerHost.Build(_db, baseUrl: "");

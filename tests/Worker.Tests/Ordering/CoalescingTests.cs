@@ -99,4 +99,13 @@ public sealed class CoalescingTests
         var step = Assert.IsType<DrainStep.Send>(Coalescing.Plan(Backlog(entries, applied: 1)));
         Assert.Same(entries[0], step.Entry);
     }
+
+    [Fact]
+    public void A_run_not_newer_than_the_applied_revision_is_superseded_without_a_call()
+    {
+        var entries = new[] { Entry("update", 3), Entry("update", 4) };
+        var step = Assert.IsType<DrainStep.AlreadyApplied>(Coalescing.Plan(Backlog(entries, applied: 5)));
+        Assert.Same(entries[1], step.Entry);
+        Assert.Single(step.Covered);
+    }
 }
