@@ -1,3 +1,4 @@
+using OutboxSync.Hosting;
 using OutboxSync.Persistence;
 using OutboxSync.Worker;
 
@@ -6,7 +7,17 @@ using OutboxSync.Worker;
 //   Ordering/   which entry may go next (parents before children) and what to send (coalescing)
 //   Backend/    the typed HTTP client and its resilience pipeline
 //   Retry/      persisted backoff and the attempt budget
-var builder = Host.CreateApplicationBuilder(args);
+var builder = WebApplication.CreateBuilder(args);
+if (string.IsNullOrEmpty(builder.Configuration["urls"]))
+{
+    // Health endpoints only; an ephemeral loopback port unless --urls / ASPNETCORE_URLS says otherwise, so
+    // several replicas can share a host.
+    builder.WebHost.UseUrls("http://127.0.0.1:0");
+}
 builder.AddOutboxSyncDatabase();
+builder.AddOutboxSyncHealth();
 builder.AddWorkerServices();
-await builder.Build().RunAsync();
+
+var app = builder.Build();
+app.MapOutboxSyncHealth();
+await app.RunAsync();

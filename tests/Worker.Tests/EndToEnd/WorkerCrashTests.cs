@@ -45,20 +45,22 @@ public sealed class WorkerCrashTests : IAsyncLifetime
             ["Leases__Duration"] = "00:00:03",
             ["Leases__SafetyMargin"] = "00:00:01",
         };
-        await using var victim = WorkerProcess.Start(new Dictionary<string, string>(leaseSettings)
+        await using var victim = await ServiceProcess.StartAsync("Worker", new Dictionary<string, string>(leaseSettings)
         {
             ["Database__ConnectionString"] = _db.ConnectionString,
             ["Backend__BaseUrl"] = _sim.BaseUrl.ToString(),
             ["Worker__InstanceId"] = "victim",
             ["Worker__PollInterval"] = "00:00:00.100",
-        });
+            ["Logging__LogLevel__Default"] = "Warning",
+        }, healthPath: "/health/ready");
 
         // Kill it while calls are in flight at the back end (sent, not yet answered).
         await Eventually.WaitAsync(InFlightAtSimulatorAsync, n => n >= 3 || victim.HasExited, TimeSpan.FromSeconds(60), "victim's calls in flight");
         Assert.False(victim.HasExited);
         var victimTokens = await HeldTokensAsync("victim");
         Assert.NotEmpty(victimTokens);
-        await victim.KillAsync();
+        victim.Signal(9);
+        await victim.WaitForExitAsync();
 
         await using var survivor = await WorkerHost.StartAsync(_db, _sim.BaseUrl.ToString(), settings: new Dictionary<string, string?>
         {
