@@ -75,6 +75,12 @@ public sealed class BackendPipeline
         {
             return new BackendOutcome(BackendOutcomeKind.Transient, null, "attempt timed out");
         }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Anything else (a malformed answer, a handler bug) spends an attempt, so it ends in ERROR rather
+            // than a resource retried forever.
+            return new BackendOutcome(BackendOutcomeKind.Transient, null, $"unexpected {e.GetType().Name}: {e.Message}");
+        }
     }
 
     public Task<BackendOutcome> SendAsync(BackendRequest request, CancellationToken ct) => SendAsync(request, null, ct);
