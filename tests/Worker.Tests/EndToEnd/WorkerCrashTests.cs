@@ -87,6 +87,51 @@ public sealed class WorkerCrashTests : IAsyncLifetime
         Assert.Equal(12, (await _sim.ListAsync("subnets")).Count);
     }
 
+    [Fact]
+    public async Task A_worker_paused_longer_than_its_lease_resumes_without_acting_on_resources_taken_over()
+    {
+        await _sim.SetFaultsAsync(new { latency_min_ms = 1000, latency_max_ms = 1000 });
+        var nets = new List<Guid>();
+        for (var i = 0; i < 12; i++)
+        {
+            nets.Add(await _scenario.CreateNetworkAsync($"pause-{i}"));
+        }
+        await using var paused = await ServiceProcess.StartAsync("Worker", new Dictionary<string, string>
+        {
+            ["Database__ConnectionString"] = _db.ConnectionString,
+            ["Backend__BaseUrl"] = _sim.BaseUrl.ToString(),
+            ["Worker__InstanceId"] = "paused",
+            ["Worker__PollInterval"] = "00:00:00.100",
+            ["Leases__Duration"] = "00:00:03",
+            ["Leases__SafetyMargin"] = "00:00:01",
+            ["Logging__LogLevel__Default"] = "Warning",
+        }, healthPath: "/health/ready");
+        await Eventually.WaitAsync(InFlightAtSimulatorAsync, n => n >= 3, TimeSpan.FromSeconds(60), "paused worker's calls in flight");
+        paused.Signal(19); // SIGSTOP: the process keeps its sockets and believes its leases, but cannot renew them
+
+        await using (var survivor = await WorkerHost.StartAsync(_db, _sim.BaseUrl.ToString(), settings: new Dictionary<string, string?>
+        {
+            ["Worker:InstanceId"] = "survivor",
+            ["Leases:Duration"] = "00:00:03",
+            ["Leases:SafetyMargin"] = "00:00:01",
+        }))
+        {
+            await _scenario.WaitUntilDrainedAsync(TimeSpan.FromSeconds(60));
+            paused.Signal(18); // SIGCONT after the survivor finished everything
+            await survivor.Pass.WhenIdleAsync();
+            await Eventually.WaitAsync(() => _sim.Admin.GetFromJsonAsync<JsonObject>("_sim/stats")!, s => s!["in_flight"]!.GetValue<int>() == 0,
+                TimeSpan.FromSeconds(10), "no calls in flight after resume");
+        }
+
+        Assert.All(await _sim.ViolationsAsync(), v => Assert.True(v.Value == 0, $"{v.Key} = {v.Value}"));
+        foreach (var net in nets)
+        {
+            var calls = (await _sim.Admin.GetFromJsonAsync<JsonObject>($"_sim/calls?resource_id={net}"))!["items"]!.AsArray();
+            Assert.Equal(1, calls.Count(c => c!["outcome"]!.GetValue<string>() == "applied"));
+            Assert.Equal("ACTIVE", (await _scenario.ResourceAsync("networks", net))!.Value.Status);
+        }
+    }
+
     private async Task<int> InFlightAtSimulatorAsync()
     {
         var stats = await _sim.Admin.GetFromJsonAsync<JsonObject>("_sim/stats");
