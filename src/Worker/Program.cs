@@ -7,6 +7,7 @@ using OutboxSync.Worker;
 //   Ordering/   which entry may go next (parents before children) and what to send (coalescing)
 //   Backend/    the typed HTTP client and its resilience pipeline
 //   Retry/      persisted backoff and the attempt budget
+//   Maintenance/ operator-requested reconciliation runs (database vs back end, both ways)
 var builder = WebApplication.CreateBuilder(args);
 if (string.IsNullOrEmpty(builder.Configuration["urls"]))
 {

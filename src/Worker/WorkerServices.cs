@@ -3,6 +3,7 @@ using OutboxSync.Leases;
 using OutboxSync.Outbox;
 using OutboxSync.Worker.Backend;
 using OutboxSync.Worker.Drain;
+using OutboxSync.Worker.Maintenance;
 using OutboxSync.Worker.Ordering;
 using OutboxSync.Worker.Retry;
 
@@ -11,7 +12,7 @@ namespace OutboxSync.Worker;
 public static class WorkerServices
 {
     /// <summary>
-    /// Registers the drain: validated options (Worker, Worker:Retry, Leases, Backend), lease and outbox stores,
+    /// Registers the drain and the reconciliation job: validated options (Worker, Worker:Retry, Worker:Reconciliation, Leases, Backend), lease and outbox stores,
     /// the back-end client with its pipeline, and the hosted loop, heartbeat and LISTEN services.
     /// Expects <c>AddOutboxSyncDatabase()</c> (NpgsqlDataSource, TimeProvider) to be registered too.
     /// </summary>
@@ -26,6 +27,8 @@ public static class WorkerServices
         services.AddOptions<LeaseOptions>().Bind(builder.Configuration.GetSection(LeaseOptions.Section))
             .ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<BackendOptions>().Bind(builder.Configuration.GetSection(BackendOptions.Section))
+            .ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<ReconciliationOptions>().Bind(builder.Configuration.GetSection(ReconciliationOptions.Section))
             .ValidateDataAnnotations().ValidateOnStart();
 
         // In-flight calls get ShutdownTimeout; the host must wait a little longer than that for the release.
@@ -63,6 +66,11 @@ public static class WorkerServices
         services.AddHostedService(sp => sp.GetRequiredService<LeaseHeartbeat>());
         services.AddHostedService<OutboxNotifications>();
         services.AddHostedService<DrainLoop>();
+
+        services.AddSingleton<ReconciliationRuns>();
+        services.AddSingleton<Reconciler>();
+        services.AddSingleton<ReconciliationJob>();
+        services.AddHostedService(sp => sp.GetRequiredService<ReconciliationJob>());
         return builder;
     }
 }

@@ -46,6 +46,25 @@ public sealed class BackendClient(HttpClient http)
         }
     }
 
+    /// <summary>One page of a collection listing (GET /v1/{collection}?limit&amp;marker); throws on any failure.</summary>
+    public async Task<(IReadOnlyList<(Guid Id, long Revision)> Items, string? NextMarker)> ListPageAsync(string collection, int limit, string? marker, CancellationToken ct)
+    {
+        var path = $"v1/{collection}?limit={limit}" + (marker is null ? "" : $"&marker={Uri.EscapeDataString(marker)}");
+        using var response = await http.GetAsync(path, ct);
+        response.EnsureSuccessStatusCode();
+        using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync(ct));
+        var items = new List<(Guid, long)>();
+        foreach (var item in doc.RootElement.GetProperty("items").EnumerateArray())
+        {
+            if (Guid.TryParse(item.GetProperty("id").GetString(), out var id))
+            {
+                items.Add((id, item.GetProperty("revision").GetInt64()));
+            }
+        }
+        var next = doc.RootElement.TryGetProperty("next_marker", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() : null;
+        return (items, next);
+    }
+
     public static BackendOutcome Classify(HttpStatusCode status, string body)
     {
         var code = (int)status;
