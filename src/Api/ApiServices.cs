@@ -29,6 +29,7 @@ public static class ApiServices
             .Validate(o => o.TokensFile is null || File.Exists(o.TokensFile), "Auth:TokensFile names a file that does not exist.")
             .ValidateOnStart();
         builder.Services.AddSingleton<TokenRegistry>();
+        builder.Services.AddPerTokenRateLimiting(builder.Configuration);
         builder.Services.AddSingleton<OutboxWakeup>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<OutboxWakeup>());
         builder.Services.AddScoped<OutboxWriter>();
@@ -62,6 +63,7 @@ public static class ApiServices
             await NeutronErrorBody.WriteAsync(status.HttpContext, response.StatusCode, type, message);
         });
         app.UseMiddleware<TokenAuthenticationMiddleware>();
+        app.UseRateLimiter();
         return app;
     }
 
