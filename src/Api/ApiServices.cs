@@ -17,6 +17,7 @@ public static class ApiServices
     {
         builder.AddOutboxSyncDatabase();
         builder.AddOutboxSyncHealth();
+        builder.AddOutboxSyncTelemetry("outboxsync-api");
         builder.Services.AddHostedService<ModelWarmup>();
         builder.Services.AddOptions<ApiOptions>()
             .Bind(builder.Configuration.GetSection(ApiOptions.Section))
@@ -29,6 +30,7 @@ public static class ApiServices
             .Validate(o => o.TokensFile is null || File.Exists(o.TokensFile), "Auth:TokensFile names a file that does not exist.")
             .ValidateOnStart();
         builder.Services.AddSingleton<TokenRegistry>();
+        builder.Services.AddPerTokenRateLimiting(builder.Configuration);
         builder.Services.AddSingleton<OutboxWakeup>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<OutboxWakeup>());
         builder.Services.AddScoped<OutboxWriter>();
@@ -62,12 +64,14 @@ public static class ApiServices
             await NeutronErrorBody.WriteAsync(status.HttpContext, response.StatusCode, type, message);
         });
         app.UseMiddleware<TokenAuthenticationMiddleware>();
+        app.UseRateLimiter();
         return app;
     }
 
     public static WebApplication MapNeutronApi(this WebApplication app)
     {
         app.MapOutboxSyncHealth();
+        app.MapOutboxSyncMetrics();
         app.MapVersions();
         app.MapExtensions();
         app.MapNetworks();

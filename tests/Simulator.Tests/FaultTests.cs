@@ -71,6 +71,9 @@ public sealed class FaultTests
         await Eventually.HoldsAsync(async () => (await gw.CallsAsync("n1")).Length == 1, "the abandoned call is logged");
         Assert.Equal("aborted", (await gw.CallsAsync("n1"))[0].GetProperty("outcome").GetString());
         Assert.Equal(0, await gw.InFlightAsync());
+
+        // Reads hang too, so switch hangs off before looking.
+        await gw.SetFaultsAsync(new { HangRate = 0.0 });
         Assert.Equal(HttpStatusCode.NotFound, await gw.StatusOfGetAsync("/v1/networks/n1"));
     }
 

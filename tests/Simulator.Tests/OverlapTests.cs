@@ -20,7 +20,7 @@ public sealed class OverlapTests
         await Eventually.HoldsAsync(async () => await gw.InFlightAsync() == 1, "the first update is in flight");
         var second = gw.UpdateAsync("networks", "n1", 3);
         await Eventually.HoldsAsync(async () => await gw.InFlightAsync() == 2, "both updates are in flight");
-        clock.Advance(TimeSpan.FromSeconds(1));
+        await Eventually.AdvanceUntilDoneAsync(clock, TimeSpan.FromSeconds(1), first, second);
 
         await first.ExpectAsync(HttpStatusCode.OK);
         await second.ExpectAsync(HttpStatusCode.OK);
@@ -39,13 +39,13 @@ public sealed class OverlapTests
         var left = gw.CreateAsync("networks", "n1", 1);
         var right = gw.CreateAsync("networks", "n2", 1);
         await Eventually.HoldsAsync(async () => await gw.InFlightAsync() == 2, "both creates are in flight");
-        clock.Advance(TimeSpan.FromMilliseconds(500));
+        await Eventually.AdvanceUntilDoneAsync(clock, TimeSpan.FromMilliseconds(500), left, right);
         await left.ExpectAsync(HttpStatusCode.Created);
         await right.ExpectAsync(HttpStatusCode.Created);
 
         var next = gw.UpdateAsync("networks", "n1", 2);
         await Eventually.HoldsAsync(async () => await gw.InFlightAsync() == 1, "the update is in flight");
-        clock.Advance(TimeSpan.FromMilliseconds(500));
+        await Eventually.AdvanceUntilDoneAsync(clock, TimeSpan.FromMilliseconds(500), next);
         await next.ExpectAsync(HttpStatusCode.OK);
 
         Assert.Empty(await gw.NonZeroViolationsAsync());

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Json;
 using System.Text.Json;
 
 namespace OutboxSync.Simulator.Tests.Support;
@@ -25,6 +24,4 @@ internal static class ResponseAssertions
         var body = await pending.ExpectAsync(status);
         Assert.Equal(error, body.GetProperty("error").GetString());
     }
-
-    public static async Task<T?> ReadAsync<T>(this HttpResponseMessage response) => await response.Content.ReadFromJsonAsync<T>();
 }
