@@ -17,8 +17,10 @@ if (string.IsNullOrEmpty(builder.Configuration["urls"]))
 }
 builder.AddOutboxSyncDatabase();
 builder.AddOutboxSyncHealth();
+builder.AddOutboxSyncTelemetry("outboxsync-worker");
 builder.AddWorkerServices();
 
 var app = builder.Build();
 app.MapOutboxSyncHealth();
+app.MapOutboxSyncMetrics();
 await app.RunAsync();

@@ -20,9 +20,10 @@ public sealed class BackendClient(HttpClient http)
         using var message = new HttpRequestMessage(request.Method, request.Path);
         message.Headers.TryAddWithoutValidation("X-Fencing-Token", request.Token.ToString());
         message.Headers.TryAddWithoutValidation("Idempotency-Key", request.IdempotencyKey);
-        if (!string.IsNullOrEmpty(request.TraceParent))
+        if (request.TraceParent is not null)
         {
-            message.Headers.TryAddWithoutValidation("traceparent", request.TraceParent);
+            // Our step's span when tracing is on (it continues the entry's trace), else the entry's own traceparent.
+            message.Headers.TryAddWithoutValidation("traceparent", System.Diagnostics.Activity.Current?.Id ?? request.TraceParent);
         }
         if (request.Body is not null)
         {

@@ -113,11 +113,13 @@ public sealed class DrainPass(
 
     private async Task DrainOneAsync(ResourceLease lease)
     {
+        DrainMetrics.InFlight.Add(1);
         try
         {
             var summary = await drainer.DrainAsync(lease, _stopping.Token, _abort.Token);
             Interlocked.Add(ref _applied, summary.Applied + summary.Cancelled);
             Interlocked.Add(ref _failed, summary.Failed);
+            DrainMetrics.Record(summary);
         }
         catch (OperationCanceledException) when (_abort.IsCancellationRequested)
         {
@@ -130,6 +132,7 @@ public sealed class DrainPass(
         }
         finally
         {
+            DrainMetrics.InFlight.Add(-1);
             heartbeat.Untrack(lease);
             try
             {

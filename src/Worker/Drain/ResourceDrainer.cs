@@ -1,7 +1,9 @@
+using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using OutboxSync.Hosting;
 using OutboxSync.Leases;
 using OutboxSync.Outbox;
 using OutboxSync.Resources;
@@ -125,12 +127,23 @@ public sealed class ResourceDrainer(
             return StepEnd.Lost;
         }
 
+        // The step continues the trace of the API request that accepted the change (the entry's traceparent).
+        ActivityContext.TryParse(send.Entry.TraceParent, null, out var parent);
+        using var activity = Telemetry.Source.StartActivity($"outbox {send.Operation} {send.Entry.ResourceType}", ActivityKind.Client, parent);
+        activity?.SetTag("outboxsync.resource_id", lease.ResourceId.ToString());
+        activity?.SetTag("outboxsync.seq", send.Entry.Seq);
+        activity?.SetTag("outboxsync.fencing_token", lease.Token.Value);
+        activity?.SetTag("outboxsync.covered", send.Covered.Count);
+        var started = Stopwatch.GetTimestamp();
         var outcome = await backend.SendAsync(BackendRequests.For(send, lease.Token), lease, ct);
         if (outcome.Kind == BackendOutcomeKind.AlreadyExists && send.CarriesUpdates)
         {
             // An earlier attempt's create landed with an older state; bring it up to the coalesced latest.
             outcome = await backend.SendAsync(BackendRequests.UpdateAfterExisting(send, lease.Token), lease, ct);
         }
+        activity?.SetTag("outboxsync.outcome", outcome.Kind.ToString());
+        DrainMetrics.CallDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds,
+            new KeyValuePair<string, object?>("outcome", outcome.Kind.ToString()), new KeyValuePair<string, object?>("operation", send.Operation));
 
         var entry = send.Entry;
         var isDelete = send.Operation is OutboxOperation.Delete or OutboxOperation.RemoveInterface;

@@ -439,6 +439,31 @@ public sealed class DrainTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Calls_carry_the_fencing_token_a_stable_idempotency_key_and_the_entrys_traceparent()
+    {
+        const string traceParent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        var failOnce = 1;
+        _backend.Fault = _ => Interlocked.Decrement(ref failOnce) >= 0 ? (503, "injected") : null;
+        var net = await _scenario.CreateNetworkAsync("traced");
+        await using (var cmd = _ds.CreateCommand("update outbox_entries set trace_parent = @tp where resource_id = @id"))
+        {
+            cmd.Parameters.AddWithValue("tp", traceParent);
+            cmd.Parameters.AddWithValue("id", net);
+            await cmd.ExecuteNonQueryAsync();
+        }
+        await using var worker = await StartWorkerAsync();
+        await _scenario.WaitUntilDrainedAsync();
+
+        var seq = (await _scenario.EntriesAsync(net))[0].Seq;
+        var calls = _backend.CallsFor(net);
+        Assert.Equal(2, calls.Count); // the injected failure, then the in-call retry
+        Assert.All(calls, c => Assert.Equal(($"seq-{seq}", traceParent), (c.Key, c.TraceParent)));
+        Assert.Single(calls.Select(c => c.Token).Distinct());
+        await using var lease = _ds.CreateCommand("select last_value from fencing_tokens");
+        Assert.True(calls[0].Token <= (long)(await lease.ExecuteScalarAsync())!);
+    }
+
+    [Fact]
     public async Task A_worker_without_a_back_end_url_fails_at_start_naming_the_setting()
     {
         var host = WorkerHost.Build(_db, baseUrl: "");
