@@ -127,24 +127,7 @@ public sealed class ResourceDrainer(
             return StepEnd.Lost;
         }
 
-        // The step continues the trace of the API request that accepted the change (the entry's traceparent).
-        ActivityContext.TryParse(send.Entry.TraceParent, null, out var parent);
-        using var activity = Telemetry.Source.StartActivity($"outbox {send.Operation} {send.Entry.ResourceType}", ActivityKind.Client, parent);
-        activity?.SetTag("outboxsync.resource_id", lease.ResourceId.ToString());
-        activity?.SetTag("outboxsync.seq", send.Entry.Seq);
-        activity?.SetTag("outboxsync.fencing_token", lease.Token.Value);
-        activity?.SetTag("outboxsync.covered", send.Covered.Count);
-        var started = Stopwatch.GetTimestamp();
-        var outcome = await backend.SendAsync(BackendRequests.For(send, lease.Token), lease, ct);
-        if (outcome.Kind == BackendOutcomeKind.AlreadyExists && send.CarriesUpdates)
-        {
-            // An earlier attempt's create landed with an older state; bring it up to the coalesced latest.
-            outcome = await backend.SendAsync(BackendRequests.UpdateAfterExisting(send, lease.Token), lease, ct);
-        }
-        activity?.SetTag("outboxsync.outcome", outcome.Kind.ToString());
-        DrainMetrics.CallDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds,
-            new KeyValuePair<string, object?>("outcome", outcome.Kind.ToString()), new KeyValuePair<string, object?>("operation", send.Operation));
-
+        var outcome = await CallBackendAsync(lease, send, ct);
         var entry = send.Entry;
         var isDelete = send.Operation is OutboxOperation.Delete or OutboxOperation.RemoveInterface;
         switch (outcome.Kind)
@@ -189,6 +172,30 @@ public sealed class ResourceDrainer(
                 }
                 return await RescheduleAsync(lease, send, seqs, retry.DelayAfter(attempts), outcome.ToString(), countAttempt: true, tally, ct);
         }
+    }
+
+    /// <summary>The back-end call of a step, as a span continuing the entry's trace (no connection held).</summary>
+    private async Task<BackendOutcome> CallBackendAsync(ResourceLease lease, DrainStep.Send send, CancellationToken ct)
+    {
+        ActivityContext.TryParse(send.Entry.TraceParent, null, out var parent);
+        using var activity = Telemetry.Source.StartActivity($"outbox {send.Operation} {send.Entry.ResourceType}", ActivityKind.Client, parent);
+        activity?.SetTag("outboxsync.resource_id", lease.ResourceId.ToString());
+        activity?.SetTag("outboxsync.seq", send.Entry.Seq);
+        activity?.SetTag("outboxsync.fencing_token", lease.Token.Value);
+        activity?.SetTag("outboxsync.covered", send.Covered.Count);
+        var started = Stopwatch.GetTimestamp();
+
+        var outcome = await backend.SendAsync(BackendRequests.For(send, lease.Token), lease, ct);
+        if (outcome.Kind == BackendOutcomeKind.AlreadyExists && send.CarriesUpdates)
+        {
+            // An earlier attempt's create landed with an older state; bring it up to the coalesced latest.
+            outcome = await backend.SendAsync(BackendRequests.UpdateAfterExisting(send, lease.Token), lease, ct);
+        }
+
+        activity?.SetTag("outboxsync.outcome", outcome.Kind.ToString());
+        DrainMetrics.CallDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds,
+            new KeyValuePair<string, object?>("outcome", outcome.Kind.ToString()), new KeyValuePair<string, object?>("operation", send.Operation));
+        return outcome;
     }
 
     private async Task<StepEnd> SupersedeAsync(ResourceLease lease, DrainStep.AlreadyApplied done, Tally tally, CancellationToken ct)
