@@ -464,6 +464,43 @@ public sealed class DrainTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Killed_database_sessions_mid_drain_delay_but_never_corrupt_the_outcome()
+    {
+        _backend.Latency = TimeSpan.FromMilliseconds(40);
+        var nets = new List<Guid>();
+        for (var i = 0; i < 20; i++)
+        {
+            var net = await _scenario.CreateNetworkAsync($"t{i}");
+            await _scenario.UpdateNetworkAsync(net, $"t{i}-b");
+            nets.Add(net);
+        }
+        await using var worker = await StartWorkerAsync(new Dictionary<string, string?>
+        {
+            ["Leases:Duration"] = "00:00:03",
+            ["Leases:SafetyMargin"] = "00:00:01",
+            ["Worker:MaxInFlight"] = "4",
+        });
+
+        // Terminate every session of the worker (pool, heartbeat, LISTEN) a few times while it drains.
+        using var cadence = new PeriodicTimer(TimeSpan.FromMilliseconds(150));
+        for (var round = 0; round < 6; round++)
+        {
+            await cadence.WaitForNextTickAsync();
+            await using var kill = _ds.CreateCommand(
+                "select count(pg_terminate_backend(pid)) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() and backend_type = 'client backend'");
+            await kill.ExecuteScalarAsync();
+        }
+        await _scenario.WaitUntilDrainedAsync(TimeSpan.FromSeconds(60));
+
+        Assert.Empty(_backend.Violations);
+        foreach (var net in nets)
+        {
+            Assert.Equal(2, _backend.Revision(net));
+            Assert.Equal(("ACTIVE", 2L), ((await _scenario.ResourceAsync("networks", net))!.Value.Status, (await _scenario.ResourceAsync("networks", net))!.Value.Applied));
+        }
+    }
+
+    [Fact]
     public async Task A_worker_without_a_back_end_url_fails_at_start_naming_the_setting()
     {
         var host = WorkerHost.Build(_db, baseUrl: "");
