@@ -81,11 +81,13 @@ public sealed class LeaseHeartbeat(
 
     private async Task UpsertReplicaAsync(CancellationToken ct)
     {
-        // Informational only (operators see who drains); nothing decides ownership from this row.
+        // Informational only (operators see who drains); nothing decides ownership from this row. Rows of replicas
+        // that died without deregistering (SIGKILL) are pruned once their heartbeat is an hour old.
         await using var cmd = dataSource.CreateCommand("""
             insert into worker_replicas (instance_id, host, started_at, heartbeat_at, in_flight)
             values (@id, @host, clock_timestamp(), clock_timestamp(), @inFlight)
-            on conflict (instance_id) do update set heartbeat_at = clock_timestamp(), in_flight = excluded.in_flight
+            on conflict (instance_id) do update set heartbeat_at = clock_timestamp(), in_flight = excluded.in_flight;
+            delete from worker_replicas where heartbeat_at < clock_timestamp() - interval '1 hour'
             """);
         cmd.Parameters.AddWithValue("id", drainOptions.Value.InstanceId);
         cmd.Parameters.AddWithValue("host", Environment.MachineName);

@@ -378,6 +378,8 @@ public sealed class DrainTests : IAsyncLifetime
 
         Assert.Empty(_backend.Violations);
         Assert.True(a.Pass.Totals.Applied > 0 && b.Pass.Totals.Applied > 0, $"a={a.Pass.Totals} b={b.Pass.Totals}");
+        await using var replicas = _ds.CreateCommand("select string_agg(instance_id, ',' order by instance_id) from worker_replicas");
+        Assert.Equal("replica-a,replica-b", await replicas.ExecuteScalarAsync());
         Assert.All(nets, n => Assert.Equal(4, _backend.Revision(n)));
     }
 
