@@ -94,3 +94,36 @@ public static partial class Neutron
     [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")]
     private static partial Regex TimestampPattern();
 }
+
+public static partial class Neutron
+{
+    public static readonly string[] Collections = ["networks", "subnets", "ports", "routers"];
+
+    public static string Singular(string collection) => collection[..^1];
+
+    public static string Table(string collection) => collection;
+
+    /// <summary>Creates one resource of <paramref name="collection"/> (with its parents) and returns its id.</summary>
+    public static async Task<string> CreateResourceAsync(this ApiClient client, string collection, string? name = null)
+    {
+        switch (collection)
+        {
+            case "networks":
+                return Id(await client.CreateNetworkAsync(name));
+            case "subnets":
+            {
+                var n = await client.CreateNetworkAsync();
+                return Id(await client.CreateSubnetAsync(Id(n), "10.0.0.0/24", name is null ? null : new JsonObject { ["name"] = name }));
+            }
+            case "ports":
+            {
+                var (n, _) = await client.CreateNetworkWithSubnetAsync();
+                return Id(await client.CreatePortAsync(Id(n), name is null ? null : new JsonObject { ["name"] = name }));
+            }
+            case "routers":
+                return Id(await client.CreateRouterAsync(name));
+            default:
+                throw new ArgumentOutOfRangeException(nameof(collection));
+        }
+    }
+}
