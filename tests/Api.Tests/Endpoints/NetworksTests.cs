@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Hosting;
 using static OutboxSync.Api.Tests.Infrastructure.Neutron;
 
 namespace OutboxSync.Api.Tests.Endpoints;
@@ -343,5 +344,58 @@ public sealed class NetworksTests(ApiFactory api) : IClassFixture<ApiFactory>
             .ExpectOneOf(HttpStatusCode.Forbidden, HttpStatusCode.NotFound);
         (await api.P2.DeleteAsync($"/v2.0/networks/{Id(shared)}")).ExpectOneOf(HttpStatusCode.Forbidden, HttpStatusCode.NotFound);
         Assert.Equal(before, await api.Db.FingerprintAsync());
+    }
+
+    [Fact]
+    public async Task Concurrent_updates_of_one_network_each_get_their_own_revision_and_entry()
+    {
+        var n = await api.P1.CreateNetworkAsync();
+        var responses = await Task.WhenAll(Enumerable.Range(0, 20).Select(i => Task.Run(() =>
+            api.P1.PutAsync($"/v2.0/networks/{Id(n)}", new JsonObject { ["network"] = new JsonObject { ["name"] = $"c{i}" } }))));
+        Assert.All(responses, r => r.Expect(HttpStatusCode.OK));
+        var revisions = responses.Select(r => Revision(r.Item("network"))).Order().ToList();
+        Assert.Equal(Enumerable.Range(2, 20).Select(i => (long)i), revisions);
+
+        var entries = await api.Db.OutboxForAsync(Id(n));
+        Assert.Equal(Enumerable.Range(1, 21).Select(i => (long)i), entries.Select(e => e.Revision));
+        // The entry of the highest revision carries the final state.
+        var final = await api.P1.ShowAsync("networks", Id(n), "network");
+        Assert.Equal(21, Revision(final));
+        Assert.Equal(Str(final, "name"), Str(entries[^1].Payload, "name"));
+    }
+
+    [Fact]
+    public async Task Deleting_a_network_twice_appends_only_one_delete_entry()
+    {
+        var n = await api.P1.CreateNetworkAsync();
+        (await api.P1.DeleteAsync($"/v2.0/networks/{Id(n)}")).Expect(HttpStatusCode.NoContent);
+        (await api.P1.DeleteAsync($"/v2.0/networks/{Id(n)}")).ExpectOneOf(HttpStatusCode.NoContent, HttpStatusCode.NotFound);
+        Assert.Equal(["create", "delete"], (await api.Db.OutboxForAsync(Id(n))).Select(e => e.Operation));
+    }
+
+    [Fact]
+    public async Task With_HidePendingDeletes_a_deleted_network_vanishes_from_show_and_list_but_its_row_stays()
+    {
+        await using var hiding = api.WithWebHostBuilder(b => b.UseSetting("Api:HidePendingDeletes", "true"));
+        var client = new ApiClient(hiding.CreateClient(), ApiFactory.P1Token);
+        var n = await client.CreateNetworkAsync();
+        (await client.DeleteAsync($"/v2.0/networks/{Id(n)}")).Expect(HttpStatusCode.NoContent);
+
+        (await client.GetAsync($"/v2.0/networks/{Id(n)}")).ExpectNeutronError(HttpStatusCode.NotFound);
+        Assert.Empty((await client.GetAsync($"/v2.0/networks?id={Id(n)}")).Expect(HttpStatusCode.OK).Items("networks"));
+        Assert.True(await api.Db.ExistsAsync("networks", Id(n)));
+        // Without the option the same row shows as PENDING_DELETE.
+        Assert.Equal("PENDING_DELETE", Str(await api.P1.ShowAsync("networks", Id(n), "network"), "status"));
+    }
+
+    [Fact]
+    public async Task Updating_a_network_never_changes_its_project_or_created_at()
+    {
+        var n = await api.P1.CreateNetworkAsync();
+        var updated = (await api.Admin.PutAsync($"/v2.0/networks/{Id(n)}", new JsonObject { ["network"] = new JsonObject { ["name"] = "by-admin" } }))
+            .Expect(HttpStatusCode.OK).Item("network");
+        Assert.Equal(ApiFactory.Project1, Str(updated, "project_id"));
+        Assert.Equal(Str(n, "created_at"), Str(updated, "created_at"));
+        Assert.True(string.CompareOrdinal(Str(updated, "updated_at"), Str(n, "updated_at")) >= 0);
     }
 }
