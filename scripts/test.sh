@@ -4,7 +4,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 log=$(mktemp)
-dotnet test OutboxSync.sln --nologo -v q "$@" 2>&1 | tee "$log"
+dotnet test OutboxSync.sln --nologo -v q --logger "console;verbosity=minimal" "$@" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
 summary=$(grep -E '^(Passed|Failed)!' "$log" | awk -F'[:,]' '
   { failed += $2; passed += $4; skipped += $6 }

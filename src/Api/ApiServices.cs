@@ -3,6 +3,8 @@ using OutboxSync.Api.Auth;
 using OutboxSync.Api.Endpoints;
 using OutboxSync.Api.Errors;
 using OutboxSync.Api.Lists;
+using OutboxSync.Hosting;
+using OutboxSync.Api.Operator;
 using OutboxSync.Outbox;
 using OutboxSync.Persistence;
 
@@ -14,6 +16,8 @@ public static class ApiServices
     public static IHostApplicationBuilder AddApiServices(this IHostApplicationBuilder builder)
     {
         builder.AddOutboxSyncDatabase();
+        builder.AddOutboxSyncHealth();
+        builder.Services.AddHostedService<ModelWarmup>();
         builder.Services.AddOptions<ApiOptions>()
             .Bind(builder.Configuration.GetSection(ApiOptions.Section))
             .ValidateDataAnnotations()
@@ -25,12 +29,14 @@ public static class ApiServices
             .Validate(o => o.TokensFile is null || File.Exists(o.TokensFile), "Auth:TokensFile names a file that does not exist.")
             .ValidateOnStart();
         builder.Services.AddSingleton<TokenRegistry>();
+        builder.Services.AddPerTokenRateLimiting(builder.Configuration);
         builder.Services.AddSingleton<OutboxWakeup>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<OutboxWakeup>());
         builder.Services.AddScoped<OutboxWriter>();
         builder.Services.AddScoped<AcceptTransaction>();
         builder.Services.AddScoped<ResourceLookup>();
         builder.Services.AddScoped<ResourceLister>();
+        builder.Services.AddScoped<PortAddressing>();
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.WriteIndented = false);
         return builder;
     }
@@ -57,14 +63,21 @@ public static class ApiServices
             await NeutronErrorBody.WriteAsync(status.HttpContext, response.StatusCode, type, message);
         });
         app.UseMiddleware<TokenAuthenticationMiddleware>();
+        app.UseRateLimiter();
         return app;
     }
 
     public static WebApplication MapNeutronApi(this WebApplication app)
     {
+        app.MapOutboxSyncHealth();
         app.MapVersions();
         app.MapExtensions();
         app.MapNetworks();
+        app.MapSubnets();
+        app.MapPorts();
+        app.MapRouters();
+        app.MapTags();
+        app.MapOperatorApi();
         return app;
     }
 }

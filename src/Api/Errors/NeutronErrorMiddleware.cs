@@ -35,6 +35,16 @@ public sealed partial class NeutronErrorMiddleware(RequestDelegate next, ILogger
         BadHttpRequestException b => (b.StatusCode, "HTTPBadRequest", "Malformed request."),
         JsonException => (400, "HTTPBadRequest", "Malformed request body."),
         InvalidOperationException { InnerException: JsonException } => (400, "HTTPBadRequest", "Malformed request body."),
+        Microsoft.EntityFrameworkCore.DbUpdateException { InnerException: PostgresException { SqlState: PostgresErrorCodes.UniqueViolation } pg } =>
+            pg.ConstraintName switch
+            {
+                "ip_allocations_pkey" => (409, "IpAddressAlreadyAllocated", "The requested IP address is already allocated."),
+                "ports_mac_address_key" => (409, "MacAddressInUse", "The mac address is in use."),
+                "router_interfaces_router_subnet" => (400, "BadRequest", "Bad router request: Router already has a port on this subnet."),
+                _ => (409, "Conflict", "A concurrent request created a conflicting resource."),
+            },
+        Microsoft.EntityFrameworkCore.DbUpdateException { InnerException: PostgresException { SqlState: PostgresErrorCodes.ForeignKeyViolation } } =>
+            (409, "Conflict", "A related resource was changed concurrently; retry."),
         PostgresException { SqlState: PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.DeadlockDetected } =>
             (409, "Conflict", "A concurrent request changed the same resource; retry."),
         NpgsqlException or TimeoutException => (503, "ServiceUnavailable", "The database is unavailable; retry later."),

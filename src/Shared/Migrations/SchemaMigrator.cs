@@ -37,7 +37,7 @@ public static class SchemaMigrator
             {
                 await create.ExecuteNonQueryAsync(ct);
             }
-            catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.UniqueViolation or PostgresErrorCodes.DuplicateTable)
+            catch (PostgresException e) when (e.SqlState is PostgresErrorCodes.UniqueViolation or PostgresErrorCodes.DuplicateTable or PostgresErrorCodes.DuplicateObject)
             {
                 // A concurrent migrator created it first; "if not exists" is not race-free in PostgreSQL.
             }

@@ -5,11 +5,11 @@ namespace OutboxSync.Simulator.Faults;
 
 /// <summary>
 /// The fault plan in force and the random source that draws from it. Settings are swapped whole so a call
-/// sees one consistent plan; the RNG is locked because <see cref="Random"/> is not thread-safe.
+/// sees one consistent plan; one lock guards updates and the RNG (<see cref="Random"/> is not thread-safe).
 /// </summary>
 internal sealed class FaultPlan
 {
-    private readonly Lock rngGate = new();
+    private readonly Lock gate = new();
     private Random rng;
     private volatile FaultSettings current;
 
@@ -34,7 +34,7 @@ internal sealed class FaultPlan
             return true;
         }
 
-        lock (rngGate)
+        lock (gate)
         {
             return rng.NextDouble() < rate;
         }
@@ -48,7 +48,7 @@ internal sealed class FaultPlan
             return settings.LatencyMinMs;
         }
 
-        lock (rngGate)
+        lock (gate)
         {
             return rng.Next(settings.LatencyMinMs, settings.LatencyMaxMs + 1);
         }
@@ -60,42 +60,42 @@ internal sealed class FaultPlan
     /// </summary>
     public bool TryUpdate(JsonElement patch, out FaultSettings updated, out string? problem)
     {
-        updated = current;
-        if (patch.ValueKind != JsonValueKind.Object)
+        // One lock for read-modify-write too, so two concurrent partial PUTs cannot lose each other's fields.
+        lock (gate)
         {
-            problem = "body must be a JSON object";
-            return false;
-        }
+            updated = current;
+            if (patch.ValueKind != JsonValueKind.Object)
+            {
+                problem = "body must be a JSON object";
+                return false;
+            }
 
-        var next = current.Copy();
-        var reseed = false;
-        foreach (var field in patch.EnumerateObject())
-        {
-            problem = Assign(next, field, ref reseed);
+            var next = current.Copy();
+            var reseed = false;
+            foreach (var field in patch.EnumerateObject())
+            {
+                problem = Assign(next, field, ref reseed);
+                if (problem is not null)
+                {
+                    return false;
+                }
+            }
+
+            problem = next.Validate();
             if (problem is not null)
             {
                 return false;
             }
-        }
 
-        problem = next.Validate();
-        if (problem is not null)
-        {
-            return false;
-        }
-
-        lock (rngGate)
-        {
             if (reseed)
             {
                 rng = next.Seed is int seed ? new Random(seed) : new Random();
             }
 
             current = next;
+            updated = next;
+            return true;
         }
-
-        updated = next;
-        return true;
     }
 
     private static string? Assign(FaultSettings next, JsonProperty field, ref bool reseed)

@@ -1,0 +1,160 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Microsoft.EntityFrameworkCore;
+using OutboxSync.Api.Errors;
+using OutboxSync.Api.Requests;
+using OutboxSync.Ipam;
+using OutboxSync.Persistence;
+using OutboxSync.Resources;
+
+namespace OutboxSync.Api.Endpoints;
+
+/// <summary>
+/// IPAM inside the accept transaction. The network's subnet rows are locked (in id order, so concurrent
+/// requests cannot deadlock) while the next free address is chosen; the (subnet_id, ip_address) primary key
+/// is the final guard, so two ports can never hold one address.
+/// </summary>
+public sealed class PortAddressing(OutboxSyncDbContext db)
+{
+    public sealed record Request(Guid? SubnetId, IPAddress? Address);
+
+    public static List<Request>? ParseFixedIps(Attributes a)
+    {
+        var array = a.Array("fixed_ips", 20);
+        if (array is null)
+        {
+            return null;
+        }
+        var requests = new List<Request>();
+        foreach (var item in array)
+        {
+            if (item is not JsonObject o || o.Count == 0 || o.Any(p => p.Key is not ("subnet_id" or "ip_address")))
+            {
+                throw a.Invalid("fixed_ips", "each entry may only have 'subnet_id' and/or 'ip_address'");
+            }
+            Guid? subnetId = null;
+            IPAddress? address = null;
+            if (o["subnet_id"] is { } s)
+            {
+                subnetId = s is JsonValue sv && sv.TryGetValue(out string? st) && Guid.TryParse(st, out var g)
+                    ? g
+                    : throw a.Invalid("fixed_ips", $"'{RequestBody.Truncate(s.ToJsonString())}' is not a valid UUID");
+            }
+            if (o["ip_address"] is { } i)
+            {
+                address = i is JsonValue iv && iv.TryGetValue(out string? it) && IpAddressMath.TryParse(it, out var ip)
+                    ? ip
+                    : throw a.Invalid("fixed_ips", $"'{RequestBody.Truncate(i.ToJsonString())}' is not a valid IP address");
+            }
+            if (subnetId is null && address is null)
+            {
+                throw a.Invalid("fixed_ips", "each entry needs 'subnet_id' or 'ip_address'");
+            }
+            requests.Add(new Request(subnetId, address));
+        }
+        return requests;
+    }
+
+    /// <param name="allowGateway">Router interfaces take the gateway address; ordinary ports may not.</param>
+    public async Task<List<IpAllocation>> AllocateAsync(Network network, Guid portId, IReadOnlyList<Request>? requested,
+        bool allowGateway, CancellationToken ct)
+    {
+        var subnets = await db.Subnets
+            .FromSqlRaw("select * from subnets where network_id = {0} and status <> 'PENDING_DELETE' order by id for update", network.Id)
+            .ToListAsync(ct);
+        var result = new List<IpAllocation>();
+
+        if (requested is null)
+        {
+            // Neutron's default: one address per IP version, from the first subnet (oldest) that has room.
+            foreach (var version in subnets.Select(s => s.IpVersion).Distinct().Order())
+            {
+                IPAddress? address = null;
+                Subnet? from = null;
+                foreach (var subnet in subnets.Where(s => s.IpVersion == version).OrderBy(s => s.CreatedAt).ThenBy(s => s.Id))
+                {
+                    address = await NextFreeAsync(subnet, result, ct);
+                    if (address is not null)
+                    {
+                        from = subnet;
+                        break;
+                    }
+                }
+                if (address is null || from is null)
+                {
+                    throw Exhausted(network);
+                }
+                result.Add(new IpAllocation { SubnetId = from.Id, IpAddress = address.ToString(), PortId = portId });
+            }
+            return result;
+        }
+
+        foreach (var request in requested)
+        {
+            var subnet = request.SubnetId is { } sid
+                ? subnets.FirstOrDefault(s => s.Id == sid)
+                  ?? throw NeutronException.BadRequest($"Invalid input for operation: Failed to create port on network {network.Id}, because fixed_ips included invalid subnet {sid}.")
+                : subnets.FirstOrDefault(s => SubnetCidr.TryParse(s.Cidr, out var c, out _) && c.Contains(request.Address!))
+                  ?? throw NeutronException.BadRequest($"Invalid input for operation: IP address {request.Address} is not a valid IP for any of the subnets on the specified network.");
+            SubnetCidr.TryParse(subnet.Cidr, out var cidr, out _);
+            if (request.Address is { } address)
+            {
+                if (!cidr.Contains(address) || !cidr.HostRange().Contains(IpAddressMath.ToNumber(address)))
+                {
+                    throw NeutronException.BadRequest($"Invalid input for operation: IP address {address} is not a valid IP for the specified subnet.");
+                }
+                var text = address.ToString();
+                if ((!allowGateway && text == subnet.GatewayIp)
+                    || result.Any(r => r.SubnetId == subnet.Id && r.IpAddress == text)
+                    || await db.IpAllocations.AnyAsync(x => x.SubnetId == subnet.Id && x.IpAddress == text, ct))
+                {
+                    throw NeutronException.Conflict("IpAddressAlreadyAllocated",
+                        $"IP address {text} already allocated in subnet {subnet.Id}");
+                }
+                result.Add(new IpAllocation { SubnetId = subnet.Id, IpAddress = text, PortId = portId });
+            }
+            else
+            {
+                var next = await NextFreeAsync(subnet, result, ct) ?? throw Exhausted(network);
+                result.Add(new IpAllocation { SubnetId = subnet.Id, IpAddress = next.ToString(), PortId = portId });
+            }
+        }
+        return result;
+    }
+
+    private async Task<IPAddress?> NextFreeAsync(Subnet subnet, List<IpAllocation> pending, CancellationToken ct)
+    {
+        var taken = await db.IpAllocations.Where(a => a.SubnetId == subnet.Id).Select(a => a.IpAddress).ToListAsync(ct);
+        var set = taken.Concat(pending.Where(p => p.SubnetId == subnet.Id).Select(p => p.IpAddress))
+            .Select(t => IpAddressMath.ToNumber(IPAddress.Parse(t)))
+            .ToHashSet();
+        UInt128? gateway = subnet.GatewayIp is null ? null : IpAddressMath.ToNumber(IPAddress.Parse(subnet.GatewayIp));
+        return IpAllocator.NextFree(SubnetRules.ParsePools(subnet), set, gateway);
+    }
+
+    private static NeutronException Exhausted(Network network) =>
+        NeutronException.Conflict("IpAddressGenerationFailure", $"No more IP addresses available on network {network.Id}.");
+
+    /// <summary>A generated MAC not yet used, or the requested one if free.</summary>
+    public async Task<string> MacAsync(string? requested, Guid networkId, CancellationToken ct)
+    {
+        if (requested is not null)
+        {
+            if (await db.Ports.AnyAsync(p => p.MacAddress == requested, ct))
+            {
+                throw NeutronException.Conflict("MacAddressInUse",
+                    $"Unable to complete operation for network {networkId}. The mac address {requested} is in use.");
+            }
+            return requested;
+        }
+        for (var i = 0; i < 16; i++)
+        {
+            var mac = MacAddress.Generate();
+            if (!await db.Ports.AnyAsync(p => p.MacAddress == mac, ct))
+            {
+                return mac;
+            }
+        }
+        throw NeutronException.Conflict("MacAddressGenerationFailure", $"Unable to generate unique mac on network {networkId}.");
+    }
+}

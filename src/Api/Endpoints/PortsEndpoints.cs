@@ -1,0 +1,194 @@
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+using OutboxSync.Api.Auth;
+using OutboxSync.Api.Errors;
+using OutboxSync.Api.Lists;
+using OutboxSync.Api.Requests;
+using OutboxSync.Api.Views;
+using OutboxSync.Ipam;
+using OutboxSync.Outbox;
+using OutboxSync.Persistence;
+using OutboxSync.Resources;
+
+namespace OutboxSync.Api.Endpoints;
+
+public static class PortsEndpoints
+{
+    private static readonly ResourceType Type = ResourceType.Port;
+
+    public static RouteGroupBuilder MapPorts(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/v2.0/ports").WithTags("ports");
+        group.MapGet("/", List);
+        group.MapGet("/{id}", Show);
+        group.MapPost("/", Create);
+        group.MapPut("/{id}", Update);
+        group.MapDelete("/{id}", Delete);
+        return group;
+    }
+
+    private static async Task<Ok<JsonObject>> List(HttpContext context, [AsParameters] ResourceServices s, CancellationToken ct)
+    {
+        var request = ListRequest.Parse(context.Request.Query, Type, s.Options.Value.MaxPageSize);
+        var page = await s.Lister.ListAsync(s.Db.Ports, Type, request, TenantContext.From(context), s.Lookup.HidePendingDeletes, ct);
+        await s.Lookup.LoadFixedIpsAsync(page.Items, ct);
+        var views = page.Items.Select(x => ResourceViews.Select(ResourceViews.Port(x), request.Fields)).ToList();
+        return TypedResults.Ok(Responses.ListBody(context.Request, Type.Collection, views, page.Items.Select(x => x.Id.ToString()).ToList(), page.HasMore, request));
+    }
+
+    private static async Task<Ok<JsonObject>> Show(string id, HttpContext context, [AsParameters] ResourceServices s, CancellationToken ct)
+    {
+        var port = await s.Lookup.FindAsync<Port>(Type, id, TenantContext.From(context), forUpdate: false, ct);
+        var fields = ListRequest.Parse(NetworksEndpoints.FieldsOnly(context), Type, 1).Fields;
+        return TypedResults.Ok(Responses.Envelope("port", ResourceViews.Select(ResourceViews.Port(port), fields)));
+    }
+
+    private sealed record PortRequest(Port Port, string? Mac, List<PortAddressing.Request>? FixedIps);
+
+    private static async Task<Created<JsonObject>> Create(HttpContext context, [AsParameters] ResourceServices s, PortAddressing ipam, CancellationToken ct)
+    {
+        var tenant = TenantContext.From(context);
+        var body = await RequestBody.ReadObjectAsync(context.Request, ct);
+        var (items, bulk) = RequestBody.Envelope(body, "port", "ports", allowBulk: true);
+        var now = Revisions.Now(s.Time);
+        var parsed = items.Select(item => Parse(new Attributes(item, "port", isCreate: true), tenant, now)).ToList();
+
+        var ports = await s.Accept.RunAsync(async () =>
+        {
+            foreach (var request in parsed)
+            {
+                var port = request.Port;
+                var network = await NetworkForPortAsync(s, port.NetworkId, tenant, ct);
+                port.MacAddress = await ipam.MacAsync(request.Mac, network.Id, ct);
+                port.FixedIps = await ipam.AllocateAsync(network, port.Id, request.FixedIps, allowGateway: false, ct);
+                s.Db.Ports.Add(port);
+                s.Accept.Outbox.Append(port, OutboxOperation.Create, () => ResourceViews.Port(port), Parents(port));
+                // Flush per port so the next port's IPAM sees this one's addresses.
+                await s.Db.SaveChangesAsync(ct);
+            }
+            return parsed.Select(p => p.Port).ToList();
+        }, ct);
+        return Responses.Created(context.Request, Type.Collection, "port", ports.Select(ResourceViews.Port).ToList(), bulk);
+    }
+
+    private static async Task<Ok<JsonObject>> Update(string id, HttpContext context, [AsParameters] ResourceServices s, PortAddressing ipam, CancellationToken ct)
+    {
+        var tenant = TenantContext.From(context);
+        var body = await RequestBody.ReadObjectAsync(context.Request, ct);
+        var (items, _) = RequestBody.Envelope(body, "port", "ports", allowBulk: false);
+        var a = new Attributes(items[0], "port", isCreate: false);
+        a.ReadOnly("id", "project_id", "tenant_id", "status", "status_reason", "revision_number", "created_at", "updated_at",
+            "network_id", "mac_address", "tags");
+
+        var view = await s.Accept.RunAsync(async () =>
+        {
+            var port = await s.Lookup.FindAsync<Port>(Type, id, tenant, forUpdate: true, ct);
+            Revisions.CheckIfMatch(context.Request, port);
+            NetworksEndpoints.EnsureNotDeleting(port);
+            var isInterface = port.DeviceOwner == Port.RouterInterfaceOwner;
+            port.Name = a.Name() ?? port.Name;
+            port.Description = a.Description() ?? port.Description;
+            port.AdminStateUp = a.Bool("admin_state_up") ?? port.AdminStateUp;
+            var deviceId = a.String("device_id");
+            var deviceOwner = a.String("device_owner");
+            var fixedIps = PortAddressing.ParseFixedIps(a);
+            a.RejectUnknown();
+            if (isInterface && (deviceId is not null || deviceOwner is not null || fixedIps is not null))
+            {
+                throw NeutronException.Conflict("PortInUse",
+                    $"Port {port.Id} is a router interface; change it through the router's add/remove_router_interface.");
+            }
+            port.DeviceId = deviceId ?? port.DeviceId;
+            port.DeviceOwner = deviceOwner ?? port.DeviceOwner;
+            if (fixedIps is not null)
+            {
+                var network = await s.Db.Networks.SingleAsync(n => n.Id == port.NetworkId, ct);
+                s.Db.IpAllocations.RemoveRange(port.FixedIps);
+                await s.Db.SaveChangesAsync(ct);
+                port.FixedIps = await ipam.AllocateAsync(network, port.Id, fixedIps, allowGateway: false, ct);
+                s.Db.IpAllocations.AddRange(port.FixedIps);
+            }
+            Revisions.Bump(port, Revisions.Now(s.Time));
+            s.Accept.Outbox.Append(port, OutboxOperation.Update, () => ResourceViews.Port(port), Parents(port));
+            return ResourceViews.Port(port);
+        }, ct);
+        return TypedResults.Ok(Responses.Envelope("port", view));
+    }
+
+    private static async Task<NoContent> Delete(string id, HttpContext context, [AsParameters] ResourceServices s, CancellationToken ct)
+    {
+        var tenant = TenantContext.From(context);
+        await s.Accept.RunAsync(async () =>
+        {
+            var port = await s.Lookup.FindAsync<Port>(Type, id, tenant, forUpdate: true, ct);
+            Revisions.CheckIfMatch(context.Request, port);
+            if (port.Status == ResourceStatus.PendingDelete)
+            {
+                return 0;
+            }
+            if (await s.Db.RouterInterfaces.AnyAsync(i => i.PortId == port.Id, ct))
+            {
+                throw NeutronException.Conflict("ServicePortInUse",
+                    $"Port {port.Id} cannot be deleted directly via the port API: has device owner {Port.RouterInterfaceOwner}.");
+            }
+            port.Status = ResourceStatus.PendingDelete;
+            port.StatusReason = null;
+            s.Accept.Outbox.Append(port, OutboxOperation.Delete, () => ResourceViews.Port(port), Parents(port));
+            return 0;
+        }, ct);
+        return TypedResults.NoContent();
+    }
+
+    /// <summary>The network a port goes on: visible (own or shared), and not being deleted. Locked FOR SHARE so a
+    /// concurrent network delete cannot miss this port in its "ports still in use" check.</summary>
+    public static async Task<Network> NetworkForPortAsync(ResourceServices s, Guid networkId, TenantContext tenant, CancellationToken ct)
+    {
+        var network = await s.Db.Networks
+            .FromSqlRaw("select * from networks where id = {0} for share", networkId)
+            .SingleOrDefaultAsync(ct);
+        if (network is null || !(tenant.Owns(network.ProjectId) || network.Shared)
+            || (s.Lookup.HidePendingDeletes && network.Status == ResourceStatus.PendingDelete))
+        {
+            throw NeutronException.NotFound("network", networkId);
+        }
+        NetworksEndpoints.EnsureNotDeleting(network);
+        return network;
+    }
+
+    public static IEnumerable<Guid> Parents(Port port) => port.FixedIps.Select(a => a.SubnetId).Prepend(port.NetworkId);
+
+    private static PortRequest Parse(Attributes a, TenantContext tenant, DateTimeOffset now)
+    {
+        a.ReadOnly("id", "status", "status_reason", "revision_number", "created_at", "updated_at");
+        var networkId = a.Uuid("network_id") ?? throw NeutronException.BadRequest("Failed to parse request. Required attribute 'network_id' not specified");
+        string? mac = null;
+        if (a.String("mac_address", 64) is { } macText)
+        {
+            if (!MacAddress.TryNormalize(macText, out var normalized))
+            {
+                throw a.Invalid("mac_address", $"'{RequestBody.Truncate(macText)}' is not a valid MAC address");
+            }
+            mac = normalized;
+        }
+        var port = new Port
+        {
+            Id = Guid.NewGuid(),
+            ProjectId = NetworksEndpoints.ProjectFor(a, tenant),
+            Name = a.Name() ?? "",
+            Description = a.Description() ?? "",
+            AdminStateUp = a.Bool("admin_state_up") ?? true,
+            NetworkId = networkId,
+            DeviceId = a.String("device_id") ?? "",
+            DeviceOwner = a.String("device_owner") ?? "",
+        };
+        if (port.DeviceOwner == Port.RouterInterfaceOwner)
+        {
+            throw NeutronException.BadRequest($"Ports with device_owner {Port.RouterInterfaceOwner} are made by add_router_interface.");
+        }
+        var fixedIps = PortAddressing.ParseFixedIps(a);
+        a.RejectUnknown();
+        Revisions.Initialize(port, now);
+        return new PortRequest(port, mac, fixedIps);
+    }
+}

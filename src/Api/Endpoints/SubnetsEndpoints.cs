@@ -1,0 +1,186 @@
+using System.Net;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.EntityFrameworkCore;
+using OutboxSync.Api.Auth;
+using OutboxSync.Api.Errors;
+using OutboxSync.Api.Lists;
+using OutboxSync.Api.Requests;
+using OutboxSync.Api.Views;
+using OutboxSync.Ipam;
+using OutboxSync.Outbox;
+using OutboxSync.Resources;
+
+namespace OutboxSync.Api.Endpoints;
+
+public static class SubnetsEndpoints
+{
+    private static readonly ResourceType Type = ResourceType.Subnet;
+
+    public static RouteGroupBuilder MapSubnets(this IEndpointRouteBuilder app)
+    {
+        var group = app.MapGroup("/v2.0/subnets").WithTags("subnets");
+        group.MapGet("/", List);
+        group.MapGet("/{id}", Show);
+        group.MapPost("/", Create);
+        group.MapPut("/{id}", Update);
+        group.MapDelete("/{id}", Delete);
+        return group;
+    }
+
+    private static async Task<Ok<JsonObject>> List(HttpContext context, [AsParameters] ResourceServices s, CancellationToken ct)
+    {
+        var request = ListRequest.Parse(context.Request.Query, Type, s.Options.Value.MaxPageSize);
+        var page = await s.Lister.ListAsync(s.Db.Subnets, Type, request, TenantContext.From(context), s.Lookup.HidePendingDeletes, ct);
+        var views = page.Items.Select(x => ResourceViews.Select(ResourceViews.Subnet(x), request.Fields)).ToList();
+        return TypedResults.Ok(Responses.ListBody(context.Request, Type.Collection, views, page.Items.Select(x => x.Id.ToString()).ToList(), page.HasMore, request));
+    }
+
+    private static async Task<Ok<JsonObject>> Show(string id, HttpContext context, [AsParameters] ResourceServices s, CancellationToken ct)
+    {
+        var subnet = await s.Lookup.FindAsync<Subnet>(Type, id, TenantContext.From(context), forUpdate: false, ct);
+        var fields = ListRequest.Parse(NetworksEndpoints.FieldsOnly(context), Type, 1).Fields;
+        return TypedResults.Ok(Responses.Envelope("subnet", ResourceViews.Select(ResourceViews.Subnet(subnet), fields)));
+    }
+
+    private static async Task<Created<JsonObject>> Create(HttpContext context, [AsParameters] ResourceServices s, CancellationToken ct)
+    {
+        var tenant = TenantContext.From(context);
+        var body = await RequestBody.ReadObjectAsync(context.Request, ct);
+        var (items, bulk) = RequestBody.Envelope(body, "subnet", "subnets", allowBulk: true);
+        var now = Revisions.Now(s.Time);
+        var parsed = items.Select(item => Parse(new Attributes(item, "subnet", isCreate: true), tenant, now)).ToList();
+
+        var subnets = await s.Accept.RunAsync(async () =>
+        {
+            var created = new List<Subnet>();
+            foreach (var (subnet, cidr) in parsed)
+            {
+                var network = await s.Lookup.FindAsync<Network>(ResourceType.Network, subnet.NetworkId.ToString(), tenant, forUpdate: true, ct);
+                if (!tenant.IsAdmin && network.ProjectId != tenant.ProjectId)
+                {
+                    throw NeutronException.Forbidden("(rule:create_subnet and rule:create_subnet:network_id) is disallowed by policy");
+                }
+                NetworksEndpoints.EnsureNotDeleting(network);
+                var siblings = await s.Db.Subnets.Where(x => x.NetworkId == network.Id).Select(x => new { x.Id, x.Cidr }).ToListAsync(ct);
+                foreach (var sibling in siblings.Concat(created.Where(c => c.NetworkId == network.Id).Select(c => new { c.Id, c.Cidr })))
+                {
+                    if (SubnetCidr.TryParse(sibling.Cidr, out var other, out _) && other.Version == cidr.Version && other.Range.Overlaps(cidr.Range))
+                    {
+                        throw NeutronException.BadRequest(
+                            $"Invalid input for operation: Requested subnet with cidr: {cidr} for network: {network.Id} overlaps with another subnet.");
+                    }
+                }
+                s.Db.Subnets.Add(subnet);
+                s.Accept.Outbox.Append(subnet, OutboxOperation.Create, () => ResourceViews.Subnet(subnet), subnet.NetworkId);
+                created.Add(subnet);
+            }
+            return created;
+        }, ct);
+        return Responses.Created(context.Request, Type.Collection, "subnet", subnets.Select(ResourceViews.Subnet).ToList(), bulk);
+    }
+
+    private static async Task<Ok<JsonObject>> Update(string id, HttpContext context, [AsParameters] ResourceServices s, CancellationToken ct)
+    {
+        var tenant = TenantContext.From(context);
+        var body = await RequestBody.ReadObjectAsync(context.Request, ct);
+        var (items, _) = RequestBody.Envelope(body, "subnet", "subnets", allowBulk: false);
+        var a = new Attributes(items[0], "subnet", isCreate: false);
+        a.ReadOnly("id", "project_id", "tenant_id", "status", "status_reason", "revision_number", "created_at", "updated_at",
+            "network_id", "cidr", "ip_version", "tags", "subnetpool_id");
+
+        var view = await s.Accept.RunAsync(async () =>
+        {
+            var subnet = await s.Lookup.FindAsync<Subnet>(Type, id, tenant, forUpdate: true, ct);
+            Revisions.CheckIfMatch(context.Request, subnet);
+            NetworksEndpoints.EnsureNotDeleting(subnet);
+            SubnetCidr.TryParse(subnet.Cidr, out var cidr, out _);
+            subnet.Name = a.Name() ?? subnet.Name;
+            subnet.Description = a.Description() ?? subnet.Description;
+            subnet.EnableDhcp = a.Bool("enable_dhcp") ?? subnet.EnableDhcp;
+            var gateway = SubnetRules.Gateway(a, cidr, subnet.GatewayIp is null ? null : IPAddress.Parse(subnet.GatewayIp), isCreate: false);
+            var pools = SubnetRules.Pools(a, cidr, gateway, SubnetRules.ParsePools(subnet));
+            if (gateway is not null && pools.Any(p => p.Contains(IpAddressMath.ToNumber(gateway))))
+            {
+                throw NeutronException.Conflict("GatewayConflictWithAllocationPools", $"Gateway ip {gateway} conflicts with an allocation pool.");
+            }
+            subnet.GatewayIp = gateway?.ToString();
+            subnet.AllocationPools = SubnetRules.PoolsJson(pools).ToJsonString();
+            subnet.DnsNameservers = SubnetRules.DnsServers(a, cidr.Version) ?? subnet.DnsNameservers;
+            subnet.HostRoutes = SubnetRules.Routes(a, "host_routes")?.ToJsonString() ?? subnet.HostRoutes;
+            a.RejectUnknown();
+            Revisions.Bump(subnet, Revisions.Now(s.Time));
+            s.Accept.Outbox.Append(subnet, OutboxOperation.Update, () => ResourceViews.Subnet(subnet), subnet.NetworkId);
+            return ResourceViews.Subnet(subnet);
+        }, ct);
+        return TypedResults.Ok(Responses.Envelope("subnet", view));
+    }
+
+    private static async Task<NoContent> Delete(string id, HttpContext context, [AsParameters] ResourceServices s, CancellationToken ct)
+    {
+        var tenant = TenantContext.From(context);
+        await s.Accept.RunAsync(async () =>
+        {
+            var subnet = await s.Lookup.FindAsync<Subnet>(Type, id, tenant, forUpdate: true, ct);
+            Revisions.CheckIfMatch(context.Request, subnet);
+            if (subnet.Status == ResourceStatus.PendingDelete)
+            {
+                return 0;
+            }
+            var inUse = await s.Db.IpAllocations
+                .Where(a => a.SubnetId == subnet.Id)
+                .Join(s.Db.Ports, a => a.PortId, p => p.Id, (a, p) => p.Status)
+                .AnyAsync(status => status != ResourceStatus.PendingDelete, ct);
+            if (inUse)
+            {
+                throw NeutronException.Conflict("SubnetInUse",
+                    $"Unable to complete operation on subnet {subnet.Id}: One or more ports have an IP allocation from this subnet.");
+            }
+            subnet.Status = ResourceStatus.PendingDelete;
+            subnet.StatusReason = null;
+            s.Accept.Outbox.Append(subnet, OutboxOperation.Delete, () => ResourceViews.Subnet(subnet), subnet.NetworkId);
+            return 0;
+        }, ct);
+        return TypedResults.NoContent();
+    }
+
+    private static (Subnet, SubnetCidr) Parse(Attributes a, TenantContext tenant, DateTimeOffset now)
+    {
+        a.ReadOnly("id", "status", "status_reason", "revision_number", "created_at", "updated_at");
+        var networkId = a.Uuid("network_id") ?? throw NeutronException.BadRequest("Failed to parse request. Required attribute 'network_id' not specified");
+        var version = a.Int("ip_version", 4, 6) ?? 4;
+        if (version is not (4 or 6))
+        {
+            throw a.Invalid("ip_version", $"'{version}' is not in [4, 6]");
+        }
+        var cidr = SubnetRules.Cidr(a.String("cidr", 64), version);
+        var gateway = SubnetRules.Gateway(a, cidr, null, isCreate: true);
+        var pools = SubnetRules.Pools(a, cidr, gateway, null);
+        var subnet = new Subnet
+        {
+            Id = Guid.NewGuid(),
+            ProjectId = NetworksEndpoints.ProjectFor(a, tenant),
+            Name = a.Name() ?? "",
+            Description = a.Description() ?? "",
+            NetworkId = networkId,
+            Cidr = cidr.ToString(),
+            IpVersion = version,
+            GatewayIp = gateway?.ToString(),
+            AllocationPools = SubnetRules.PoolsJson(pools).ToJsonString(),
+            EnableDhcp = a.Bool("enable_dhcp") ?? true,
+            DnsNameservers = SubnetRules.DnsServers(a, version) ?? [],
+            HostRoutes = SubnetRules.Routes(a, "host_routes")?.ToJsonString() ?? "[]",
+        };
+        // Accepted for client compatibility only when they ask for what we do anyway.
+        foreach (var name in new[] { "subnetpool_id", "ipv6_ra_mode", "ipv6_address_mode" })
+        {
+            if (a.Has(name) && a.Raw(name) is not null)
+            {
+                throw a.Invalid(name, "not supported by this deployment; omit it or send null");
+            }
+        }
+        a.RejectUnknown();
+        Revisions.Initialize(subnet, now);
+        return (subnet, cidr);
+    }
+}

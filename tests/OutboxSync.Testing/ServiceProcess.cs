@@ -1,0 +1,129 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace OutboxSync.Testing;
+
+/// <summary>
+/// One of the project's executables (API, worker, simulator) run as a real OS process from its build output,
+/// listening on loopback. Killed on dispose; its output is kept for assertions and failure messages.
+/// </summary>
+public sealed class ServiceProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly ConcurrentQueue<string> _output = new();
+
+    private ServiceProcess(Process process, string? url)
+    {
+        _process = process;
+        Url = url;
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) _output.Enqueue(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) _output.Enqueue(e.Data); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+    }
+
+    public string? Url { get; }
+    public int Pid => _process.Id;
+    public bool HasExited => _process.HasExited;
+    public string Output => string.Join('\n', _output);
+
+    /// <param name="project">Folder under src/, e.g. "Api"; its assembly is OutboxSync.{project}.dll.</param>
+    public static async Task<ServiceProcess> StartAsync(string project, IDictionary<string, string> environment, bool listens = true,
+        string? healthPath = "/")
+    {
+        var dll = Path.Combine(RepositoryRoot(), "src", project, "bin", BuildConfiguration(), "net10.0", $"OutboxSync.{project}.dll");
+        if (!File.Exists(dll))
+        {
+            throw new FileNotFoundException($"Build output missing: {dll}. Build the solution first.");
+        }
+        string? url = null;
+        var psi = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.ArgumentList.Add(dll);
+        if (listens)
+        {
+            url = $"http://127.0.0.1:{FreePort()}";
+            psi.ArgumentList.Add("--urls");
+            psi.ArgumentList.Add(url);
+        }
+        psi.Environment["DOTNET_ENVIRONMENT"] = "Production";
+        psi.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        foreach (var (k, v) in environment)
+        {
+            psi.Environment[k] = v;
+        }
+        var service = new ServiceProcess(Process.Start(psi)!, url);
+        if (url is not null && healthPath is not null)
+        {
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+            await Eventually.WaitAsync(async () =>
+            {
+                if (service.HasExited)
+                {
+                    throw new InvalidOperationException($"{project} exited at start:\n{service.Output}");
+                }
+                try
+                {
+                    return (await http.GetAsync(url + healthPath)).IsSuccessStatusCode;
+                }
+                catch (HttpRequestException)
+                {
+                    return false;
+                }
+                catch (TaskCanceledException)
+                {
+                    return false;
+                }
+            }, ok => ok, TimeSpan.FromSeconds(60), $"{project} to answer at {url}");
+        }
+        return service;
+    }
+
+    public void Kill() => _process.Kill(entireProcessTree: true);
+
+    /// <summary>Sends a Unix signal (SIGTERM 15, SIGSTOP 19, SIGCONT 18, SIGKILL 9).</summary>
+    public void Signal(int signal)
+    {
+        using var kill = Process.Start("kill", $"-{signal} {_process.Id}");
+        kill.WaitForExit();
+    }
+
+    public Task WaitForExitAsync(CancellationToken ct = default) => _process.WaitForExitAsync(ct);
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+                await _process.WaitForExitAsync();
+            }
+        }
+        catch (InvalidOperationException)
+        {
+        }
+        _process.Dispose();
+    }
+
+    public static string RepositoryRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "OutboxSync.sln")))
+        {
+            dir = dir.Parent;
+        }
+        return dir?.FullName ?? throw new InvalidOperationException("OutboxSync.sln not found above the test output.");
+    }
+
+    private static string BuildConfiguration() =>
+        AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

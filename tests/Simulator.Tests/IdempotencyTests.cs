@@ -1,0 +1,91 @@
+using System.Net;
+using OutboxSync.Simulator.Tests.Support;
+
+namespace OutboxSync.Simulator.Tests;
+
+public sealed class IdempotencyTests
+{
+    [Fact]
+    public async Task Repeated_create_with_the_same_key_is_replayed_not_applied_twice()
+    {
+        await using var sim = new SimulatorFactory();
+        var gw = sim.Gateway();
+
+        using var first = await gw.CreateAsync("networks", "n1", 1, key: "k1");
+        using var second = await gw.CreateAsync("networks", "n1", 1, key: "k1");
+
+        Assert.Equal(HttpStatusCode.Created, first.StatusCode);
+        Assert.Equal(HttpStatusCode.Created, second.StatusCode);
+        Assert.False(first.Headers.Contains("Idempotent-Replayed"));
+        Assert.Equal("true", second.Headers.GetValues("Idempotent-Replayed").Single());
+        Assert.Equal(await first.Content.ReadAsStringAsync(), await second.Content.ReadAsStringAsync());
+
+        var calls = await gw.CallsAsync("n1");
+        Assert.Equal(["applied", "replayed"], calls.Select(call => call.GetProperty("outcome").GetString()));
+        Assert.Empty(await gw.NonZeroViolationsAsync());
+    }
+
+    [Fact]
+    public async Task Late_repeat_of_an_old_update_replays_its_answer_and_does_not_roll_back()
+    {
+        await using var sim = new SimulatorFactory();
+        var gw = sim.Gateway();
+        await gw.CreateAsync("networks", "n1", 1, new { Name = "v1" }).ExpectAsync(HttpStatusCode.Created);
+        await gw.UpdateAsync("networks", "n1", 2, new { Name = "v2" }, key: "update-2").ExpectAsync(HttpStatusCode.OK);
+        await gw.UpdateAsync("networks", "n1", 3, new { Name = "v3" }, key: "update-3").ExpectAsync(HttpStatusCode.OK);
+
+        var replayed = await gw.UpdateAsync("networks", "n1", 2, new { Name = "v2" }, key: "update-2").ExpectAsync(HttpStatusCode.OK);
+
+        Assert.Equal(2, replayed.GetProperty("revision").GetInt64());
+        var stored = await gw.GetJsonAsync("/v1/networks/n1");
+        Assert.Equal(3, stored.GetProperty("revision").GetInt64());
+        Assert.Equal("v3", stored.GetProperty("attributes").GetProperty("name").GetString());
+        Assert.Empty(await gw.NonZeroViolationsAsync());
+    }
+
+    [Fact]
+    public async Task Replay_returns_the_first_final_answer_even_when_it_was_a_rejection()
+    {
+        await using var sim = new SimulatorFactory();
+        var gw = sim.Gateway();
+        await gw.UpdateAsync("routers", "r1", 1, key: "k").ExpectErrorAsync(HttpStatusCode.NotFound, "not_found");
+        await gw.CreateAsync("routers", "r1", 1).ExpectAsync(HttpStatusCode.Created);
+
+        await gw.UpdateAsync("routers", "r1", 2, key: "k").ExpectErrorAsync(HttpStatusCode.NotFound, "not_found");
+
+        Assert.Equal(1, (await gw.GetJsonAsync("/v1/routers/r1")).GetProperty("revision").GetInt64());
+    }
+
+    [Fact]
+    public async Task Same_key_on_different_resources_is_two_separate_calls()
+    {
+        await using var sim = new SimulatorFactory();
+        var gw = sim.Gateway();
+
+        await gw.CreateAsync("routers", "r1", 1, key: "same").ExpectAsync(HttpStatusCode.Created);
+        await gw.CreateAsync("routers", "r2", 1, key: "same").ExpectAsync(HttpStatusCode.Created);
+
+        Assert.Equal(2, (await gw.GetJsonAsync("/v1/routers")).GetProperty("items").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task Retry_after_failure_after_apply_gets_the_cached_success()
+    {
+        await using var sim = new SimulatorFactory();
+        var gw = sim.Gateway();
+        await gw.SetFaultsAsync(new { FailureAfterApplyRate = 1.0 });
+
+        await gw.CreateAsync("networks", "n1", 1, new { Name = "blue" }, key: "k1").ExpectErrorAsync(HttpStatusCode.ServiceUnavailable, "unavailable");
+        var stored = await gw.GetJsonAsync("/v1/networks/n1");
+
+        await gw.SetFaultsAsync(new { FailureAfterApplyRate = 0.0 });
+        using var retry = await gw.CreateAsync("networks", "n1", 1, new { Name = "blue" }, key: "k1");
+
+        Assert.Equal(HttpStatusCode.Created, retry.StatusCode);
+        Assert.True(retry.Headers.Contains("Idempotent-Replayed"));
+        Assert.Equal(stored.GetRawText(), (await retry.ExpectAsync(HttpStatusCode.Created)).GetRawText());
+        var calls = await gw.CallsAsync("n1");
+        Assert.Equal(["failed_after_apply", "replayed"], calls.Select(call => call.GetProperty("outcome").GetString()));
+        Assert.Empty(await gw.NonZeroViolationsAsync());
+    }
+}

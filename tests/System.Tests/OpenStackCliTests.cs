@@ -1,0 +1,103 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using OutboxSync.Testing;
+using Xunit;
+
+namespace OutboxSync.System.Tests;
+
+/// <summary>The real `openstack` CLI (python3-openstackclient) drives the API as a running process, unchanged.</summary>
+public sealed class OpenStackCliTests : IAsyncLifetime
+{
+    private const string AdminToken = "cli-admin-token-0123456789";
+    private TestDatabase _db = null!;
+    private ServiceProcess _api = null!;
+
+    public async Task InitializeAsync()
+    {
+        _db = await TestDatabase.CreateAsync();
+        _api = await ServiceProcess.StartAsync("Api", new Dictionary<string, string>
+        {
+            ["Database__ConnectionString"] = _db.ConnectionString,
+            ["Auth__Tokens__0__Sha256"] = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(AdminToken))),
+            ["Auth__Tokens__0__ProjectId"] = "admin-project",
+            ["Auth__Tokens__0__Roles__0"] = "admin",
+        });
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _api.DisposeAsync();
+        await _db.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Openstack_cli_creates_lists_shows_updates_and_deletes_every_resource_kind()
+    {
+        var network = await JsonAsync("network", "create", "n1");
+        Assert.Equal("PENDING_CREATE", network.GetProperty("status").GetString());
+
+        var subnet = await JsonAsync("subnet", "create", "--network", "n1", "--subnet-range", "10.0.0.0/24", "s1");
+        Assert.Equal("10.0.0.0/24", subnet.GetProperty("cidr").GetString());
+        Assert.Equal("10.0.0.1", subnet.GetProperty("gateway_ip").GetString());
+
+        var port = await JsonAsync("port", "create", "--network", "n1", "p1");
+        Assert.Equal("PENDING_CREATE", port.GetProperty("status").GetString());
+        Assert.Contains("10.0.0.2", port.GetProperty("fixed_ips").ToString());
+
+        var networks = await JsonAsync("network", "list");
+        Assert.Contains(networks.EnumerateArray(), n => n.GetProperty("Name").GetString() == "n1");
+
+        var shown = await JsonAsync("network", "show", "n1");
+        Assert.Equal(network.GetProperty("id").GetString(), shown.GetProperty("id").GetString());
+        Assert.Equal("PENDING_CREATE", shown.GetProperty("status").GetString());
+
+        var router = await JsonAsync("router", "create", "r1");
+        Assert.Equal("PENDING_CREATE", router.GetProperty("status").GetString());
+        await RunAsync("router", "add", "subnet", "r1", "s1");
+        var interfacePorts = await JsonAsync("port", "list", "--device-owner", "network:router_interface");
+        Assert.Single(interfacePorts.EnumerateArray());
+
+        await RunAsync("network", "set", "--name", "n1-renamed", "n1");
+        var renamed = await JsonAsync("network", "show", "n1-renamed");
+        Assert.Equal(2, renamed.GetProperty("revision_number").GetInt32());
+
+        Assert.Single((await JsonAsync("subnet", "list")).EnumerateArray());
+        Assert.Equal("r1", (await JsonAsync("router", "show", "r1")).GetProperty("name").GetString());
+
+        await RunAsync("router", "remove", "subnet", "r1", "s1");
+        await RunAsync("port", "delete", "p1");
+        var deleting = await JsonAsync("port", "show", port.GetProperty("id").GetString()!);
+        Assert.Equal("PENDING_DELETE", deleting.GetProperty("status").GetString());
+    }
+
+    private async Task<JsonElement> JsonAsync(params string[] args)
+    {
+        var output = await RunAsync([.. args, "-f", "json"]);
+        return JsonDocument.Parse(output).RootElement.Clone();
+    }
+
+    private async Task<string> RunAsync(params string[] args)
+    {
+        var psi = new ProcessStartInfo("openstack")
+        {
+            UseShellExecute = false,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var a in new[] { "--os-auth-type", "admin_token", "--os-token", AdminToken, "--os-endpoint", _api.Url! }.Concat(args))
+        {
+            psi.ArgumentList.Add(a);
+        }
+        psi.Environment.Remove("OS_CLOUD");
+        using var process = Process.Start(psi) ?? throw new InvalidOperationException("openstack CLI not found; install python3-openstackclient");
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(timeout.Token);
+        Assert.True(process.ExitCode == 0,
+            $"openstack {string.Join(' ', args)} failed ({process.ExitCode}): {await stderr}\nAPI log:\n{_api.Output}");
+        return await stdout;
+    }
+}
