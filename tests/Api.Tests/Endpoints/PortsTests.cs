@@ -300,4 +300,73 @@ public sealed partial class PortsTests(ApiFactory api) : IClassFixture<ApiFactor
         Assert.Equal(2, ok.Count);
         Assert.NotEqual(Str(ok[0]!["fixed_ips"]![0]!, "ip_address"), Str(ok[1]!["fixed_ips"]![0]!, "ip_address"));
     }
+
+    [Fact]
+    public async Task A_port_on_a_network_without_subnets_has_no_addresses()
+    {
+        var n = await api.P1.CreateNetworkAsync();
+        var p = await api.P1.CreatePortAsync(Id(n));
+        Assert.Empty(Assert.IsType<JsonArray>(p["fixed_ips"]));
+        Assert.Matches(NeutronMac(), Str(p, "mac_address"));
+    }
+
+    [Fact]
+    public async Task An_empty_fixed_ips_list_gives_a_port_without_addresses()
+    {
+        var (n, _) = await api.P1.CreateNetworkWithSubnetAsync("10.60.0.0/24");
+        var p = await api.P1.CreatePortAsync(Id(n), new JsonObject { ["fixed_ips"] = new JsonArray() });
+        Assert.Empty(Assert.IsType<JsonArray>(p["fixed_ips"]));
+    }
+
+    [Fact]
+    public async Task A_requested_address_without_a_subnet_is_placed_in_the_subnet_that_contains_it()
+    {
+        var n = await api.P1.CreateNetworkAsync();
+        await api.P1.CreateSubnetAsync(Id(n), "10.61.0.0/24");
+        var second = await api.P1.CreateSubnetAsync(Id(n), "10.62.0.0/24");
+        var p = await api.P1.CreatePortAsync(Id(n), new JsonObject
+        {
+            ["fixed_ips"] = new JsonArray(new JsonObject { ["ip_address"] = "10.62.0.33" }),
+        });
+        var ip = Assert.Single(Assert.IsType<JsonArray>(p["fixed_ips"]));
+        Assert.Equal(Id(second), Str(ip!, "subnet_id"));
+        Assert.Equal("10.62.0.33", Str(ip!, "ip_address"));
+    }
+
+    [Fact]
+    public async Task A_subnet_of_another_network_in_fixed_ips_is_400()
+    {
+        var (n, _) = await api.P1.CreateNetworkWithSubnetAsync("10.63.0.0/24");
+        var (_, otherSubnet) = await api.P1.CreateNetworkWithSubnetAsync("10.64.0.0/24");
+        var before = await api.Db.FingerprintAsync();
+        (await api.P1.PostAsync("/v2.0/ports", PortBody(Id(n), new JsonObject { ["fixed_ips"] = FixedIp(Id(otherSubnet)) })))
+            .ExpectNeutronError(HttpStatusCode.BadRequest);
+        Assert.Equal(before, await api.Db.FingerprintAsync());
+    }
+
+    [Fact]
+    public async Task A_router_interface_port_cannot_be_deleted_through_the_port_api()
+    {
+        var (_, s) = await api.P1.CreateNetworkWithSubnetAsync("10.65.0.0/24");
+        var r = await api.P1.CreateRouterAsync();
+        var info = (await api.P1.PutAsync($"/v2.0/routers/{Id(r)}/add_router_interface", new JsonObject { ["subnet_id"] = Id(s) }))
+            .Expect(HttpStatusCode.OK).Json;
+        var before = await api.Db.FingerprintAsync();
+        (await api.P1.DeleteAsync($"/v2.0/ports/{Str(info, "port_id")}")).ExpectNeutronError(HttpStatusCode.Conflict);
+        Assert.Equal(before, await api.Db.FingerprintAsync());
+    }
+
+    [Fact]
+    public async Task Updating_a_ports_fixed_ip_to_an_address_in_use_is_409()
+    {
+        var (n, s) = await api.P1.CreateNetworkWithSubnetAsync("10.66.0.0/24");
+        var a = await api.P1.CreatePortAsync(Id(n));
+        var b = await api.P1.CreatePortAsync(Id(n));
+        var before = await api.Db.FingerprintAsync();
+        var taken = Str(a["fixed_ips"]![0]!, "ip_address");
+        var response = await api.P1.PutAsync($"/v2.0/ports/{Id(b)}", new JsonObject { ["port"] = new JsonObject { ["fixed_ips"] = FixedIp(Id(s), taken) } });
+        response.ExpectOneOf(HttpStatusCode.Conflict, HttpStatusCode.BadRequest);
+        response.ExpectNeutronError(response.Status);
+        Assert.Equal(before, await api.Db.FingerprintAsync());
+    }
 }

@@ -241,4 +241,50 @@ public sealed class RoutersTests(ApiFactory api) : IClassFixture<ApiFactory>
         (await AddInterface(api.P1, Id(r), new JsonObject { ["subnet_id"] = Id(s) })).Expect(HttpStatusCode.OK);
         (await api.P1.DeleteAsync($"/v2.0/subnets/{Id(s)}")).ExpectNeutronError(HttpStatusCode.Conflict);
     }
+
+    [Fact]
+    public async Task Attaching_two_subnets_with_overlapping_cidrs_to_one_router_is_400()
+    {
+        var (_, s1) = await api.P1.CreateNetworkWithSubnetAsync("10.70.0.0/24");
+        var (_, s2) = await api.P1.CreateNetworkWithSubnetAsync("10.70.0.0/24");
+        var r = await api.P1.CreateRouterAsync();
+        (await AddInterface(api.P1, Id(r), new JsonObject { ["subnet_id"] = Id(s1) })).Expect(HttpStatusCode.OK);
+        var before = await api.Db.FingerprintAsync();
+        (await AddInterface(api.P1, Id(r), new JsonObject { ["subnet_id"] = Id(s2) })).ExpectNeutronError(HttpStatusCode.BadRequest);
+        Assert.Equal(before, await api.Db.FingerprintAsync());
+    }
+
+    [Fact]
+    public async Task An_external_gateway_on_a_network_that_is_not_external_is_400()
+    {
+        var internalNet = await api.P1.CreateNetworkAsync();
+        var before = await api.Db.FingerprintAsync();
+        (await api.P1.PostAsync("/v2.0/routers", new JsonObject
+        {
+            ["router"] = new JsonObject { ["name"] = "r", ["external_gateway_info"] = new JsonObject { ["network_id"] = Id(internalNet) } },
+        })).ExpectNeutronError(HttpStatusCode.BadRequest);
+        Assert.Equal(before, await api.Db.FingerprintAsync());
+    }
+
+    [Fact]
+    public async Task Attaching_a_port_of_another_projects_network_is_404()
+    {
+        var (foreignNet, _) = await api.P2.CreateNetworkWithSubnetAsync("10.71.0.0/24");
+        var foreignPort = await api.P2.CreatePortAsync(Id(foreignNet));
+        var r = await api.P1.CreateRouterAsync();
+        var before = await api.Db.FingerprintAsync();
+        (await AddInterface(api.P1, Id(r), new JsonObject { ["port_id"] = Id(foreignPort) })).ExpectNeutronError(HttpStatusCode.NotFound);
+        Assert.Equal(before, await api.Db.FingerprintAsync());
+    }
+
+    [Fact]
+    public async Task Attaching_a_port_that_already_has_a_device_is_409()
+    {
+        var (n, _) = await api.P1.CreateNetworkWithSubnetAsync("10.72.0.0/24");
+        var port = await api.P1.CreatePortAsync(Id(n), new JsonObject { ["device_id"] = "vm-1", ["device_owner"] = "compute:nova" });
+        var r = await api.P1.CreateRouterAsync();
+        var before = await api.Db.FingerprintAsync();
+        (await AddInterface(api.P1, Id(r), new JsonObject { ["port_id"] = Id(port) })).ExpectNeutronError(HttpStatusCode.Conflict);
+        Assert.Equal(before, await api.Db.FingerprintAsync());
+    }
 }

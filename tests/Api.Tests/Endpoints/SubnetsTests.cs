@@ -302,4 +302,68 @@ public sealed class SubnetsTests(ApiFactory api) : IClassFixture<ApiFactory>
         (await api.P1.PostAsync("/v2.0/subnets", body)).ExpectNeutronError(HttpStatusCode.BadRequest);
         Assert.Equal(before, await api.Db.FingerprintAsync());
     }
+
+    [Fact]
+    public async Task A_subnet_without_a_gateway_pools_from_the_first_host()
+    {
+        var n = await api.P1.CreateNetworkAsync();
+        var s = (await api.P1.PostAsync("/v2.0/subnets", SubnetBody(Id(n), "10.50.0.0/29", 4, new JsonObject { ["gateway_ip"] = null })))
+            .Expect(HttpStatusCode.Created).Item("subnet");
+        Assert.Null(s["gateway_ip"]);
+        var pool = Assert.Single(Assert.IsType<JsonArray>(s["allocation_pools"]));
+        Assert.Equal("10.50.0.1", Str(pool!, "start"));
+        Assert.Equal("10.50.0.6", Str(pool!, "end"));
+    }
+
+    [Fact]
+    public async Task A_gateway_inside_an_allocation_pool_is_rejected()
+    {
+        var n = await api.P1.CreateNetworkAsync();
+        var before = await api.Db.FingerprintAsync();
+        var response = await api.P1.PostAsync("/v2.0/subnets", SubnetBody(Id(n), "10.51.0.0/24", 4, new JsonObject
+        {
+            ["gateway_ip"] = "10.51.0.10",
+            ["allocation_pools"] = new JsonArray(new JsonObject { ["start"] = "10.51.0.2", ["end"] = "10.51.0.50" }),
+        }));
+        response.ExpectOneOf(HttpStatusCode.BadRequest, HttpStatusCode.Conflict);
+        response.ExpectNeutronError(response.Status);
+        Assert.Equal(before, await api.Db.FingerprintAsync());
+    }
+
+    [Fact]
+    public async Task Updating_a_subnets_gateway_outside_its_cidr_is_400()
+    {
+        var (_, s) = await api.P1.CreateNetworkWithSubnetAsync("10.52.0.0/24");
+        var before = await api.Db.FingerprintAsync();
+        (await api.P1.PutAsync($"/v2.0/subnets/{Id(s)}", new JsonObject { ["subnet"] = new JsonObject { ["gateway_ip"] = "10.99.0.1" } }))
+            .ExpectNeutronError(HttpStatusCode.BadRequest);
+        Assert.Equal(before, await api.Db.FingerprintAsync());
+    }
+
+    [Fact]
+    public async Task Another_project_cannot_add_a_subnet_to_a_shared_network()
+    {
+        var shared = await api.Admin.CreateNetworkAsync(extra: new JsonObject { ["shared"] = true });
+        var before = await api.Db.FingerprintAsync();
+        (await api.P1.PostAsync("/v2.0/subnets", SubnetBody(Id(shared), "10.53.0.0/24", 4)))
+            .ExpectOneOf(HttpStatusCode.Forbidden, HttpStatusCode.NotFound);
+        Assert.Equal(before, await api.Db.FingerprintAsync());
+    }
+
+    [Theory]
+    [InlineData("10.54.0.0/24", "10.54.0.0/24")]
+    [InlineData("2001:db8:54::/64", "2001:db8:54::/64")]
+    public async Task A_non_canonical_but_equal_cidr_is_accepted_or_rejected_but_never_500(string cidr, string expected)
+    {
+        var n = await api.P1.CreateNetworkAsync();
+        var s = (await api.P1.PostAsync("/v2.0/subnets", SubnetBody(Id(n), cidr.ToUpperInvariant(), cidr.Contains(':') ? 6 : 4)));
+        if (s.Status == HttpStatusCode.Created)
+        {
+            Assert.Equal(expected, Str(s.Item("subnet"), "cidr"));
+        }
+        else
+        {
+            s.ExpectNeutronError(HttpStatusCode.BadRequest);
+        }
+    }
 }

@@ -123,4 +123,35 @@ public sealed class TagsTests(ApiFactory api) : IClassFixture<ApiFactory>
         (await api.P1.GetAsync($"/v2.0/ports/{missing}/tags/x")).ExpectNeutronError(HttpStatusCode.NotFound);
         (await api.P1.DeleteAsync($"/v2.0/subnets/{missing}/tags")).ExpectNeutronError(HttpStatusCode.NotFound);
     }
+
+    [Theory]
+    [InlineData("a,b")]
+    [InlineData("")]
+    [InlineData(null)]   // 256 characters
+    public async Task An_invalid_tag_is_400_and_changes_nothing(string? tag)
+    {
+        tag ??= new string('t', 256);
+        var id = await api.P1.CreateResourceAsync("networks");
+        var before = await api.Db.FingerprintAsync();
+        if (tag.Length > 0)
+        {
+            (await api.P1.PutAsync($"/v2.0/networks/{id}/tags/{Uri.EscapeDataString(tag)}")).ExpectNeutronError(HttpStatusCode.BadRequest);
+        }
+        (await api.P1.PutAsync($"/v2.0/networks/{id}/tags", new JsonObject { ["tags"] = new JsonArray(tag) })).ExpectNeutronError(HttpStatusCode.BadRequest);
+        Assert.Equal(before, await api.Db.FingerprintAsync());
+    }
+
+    [Fact]
+    public async Task Tags_set_through_the_api_are_found_by_the_tag_filters()
+    {
+        var scope = Unique("tagscope");
+        var a = await api.P1.CreateNetworkAsync(extra: new JsonObject { ["description"] = scope });
+        var b = await api.P1.CreateNetworkAsync(extra: new JsonObject { ["description"] = scope });
+        (await api.P1.PutAsync($"/v2.0/networks/{Id(a)}/tags", new JsonObject { ["tags"] = new JsonArray("red", "blue") })).Expect(HttpStatusCode.OK);
+        (await api.P1.PutAsync($"/v2.0/networks/{Id(b)}/tags/red")).Expect(HttpStatusCode.Created);
+        var both = Ids((await api.P1.GetAsync($"/v2.0/networks?description={scope}&tags=red,blue")).Expect(HttpStatusCode.OK).Items("networks"));
+        Assert.Equal([Id(a)], both);
+        var notBlue = Ids((await api.P1.GetAsync($"/v2.0/networks?description={scope}&not-tags=blue")).Expect(HttpStatusCode.OK).Items("networks"));
+        Assert.Equal([Id(b)], notBlue);
+    }
 }
