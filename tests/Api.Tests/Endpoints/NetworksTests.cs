@@ -340,9 +340,17 @@ public sealed class NetworksTests(ApiFactory api) : IClassFixture<ApiFactory>
         await api.P2.ShowAsync("networks", Id(shared), "network");
         var before = await api.Db.FingerprintAsync();
 
-        (await api.P2.PutAsync($"/v2.0/networks/{Id(shared)}", new JsonObject { ["network"] = new JsonObject { ["name"] = "hijacked" } }))
-            .ExpectOneOf(HttpStatusCode.Forbidden, HttpStatusCode.NotFound);
-        (await api.P2.DeleteAsync($"/v2.0/networks/{Id(shared)}")).ExpectOneOf(HttpStatusCode.Forbidden, HttpStatusCode.NotFound);
+        var attempts = new[]
+        {
+            await api.P2.PutAsync($"/v2.0/networks/{Id(shared)}", new JsonObject { ["network"] = new JsonObject { ["name"] = "hijacked" } }),
+            await api.P2.PutAsync($"/v2.0/networks/{Id(shared)}/tags/hijacked"),
+            await api.P2.PutAsync($"/v2.0/networks/{Id(shared)}/tags", new JsonObject { ["tags"] = new JsonArray("hijacked") }),
+            await api.P2.DeleteAsync($"/v2.0/networks/{Id(shared)}/tags"),
+            await api.P2.DeleteAsync($"/v2.0/networks/{Id(shared)}"),
+        };
+        var allowed = attempts.Where(r => r.Status is not (HttpStatusCode.Forbidden or HttpStatusCode.NotFound))
+            .Select(r => $"{r.Request} -> {(int)r.Status}").ToList();
+        Assert.True(allowed.Count == 0, "a non-owner changed a shared network: " + string.Join("; ", allowed));
         Assert.Equal(before, await api.Db.FingerprintAsync());
     }
 
@@ -397,5 +405,32 @@ public sealed class NetworksTests(ApiFactory api) : IClassFixture<ApiFactory>
         Assert.Equal(ApiFactory.Project1, Str(updated, "project_id"));
         Assert.Equal(Str(n, "created_at"), Str(updated, "created_at"));
         Assert.True(string.CompareOrdinal(Str(updated, "updated_at"), Str(n, "updated_at")) >= 0);
+    }
+
+    [Fact]
+    public async Task A_failed_network_shows_ERROR_with_its_reason_and_a_new_update_clears_the_reason()
+    {
+        var n = await api.P1.CreateNetworkAsync();
+        await api.Db.ExecuteAsync("update networks set status = 'ERROR', status_reason = 'back end said no' where id = $1", Guid.Parse(Id(n)));
+        var shown = await api.P1.ShowAsync("networks", Id(n), "network");
+        Assert.Equal("ERROR", Str(shown, "status"));
+        Assert.Equal("back end said no", Str(shown, "status_reason"));
+        Assert.Equal(1, Revision(shown));
+
+        var retried = (await api.P1.PutAsync($"/v2.0/networks/{Id(n)}", new JsonObject { ["network"] = new JsonObject { ["name"] = "retry" } }))
+            .Expect(HttpStatusCode.OK).Item("network");
+        Assert.StartsWith("PENDING_", Str(retried, "status"));
+        Assert.Null(retried["status_reason"]);
+        Assert.Equal(2, Revision(retried));
+    }
+
+    [Fact]
+    public async Task A_new_outbox_entry_is_pending_with_no_attempts_and_the_callers_project()
+    {
+        var n = await api.P2.CreateNetworkAsync();
+        var row = await api.Db.ScalarAsync<string>(
+            "select state || '|' || attempts || '|' || project_id || '|' || (next_attempt_at <= now() + interval '1 minute') from outbox_entries where resource_id = $1",
+            Guid.Parse(Id(n)));
+        Assert.Equal($"pending|0|{ApiFactory.Project2}|true", row);
     }
 }

@@ -366,4 +366,13 @@ public sealed class SubnetsTests(ApiFactory api) : IClassFixture<ApiFactory>
             s.ExpectNeutronError(HttpStatusCode.BadRequest);
         }
     }
+
+    [Fact]
+    public async Task A_subnets_create_entry_depends_on_its_network()
+    {
+        var (n, s) = await api.P1.CreateNetworkWithSubnetAsync("10.55.0.0/24");
+        var dependsOn = await api.Db.ScalarAsync<string>("select array_to_string(depends_on, ',') from outbox_entries where resource_id = $1",
+            Guid.Parse(Id(s)));
+        Assert.Contains(Id(n), dependsOn.Split(','));
+    }
 }

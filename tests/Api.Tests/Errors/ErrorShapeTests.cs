@@ -250,4 +250,63 @@ public sealed class ErrorShapeTests(KestrelApiFactory api) : IClassFixture<Kestr
             return false;
         }
     }
+
+    public static TheoryData<string, string> PerCollectionBadBodies()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (var collection in Collections)
+        {
+            data.Add(collection, "{\"colour\": \"red\"}");
+            data.Add(collection, "{\"status\": \"ACTIVE\"}");
+            data.Add(collection, "{\"revision_number\": 3}");
+            data.Add(collection, "{\"id\": \"8d3a1a6e-1b55-4a8e-9a53-0d0c7f1e2b44\"}");
+            data.Add(collection, "{\"name\": [\"not\", \"a\", \"string\"]}");
+        }
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(PerCollectionBadBodies))]
+    public async Task Every_collection_rejects_unknown_read_only_and_invalid_attributes_with_400(string collection, string attributes)
+    {
+        var id = await api.P1.CreateResourceAsync(collection);
+        string? networkId = null;
+        if (collection is "subnets" or "ports")
+        {
+            networkId = Str(await api.P1.ShowAsync(collection, id, Singular(collection)), "network_id");
+        }
+        var create = (JsonObject)JsonNode.Parse(attributes)!;
+        if (collection == "subnets")
+        {
+            create["network_id"] = networkId;
+            create["cidr"] = "10.200.0.0/24";
+            create["ip_version"] = 4;
+        }
+        if (collection == "ports")
+        {
+            create["network_id"] = networkId;
+        }
+        var before = await api.Db.FingerprintAsync();
+        (await api.P1.PostAsync($"/v2.0/{collection}", new JsonObject { [Singular(collection)] = create }))
+            .ExpectNeutronError(HttpStatusCode.BadRequest);
+        (await api.P1.PutAsync($"/v2.0/{collection}/{id}", $"{{\"{Singular(collection)}\": {attributes}}}"))
+            .ExpectNeutronError(HttpStatusCode.BadRequest);
+        (await api.P1.PutAsync($"/v2.0/{collection}/{id}", $"{{\"{Singular(collection)}\": {{")).ExpectNeutronError(HttpStatusCode.BadRequest);
+        Assert.Equal(before, await api.Db.FingerprintAsync());
+    }
+
+    [Theory]
+    [MemberData(nameof(PerCollectionTypes))]
+    public async Task Every_collection_answers_415_for_a_non_json_body(string collection)
+    {
+        var id = await api.P1.CreateResourceAsync(collection);
+        var before = await api.Db.FingerprintAsync();
+        (await api.P1.SendAsync(HttpMethod.Post, $"/v2.0/{collection}", "name=x", contentType: "application/x-www-form-urlencoded"))
+            .ExpectNeutronError(HttpStatusCode.UnsupportedMediaType);
+        (await api.P1.SendAsync(HttpMethod.Put, $"/v2.0/{collection}/{id}", "name=x", contentType: "text/plain"))
+            .ExpectNeutronError(HttpStatusCode.UnsupportedMediaType);
+        Assert.Equal(before, await api.Db.FingerprintAsync());
+    }
+
+    public static TheoryData<string> PerCollectionTypes() => new(Collections);
 }
