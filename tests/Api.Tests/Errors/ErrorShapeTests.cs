@@ -309,4 +309,106 @@ public sealed class ErrorShapeTests(KestrelApiFactory api) : IClassFixture<Kestr
     }
 
     public static TheoryData<string> PerCollectionTypes() => new(Collections);
+
+    public static TheoryData<string, string> MalformedValues() => new()
+    {
+        { "subnets", "\"cidr\": 42" },
+        { "subnets", "\"cidr\": null" },
+        { "subnets", "\"ip_version\": \"six\"" },
+        { "subnets", "\"gateway_ip\": 5" },
+        { "subnets", "\"gateway_ip\": \"10.100.0.0\"" },
+        { "subnets", "\"gateway_ip\": \"10.100.0.255\"" },
+        { "subnets", "\"enable_dhcp\": \"maybe\"" },
+        { "subnets", "\"allocation_pools\": \"x\"" },
+        { "subnets", "\"allocation_pools\": [1]" },
+        { "subnets", "\"allocation_pools\": [{\"start\": \"10.100.0.5\"}]" },
+        { "subnets", "\"allocation_pools\": [{\"start\": 1, \"end\": 2}]" },
+        { "subnets", "\"allocation_pools\": [{\"start\": \"2001:db8::1\", \"end\": \"2001:db8::5\"}]" },
+        { "subnets", "\"dns_nameservers\": \"8.8.8.8\"" },
+        { "subnets", "\"dns_nameservers\": [1]" },
+        { "subnets", "\"dns_nameservers\": [\"not-an-ip\"]" },
+        { "subnets", "\"host_routes\": \"x\"" },
+        { "subnets", "\"host_routes\": [{\"destination\": \"bad\", \"nexthop\": \"10.100.0.5\"}]" },
+        { "subnets", "\"host_routes\": [{\"destination\": \"172.16.0.0/16\", \"nexthop\": \"bad\"}]" },
+        { "subnets", "\"host_routes\": [{\"destination\": \"172.16.0.0/16\"}]" },
+        { "subnets", "\"network_id\": \"not-a-uuid\"" },
+        { "subnets", "\"network_id\": 7" },
+        { "ports", "\"fixed_ips\": [1]" },
+        { "ports", "\"fixed_ips\": [{}]" },
+        { "ports", "\"fixed_ips\": [{\"subnet_id\": \"not-a-uuid\"}]" },
+        { "ports", "\"fixed_ips\": [{\"subnet_id\": 5}]" },
+        { "ports", "\"fixed_ips\": [{\"ip_address\": 5}]" },
+        { "ports", "\"fixed_ips\": {\"ip_address\": \"10.100.0.5\"}" },
+        { "ports", "\"mac_address\": null" },
+        { "ports", "\"mac_address\": \"ff:ff:ff:ff:ff:ff\"" },
+        { "ports", "\"mac_address\": \"01:00:5e:00:00:01\"" },
+        { "ports", "\"mac_address\": \"00:00:00:00:00:00\"" },
+        { "ports", "\"device_owner\": 5" },
+        { "ports", "\"network_id\": \"not-a-uuid\"" },
+        { "ports", "\"network_id\": null" },
+        { "routers", "\"external_gateway_info\": \"x\"" },
+        { "routers", "\"external_gateway_info\": {\"network_id\": \"not-a-uuid\"}" },
+        { "routers", "\"external_gateway_info\": {\"colour\": \"red\"}" },
+        { "routers", "\"routes\": \"x\"" },
+        { "routers", "\"routes\": [{\"destination\": \"bad\", \"nexthop\": \"10.0.0.1\"}]" },
+        { "routers", "\"routes\": [1]" },
+        { "routers", "\"admin_state_up\": 3" },
+        { "networks", "\"mtu\": 100000" },
+        { "networks", "\"mtu\": -1" },
+        { "networks", "\"mtu\": 99999999999999999999" },
+        { "networks", "\"name\": \"nul\\u0000char\"" },
+        { "networks", "\"description\": {}" },
+    };
+
+    [Theory]
+    [MemberData(nameof(MalformedValues))]
+    public async Task A_malformed_attribute_value_is_400_never_500_and_changes_nothing(string collection, string attribute)
+    {
+        var network = await api.P1.CreateNetworkAsync();
+        await api.P1.CreateSubnetAsync(Id(network), "10.100.0.0/24");
+        var body = collection switch
+        {
+            "subnets" => $"\"network_id\": \"{Id(network)}\", \"cidr\": \"10.101.0.0/24\", \"ip_version\": 4",
+            "ports" => $"\"network_id\": \"{Id(network)}\"",
+            _ => "\"name\": \"x\"",
+        };
+        // The malformed attribute overrides a default of the same name (later duplicate keys are not allowed, so replace).
+        var json = (JsonObject)JsonNode.Parse($"{{{body}}}")!;
+        var bad = (JsonObject)JsonNode.Parse($"{{{attribute}}}")!;
+        if (collection == "subnets" && attribute.Contains("10.100.0.", StringComparison.Ordinal))
+        {
+            json["cidr"] = "10.100.0.0/24";
+            json["network_id"] = Id(await api.P1.CreateNetworkAsync());
+        }
+        Merge(json, bad);
+        var before = await api.Db.FingerprintAsync();
+        var response = await api.P1.PostAsync($"/v2.0/{collection}", new JsonObject { [Singular(collection)] = json });
+        Assert.True(response.Status == HttpStatusCode.BadRequest, $"{attribute}: expected 400 but got {(int)response.Status}: {response.Text}");
+        response.ExpectNeutronError(HttpStatusCode.BadRequest);
+        Assert.Equal(before, await api.Db.FingerprintAsync());
+    }
+
+    [Theory]
+    [InlineData("10.102.0.0/0")]
+    [InlineData("10.102.0.0/31")]
+    [InlineData("10.102.0.0/32")]
+    [InlineData("0.0.0.0/0")]
+    [InlineData("2001:db8:102::/127")]
+    [InlineData("2001:db8:102::/128")]
+    [InlineData("::/0")]
+    public async Task An_edge_case_cidr_is_accepted_or_400_but_never_500(string cidr)
+    {
+        var n = await api.P1.CreateNetworkAsync();
+        var response = await api.P1.PostAsync("/v2.0/subnets", new JsonObject
+        {
+            ["subnet"] = new JsonObject { ["network_id"] = Id(n), ["cidr"] = cidr, ["ip_version"] = cidr.Contains(':') ? 6 : 4 },
+        });
+        response.ExpectOneOf(HttpStatusCode.Created, HttpStatusCode.BadRequest);
+        if (response.Status == HttpStatusCode.Created)
+        {
+            // Whatever was accepted must allow a port create that is either placed or cleanly refused.
+            var port = await api.P1.PostAsync("/v2.0/ports", new JsonObject { ["port"] = new JsonObject { ["network_id"] = Id(n) } });
+            port.ExpectOneOf(HttpStatusCode.Created, HttpStatusCode.Conflict);
+        }
+    }
 }
