@@ -17,6 +17,7 @@ public static class ApiServices
     {
         builder.AddOutboxSyncDatabase();
         builder.AddOutboxSyncHealth();
+        builder.AddOutboxSyncTelemetry("outboxsync-api");
         builder.Services.AddHostedService<ModelWarmup>();
         builder.Services.AddOptions<ApiOptions>()
             .Bind(builder.Configuration.GetSection(ApiOptions.Section))
@@ -70,6 +71,7 @@ public static class ApiServices
     public static WebApplication MapNeutronApi(this WebApplication app)
     {
         app.MapOutboxSyncHealth();
+        app.MapOutboxSyncMetrics();
         app.MapVersions();
         app.MapExtensions();
         app.MapNetworks();

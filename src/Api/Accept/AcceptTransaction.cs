@@ -1,3 +1,5 @@
+using System.Diagnostics.Metrics;
+using OutboxSync.Hosting;
 using OutboxSync.Outbox;
 using OutboxSync.Persistence;
 
@@ -9,6 +11,9 @@ namespace OutboxSync.Api.Accept;
 /// </summary>
 public sealed class AcceptTransaction(OutboxSyncDbContext db, OutboxWriter outbox, OutboxWakeup wakeup)
 {
+    private static readonly Counter<long> Accepted = Telemetry.Meter.CreateCounter<long>(
+        "outboxsync.api.accepted_entries", description: "Outbox entries committed by the API");
+
     public OutboxWriter Outbox => outbox;
 
     public async Task<T> RunAsync<T>(Func<Task<T>> work, CancellationToken ct)
@@ -16,9 +21,14 @@ public sealed class AcceptTransaction(OutboxSyncDbContext db, OutboxWriter outbo
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         var result = await work();
         await db.SaveChangesAsync(ct);
+        var entries = outbox.PendingCount;
         await outbox.FlushAsync(ct);
         await tx.CommitAsync(ct);
         wakeup.Poke();
+        if (entries > 0)
+        {
+            Accepted.Add(entries);
+        }
         return result;
     }
 }
