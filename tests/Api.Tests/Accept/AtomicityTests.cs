@@ -1,0 +1,206 @@
+using System.Data.Common;
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
+using OutboxSync.Persistence;
+using static OutboxSync.Api.Tests.Infrastructure.Neutron;
+
+namespace OutboxSync.Api.Tests.Accept;
+
+/// <summary>
+/// A failure injected between the resource write and the outbox INSERT (the accept path writes resources first,
+/// then entries, in one transaction) must leave neither behind.
+/// </summary>
+public sealed partial class AtomicityTests(ApiFactory api) : IClassFixture<ApiFactory>, IAsyncLifetime
+{
+    private readonly FailOutboxInsert _interceptor = new();
+    private WebApplicationFactory<Program> _failing = null!;
+    private ApiClient _p1Failing = null!;
+
+    public Task InitializeAsync()
+    {
+        _failing = api.WithWebHostBuilder(b => b.ConfigureTestServices(services =>
+            services.ConfigureDbContext<OutboxSyncDbContext>(o => o.AddInterceptors(_interceptor))));
+        _p1Failing = new ApiClient(_failing.CreateClient(), ApiFactory.P1Token);
+        return Task.CompletedTask;
+    }
+
+    public async Task DisposeAsync() => await _failing.DisposeAsync();
+
+    /// <summary>Throws when a command inserts into outbox_entries; records the writes that ran before it.</summary>
+    private sealed partial class FailOutboxInsert : DbCommandInterceptor
+    {
+        private readonly List<string> _writesBeforeFailure = [];
+        public int Failures { get; private set; }
+
+        public IReadOnlyList<string> WritesBeforeFailure
+        {
+            get
+            {
+                lock (_writesBeforeFailure)
+                {
+                    return [.. _writesBeforeFailure];
+                }
+            }
+        }
+
+        public void Reset()
+        {
+            lock (_writesBeforeFailure)
+            {
+                _writesBeforeFailure.Clear();
+                Failures = 0;
+            }
+        }
+
+        private void Inspect(DbCommand command)
+        {
+            var text = command.CommandText;
+            if (OutboxInsert().IsMatch(text))
+            {
+                lock (_writesBeforeFailure)
+                {
+                    Failures++;
+                }
+                throw new InvalidOperationException("Injected failure between the resource write and the outbox INSERT.");
+            }
+            if (ResourceWrite().Match(text) is { Success: true } m)
+            {
+                lock (_writesBeforeFailure)
+                {
+                    _writesBeforeFailure.Add(m.Value);
+                }
+            }
+        }
+
+        public override InterceptionResult<DbDataReader> ReaderExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<DbDataReader> result)
+        {
+            Inspect(command);
+            return result;
+        }
+
+        public override ValueTask<InterceptionResult<DbDataReader>> ReaderExecutingAsync(DbCommand command, CommandEventData eventData,
+            InterceptionResult<DbDataReader> result, CancellationToken cancellationToken = default)
+        {
+            Inspect(command);
+            return ValueTask.FromResult(result);
+        }
+
+        public override InterceptionResult<int> NonQueryExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<int> result)
+        {
+            Inspect(command);
+            return result;
+        }
+
+        public override ValueTask<InterceptionResult<int>> NonQueryExecutingAsync(DbCommand command, CommandEventData eventData,
+            InterceptionResult<int> result, CancellationToken cancellationToken = default)
+        {
+            Inspect(command);
+            return ValueTask.FromResult(result);
+        }
+
+        [GeneratedRegex("insert\\s+into\\s+\"?outbox_entries\"?", RegexOptions.IgnoreCase)]
+        private static partial Regex OutboxInsert();
+
+        [GeneratedRegex("(insert\\s+into|update|delete\\s+from)\\s+\"?(networks|subnets|ports|routers|ip_allocations|router_interfaces)\"?",
+            RegexOptions.IgnoreCase)]
+        private static partial Regex ResourceWrite();
+    }
+
+    private async Task AssertRolledBackAsync(Func<ApiClient, Task<ApiResponse>> act)
+    {
+        _interceptor.Reset();
+        var before = await api.Db.FingerprintAsync();
+
+        var response = await act(_p1Failing);
+
+        Assert.True(_interceptor.Failures > 0, $"the outbox INSERT was never attempted; response {(int)response.Status}: {response.Text}");
+        Assert.NotEmpty(_interceptor.WritesBeforeFailure);
+        Assert.False(response.Status is >= HttpStatusCode.OK and < HttpStatusCode.Ambiguous, $"expected an error, got {response.Status}: {response.Text}");
+        response.ExpectNeutronError(response.Status);
+        Assert.Equal(before, await api.Db.FingerprintAsync());
+
+        // The API is healthy afterwards: no connection was left inside a broken transaction.
+        await api.P1.CreateNetworkAsync();
+    }
+
+    [Fact]
+    public async Task A_failed_outbox_insert_leaves_no_network_after_a_create()
+    {
+        var name = Unique("atomic");
+        await AssertRolledBackAsync(c => c.PostAsync("/v2.0/networks", new JsonObject { ["network"] = new JsonObject { ["name"] = name } }));
+        Assert.Equal(0, await api.Db.ScalarAsync<long>("select count(*) from networks where name = $1", name));
+        Assert.Empty((await api.P1.GetAsync($"/v2.0/networks?name={name}")).Expect(HttpStatusCode.OK).Items("networks"));
+    }
+
+    [Fact]
+    public async Task A_failed_outbox_insert_leaves_no_network_of_a_bulk_create()
+    {
+        await AssertRolledBackAsync(c => c.PostAsync("/v2.0/networks", new JsonObject
+        {
+            ["networks"] = new JsonArray(new JsonObject { ["name"] = "b1" }, new JsonObject { ["name"] = "b2" }),
+        }));
+    }
+
+    [Fact]
+    public async Task A_failed_outbox_insert_leaves_a_network_update_unapplied()
+    {
+        var n = await api.P1.CreateNetworkAsync();
+        await AssertRolledBackAsync(c => c.PutAsync($"/v2.0/networks/{Id(n)}",
+            new JsonObject { ["network"] = new JsonObject { ["name"] = "never" } }));
+        var shown = await api.P1.ShowAsync("networks", Id(n), "network");
+        Assert.Equal(Str(n, "name"), Str(shown, "name"));
+        Assert.Equal(1, Revision(shown));
+    }
+
+    [Fact]
+    public async Task A_failed_outbox_insert_leaves_a_network_and_its_subnets_undeleted()
+    {
+        var (n, s) = await api.P1.CreateNetworkWithSubnetAsync();
+        await AssertRolledBackAsync(c => c.DeleteAsync($"/v2.0/networks/{Id(n)}"));
+        Assert.Equal("PENDING_CREATE", Str(await api.P1.ShowAsync("networks", Id(n), "network"), "status"));
+        Assert.Equal("PENDING_CREATE", Str(await api.P1.ShowAsync("subnets", Id(s), "subnet"), "status"));
+    }
+
+    [Fact]
+    public async Task A_failed_outbox_insert_leaves_no_subnet()
+    {
+        var n = await api.P1.CreateNetworkAsync();
+        await AssertRolledBackAsync(c => c.PostAsync("/v2.0/subnets", new JsonObject
+        {
+            ["subnet"] = new JsonObject { ["network_id"] = Id(n), ["cidr"] = "10.0.0.0/24", ["ip_version"] = 4 },
+        }));
+    }
+
+    [Fact]
+    public async Task A_failed_outbox_insert_leaves_no_port_and_no_address_allocation()
+    {
+        var (n, _) = await api.P1.CreateNetworkWithSubnetAsync();
+        await AssertRolledBackAsync(c => c.PostAsync("/v2.0/ports", new JsonObject { ["port"] = new JsonObject { ["network_id"] = Id(n) } }));
+    }
+
+    [Fact]
+    public async Task A_failed_outbox_insert_leaves_no_router()
+    {
+        await AssertRolledBackAsync(c => c.PostAsync("/v2.0/routers", new JsonObject { ["router"] = new JsonObject { ["name"] = "r" } }));
+    }
+
+    [Fact]
+    public async Task A_failed_outbox_insert_leaves_no_router_interface()
+    {
+        var (_, s) = await api.P1.CreateNetworkWithSubnetAsync();
+        var r = await api.P1.CreateRouterAsync();
+        await AssertRolledBackAsync(c => c.PutAsync($"/v2.0/routers/{Id(r)}/add_router_interface", new JsonObject { ["subnet_id"] = Id(s) }));
+    }
+
+    [Fact]
+    public async Task A_failed_outbox_insert_leaves_the_tags_unchanged()
+    {
+        var n = await api.P1.CreateNetworkAsync();
+        await AssertRolledBackAsync(c => c.PutAsync($"/v2.0/networks/{Id(n)}/tags/never"));
+        Assert.Empty(Strings((await api.P1.ShowAsync("networks", Id(n), "network"))["tags"]));
+    }
+}
