@@ -1,13 +1,15 @@
 using OutboxSync.Hosting;
 using OutboxSync.Persistence;
 using OutboxSync.Worker;
+using OutboxSync.Worker.Maintenance;
 
 // The outbox drain: claims resources with due entries under per-resource leases and applies them to the back end.
 //   Drain/      the loop, one pass, one resource under its lease, lease heartbeat, LISTEN wake-ups
 //   Ordering/   which entry may go next (parents before children) and what to send (coalescing)
 //   Backend/    the typed HTTP client and its resilience pipeline
 //   Retry/      persisted backoff and the attempt budget
-//   Maintenance/ operator-requested reconciliation runs (database vs back end, both ways)
+//   Maintenance/ clustered Quartz jobs (retention, lease sweep, stuck work, scheduled reconciliation), queue gauges,
+//                and reconciliation runs (database vs back end, both ways)
 var builder = WebApplication.CreateBuilder(args);
 if (string.IsNullOrEmpty(builder.Configuration["urls"]))
 {
@@ -19,6 +21,7 @@ builder.AddOutboxSyncDatabase();
 builder.AddOutboxSyncHealth();
 builder.AddOutboxSyncTelemetry("outboxsync-worker");
 builder.AddWorkerServices();
+builder.AddMaintenanceJobs();
 
 var app = builder.Build();
 app.MapOutboxSyncHealth();

@@ -1,0 +1,82 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+using OutboxSync.Hosting;
+
+namespace OutboxSync.Worker.Maintenance;
+
+/// <summary>
+/// Queue-level gauges for alerting, refreshed by one cheap query every few seconds (partial indexes cover the live
+/// states): outbox depth by state, age of the oldest due entry, stuck entries; plus maintenance counters.
+/// </summary>
+public sealed partial class MaintenanceMetrics(NpgsqlDataSource dataSource, TimeProvider time, ILogger<MaintenanceMetrics> logger) : BackgroundService
+{
+    private const string DepthSql = """
+        select count(*) filter (where state = 'pending' and blocked_by is null),
+               count(*) filter (where state = 'pending' and blocked_by is not null),
+               coalesce(extract(epoch from now() - min(next_attempt_at) filter (where state = 'pending' and next_attempt_at <= now())), 0)::float8
+        from outbox_entries where state = 'pending'
+        """;
+
+    private const string FailedSql = "select count(*) from outbox_entries where state = 'failed'";
+
+    public static readonly Counter<long> RetentionDeleted = Telemetry.Meter.CreateCounter<long>(
+        "outboxsync.maintenance.retention_deleted", unit: "{entry}", description: "Finished outbox entries deleted by retention");
+
+    public static readonly Counter<long> LeasesSwept = Telemetry.Meter.CreateCounter<long>(
+        "outboxsync.maintenance.leases_swept", unit: "{lease}", description: "Expired lease rows removed (holders that died without releasing)");
+
+    private long _pending;
+    private long _blocked;
+    private long _failed;
+    private double _oldestDueSeconds;
+
+    /// <summary>Set by <see cref="StuckWorkReport"/> on each run.</summary>
+    public int StuckEntries { get; set; }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        Telemetry.Meter.CreateObservableGauge("outboxsync.outbox.depth", () => new[]
+        {
+            new Measurement<long>(Interlocked.Read(ref _pending), new KeyValuePair<string, object?>("state", "pending")),
+            new Measurement<long>(Interlocked.Read(ref _blocked), new KeyValuePair<string, object?>("state", "blocked")),
+            new Measurement<long>(Interlocked.Read(ref _failed), new KeyValuePair<string, object?>("state", "failed")),
+        }, unit: "{entry}", description: "Live outbox entries by state");
+        Telemetry.Meter.CreateObservableGauge("outboxsync.outbox.oldest_due_age", () => Volatile.Read(ref _oldestDueSeconds),
+            unit: "s", description: "How long the oldest due entry has been waiting");
+        Telemetry.Meter.CreateObservableGauge("outboxsync.outbox.stuck", () => StuckEntries,
+            unit: "{entry}", description: "Entries due for longer than Worker:Maintenance:StuckThreshold");
+
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(5), time);
+        do
+        {
+            try
+            {
+                await RefreshAsync(stoppingToken);
+            }
+            catch (Exception e) when (e is NpgsqlException or TimeoutException)
+            {
+                LogRefreshFailed(logger, e);
+            }
+        }
+        while (await timer.WaitForNextTickAsync(stoppingToken));
+    }
+
+    public async Task RefreshAsync(CancellationToken ct)
+    {
+        await using (var cmd = dataSource.CreateCommand(DepthSql))
+        await using (var reader = await cmd.ExecuteReaderAsync(ct))
+        {
+            await reader.ReadAsync(ct);
+            Interlocked.Exchange(ref _pending, reader.GetInt64(0));
+            Interlocked.Exchange(ref _blocked, reader.GetInt64(1));
+            Volatile.Write(ref _oldestDueSeconds, reader.GetDouble(2));
+        }
+        await using var failed = dataSource.CreateCommand(FailedSql);
+        Interlocked.Exchange(ref _failed, (long)(await failed.ExecuteScalarAsync(ct))!);
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not refresh the outbox gauges")]
+    private static partial void LogRefreshFailed(ILogger logger, Exception e);
+}

@@ -1,0 +1,200 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using OutboxSync.Worker.Maintenance;
+using Quartz;
+
+namespace OutboxSync.Worker.Tests.Maintenance;
+
+/// <summary>The maintenance operations against real rows, and the clustered scheduler firing once across replicas.</summary>
+public sealed class MaintenanceJobsTests : IAsyncLifetime
+{
+    private TestDatabase _db = null!;
+    private NpgsqlDataSource _ds = null!;
+
+    public async Task InitializeAsync()
+    {
+        _db = await TestDatabase.CreateAsync();
+        _ds = _db.CreateDataSource();
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _ds.DisposeAsync();
+        await _db.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Retention_deletes_only_finished_entries_older_than_the_window_in_batches()
+    {
+        var oldDone = await InsertEntryAsync("done", completedAgo: TimeSpan.FromDays(10));
+        var oldSuperseded = await InsertEntryAsync("superseded", completedAgo: TimeSpan.FromDays(10));
+        var oldDiscarded = await InsertEntryAsync("discarded", completedAgo: TimeSpan.FromDays(10));
+        var extraOld = new List<long>();
+        for (var i = 0; i < 5; i++)
+        {
+            extraOld.Add(await InsertEntryAsync("done", completedAgo: TimeSpan.FromDays(8)));
+        }
+        var recentDone = await InsertEntryAsync("done", completedAgo: TimeSpan.FromHours(1));
+        var oldFailed = await InsertEntryAsync("failed", completedAgo: TimeSpan.FromDays(30));
+        var oldPending = await InsertEntryAsync("pending", completedAgo: null, createdAgo: TimeSpan.FromDays(30));
+
+        var retention = new OutboxRetention(_ds, Options.Create(new MaintenanceOptions { RetentionWindow = TimeSpan.FromDays(7), RetentionBatchSize = 3 }));
+        var result = await retention.RunOnceAsync(CancellationToken.None);
+
+        Assert.Equal(8, result.Deleted);
+        Assert.True(result.Batches >= 3, $"expected several small batches, got {result.Batches}");
+        var left = await SeqsAsync();
+        Assert.Equivalent(new[] { recentDone, oldFailed, oldPending }, left);
+        Assert.DoesNotContain(oldDone, left);
+        Assert.DoesNotContain(oldSuperseded, left);
+        Assert.DoesNotContain(oldDiscarded, left);
+    }
+
+    [Fact]
+    public async Task Lease_sweep_removes_expired_leases_and_keeps_live_ones()
+    {
+        await using (var cmd = _ds.CreateCommand("""
+            insert into resource_leases values
+              (gen_random_uuid(), 'dead', nextval('fencing_tokens'), now() - interval '1 hour', now() - interval '1 minute'),
+              (gen_random_uuid(), 'dead', nextval('fencing_tokens'), now() - interval '1 hour', now() - interval '1 second'),
+              (gen_random_uuid(), 'alive', nextval('fencing_tokens'), now(), now() + interval '1 minute')
+            """))
+        {
+            await cmd.ExecuteNonQueryAsync();
+        }
+        var result = await new ExpiredLeaseSweep(_ds).RunOnceAsync(CancellationToken.None);
+        Assert.Equal(2, result.Removed);
+        await using var left = _ds.CreateCommand("select holder from resource_leases");
+        Assert.Equal("alive", await left.ExecuteScalarAsync());
+    }
+
+    [Fact]
+    public async Task Stuck_work_report_names_entries_due_past_the_threshold_with_their_blocker_and_last_error()
+    {
+        var parent = Guid.NewGuid();
+        var stuck = await InsertEntryAsync("pending", completedAgo: null, createdAgo: TimeSpan.FromHours(2),
+            dueAgo: TimeSpan.FromHours(1), blockedBy: parent.ToString(), lastError: "unknown_parent");
+        await InsertEntryAsync("pending", completedAgo: null, createdAgo: TimeSpan.FromSeconds(5), dueAgo: TimeSpan.FromSeconds(1));
+        await InsertEntryAsync("pending", completedAgo: null, createdAgo: TimeSpan.FromHours(3), dueAgo: TimeSpan.FromHours(-1));
+
+        var metrics = new MaintenanceMetrics(_ds, TimeProvider.System, NullLogger<MaintenanceMetrics>.Instance);
+        var report = new StuckWorkReport(_ds, Options.Create(new MaintenanceOptions { StuckThreshold = TimeSpan.FromMinutes(5) }), metrics,
+            NullLogger<StuckWorkReport>.Instance);
+        var found = await report.RunOnceAsync(CancellationToken.None);
+
+        var entry = Assert.Single(found);
+        Assert.Equal(stuck, entry.Seq);
+        Assert.Equal(parent.ToString(), entry.BlockedBy);
+        Assert.Equal("unknown_parent", entry.LastError);
+        Assert.Equal(1, metrics.StuckEntries);
+    }
+
+    [Fact]
+    public async Task Scheduled_reconciliation_requests_one_run_and_not_another_while_it_is_pending()
+    {
+        var scheduled = new ScheduledReconciliation(_ds);
+        Assert.NotNull(await scheduled.RunOnceAsync(CancellationToken.None));
+        Assert.Null(await scheduled.RunOnceAsync(CancellationToken.None));
+        await using var cmd = _ds.CreateCommand("select count(*) from reconciliation_runs where requested_by = 'schedule'");
+        Assert.Equal(1L, await cmd.ExecuteScalarAsync());
+    }
+
+    [Fact]
+    public async Task A_clustered_job_fires_once_across_two_replicas()
+    {
+        await using (var create = _ds.CreateCommand("create table job_runs (instance text not null, at timestamptz not null default now())"))
+        {
+            await create.ExecuteNonQueryAsync();
+        }
+        using var first = BuildReplica();
+        using var second = BuildReplica();
+        await Task.WhenAll(first.StartAsync(), second.StartAsync());
+        try
+        {
+            // The one-shot trigger is deleted by whichever replica ran it; then nothing can fire again.
+            await Eventually.WaitAsync(CountRunsAsync, n => n >= 1, TimeSpan.FromSeconds(60), "the clustered job to run");
+            await Eventually.WaitAsync(async () =>
+            {
+                await using var cmd = _ds.CreateCommand("select count(*) from qrtz_triggers where trigger_name = 'once'");
+                return (long)(await cmd.ExecuteScalarAsync())!;
+            }, n => n == 0, TimeSpan.FromSeconds(60), "the one-shot trigger to complete");
+            Assert.Equal(1, await CountRunsAsync());
+        }
+        finally
+        {
+            await Task.WhenAll(first.StopAsync(), second.StopAsync());
+        }
+    }
+
+    private IHost BuildReplica()
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        builder.Services.AddSingleton(_ds);
+        builder.AddQuartz(q =>
+        {
+            q.UsePersistentStore(s =>
+            {
+                s.UsePostgres(NpgsqlFactory.Instance, _db.ConnectionString);
+                s.UseClustering(c => c.CheckinInterval = TimeSpan.FromSeconds(1));
+            });
+            q.ScheduleJob<RecordingJob>(
+                t => t.WithIdentity("once", "test").StartNow(),
+                j => j.WithIdentity("record", "test").DisallowConcurrentExecution());
+        });
+        builder.AddQuartzHostedService(o => o.WaitForJobsToComplete = true);
+        return builder.Build();
+    }
+
+    private async Task<int> CountRunsAsync()
+    {
+        await using var cmd = _ds.CreateCommand("select count(*) from job_runs");
+        return (int)(long)(await cmd.ExecuteScalarAsync())!;
+    }
+
+    public sealed class RecordingJob(NpgsqlDataSource ds) : IJob
+    {
+        public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken = default)
+        {
+            await using var cmd = ds.CreateCommand("insert into job_runs (instance) values (@i)");
+            cmd.Parameters.AddWithValue("i", context.Scheduler.SchedulerInstanceId);
+            await cmd.ExecuteNonQueryAsync(cancellationToken);
+        }
+    }
+
+    private async Task<long> InsertEntryAsync(string state, TimeSpan? completedAgo, TimeSpan? createdAgo = null, TimeSpan? dueAgo = null,
+        string? blockedBy = null, string? lastError = null)
+    {
+        await using var cmd = _ds.CreateCommand("""
+            insert into outbox_entries (resource_type, resource_id, operation, revision, payload, project_id, state,
+                                        next_attempt_at, created_at, completed_at, blocked_by, last_error)
+            values ('network', gen_random_uuid(), 'create', 1, '{}', 'p', @state,
+                    now() - @due, now() - @created, now() - @completed, @blocked, @error)
+            returning seq
+            """);
+        cmd.Parameters.AddWithValue("state", state);
+        cmd.Parameters.AddWithValue("due", dueAgo ?? createdAgo ?? TimeSpan.Zero);
+        cmd.Parameters.AddWithValue("created", createdAgo ?? completedAgo ?? TimeSpan.Zero);
+        cmd.Parameters.Add(new NpgsqlParameter("completed", NpgsqlTypes.NpgsqlDbType.Interval) { Value = (object?)completedAgo ?? DBNull.Value });
+        cmd.Parameters.Add(new NpgsqlParameter("blocked", NpgsqlTypes.NpgsqlDbType.Text) { Value = (object?)blockedBy ?? DBNull.Value });
+        cmd.Parameters.Add(new NpgsqlParameter("error", NpgsqlTypes.NpgsqlDbType.Text) { Value = (object?)lastError ?? DBNull.Value });
+        return (long)(await cmd.ExecuteScalarAsync())!;
+    }
+
+    private async Task<List<long>> SeqsAsync()
+    {
+        await using var cmd = _ds.CreateCommand("select seq from outbox_entries order by seq");
+        var seqs = new List<long>();
+        await using var reader = await cmd.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            seqs.Add(reader.GetInt64(0));
+        }
+        return seqs;
+    }
+}
