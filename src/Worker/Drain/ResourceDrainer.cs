@@ -191,6 +191,14 @@ public sealed class ResourceDrainer(
             // An earlier attempt's create landed with an older state; bring it up to the coalesced latest.
             outcome = await backend.SendAsync(BackendRequests.UpdateAfterExisting(send, lease.Token), lease, ct);
         }
+        if (send.Operation == OutboxOperation.RemoveInterface && outcome.Kind is BackendOutcomeKind.Applied or BackendOutcomeKind.NotFound)
+        {
+            // Removing an interface removes its port (Neutron semantics; the row goes on confirmation). A port made
+            // into an interface via port_id also exists at the back end as a port object, which would otherwise be
+            // orphaned there and block its subnet's delete; one made from a subnet does not (404 = fine).
+            var portDelete = await backend.SendAsync(BackendRequests.DeletePortAfterInterface(send, lease.Token), lease, ct);
+            outcome = portDelete.Kind is BackendOutcomeKind.Applied or BackendOutcomeKind.NotFound ? outcome : portDelete;
+        }
 
         activity?.SetTag("outboxsync.outcome", outcome.Kind.ToString());
         DrainMetrics.CallDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds,
@@ -284,6 +292,10 @@ internal static class BackendRequests
         var collection = ResourceType.FromName(e.ResourceType)!.Collection;
         return new BackendRequest(HttpMethod.Put, $"v1/{collection}/{e.ResourceId}", StateBody(e), token, $"seq-{e.Seq}-update", e.TraceParent);
     }
+
+    /// <summary>The port object's delete that follows a confirmed remove_interface.</summary>
+    public static BackendRequest DeletePortAfterInterface(DrainStep.Send send, FencingToken token) =>
+        new(HttpMethod.Delete, $"v1/ports/{send.Entry.ResourceId}", null, token, $"seq-{send.Entry.Seq}-port", send.Entry.TraceParent);
 
     private static string StateBody(PendingEntry e) => new JsonObject
     {

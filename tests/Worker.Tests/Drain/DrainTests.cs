@@ -285,6 +285,9 @@ public sealed class DrainTests : IAsyncLifetime
                 select state || ' for ' || (clock_timestamp() - xact_start)::text || ': ' || left(query, 80)
                 from pg_stat_activity
                 where datname = current_database() and pid <> pg_backend_pid() and backend_type = 'client backend'
+                  -- Npgsql's one-off type loading on a new pooled connection is not drain work; on a loaded
+                  -- machine it alone can exceed 100 ms.
+                  and query not like 'SELECT version();%'
                   and (state like 'idle in transaction%' or clock_timestamp() - xact_start > interval '100 milliseconds')
                 """);
             await using var r = await cmd.ExecuteReaderAsync();
@@ -405,7 +408,7 @@ public sealed class DrainTests : IAsyncLifetime
             await requested.Task.WaitAsync(TimeSpan.FromSeconds(10));
             await pass.WhenIdleAsync().WaitAsync(TimeSpan.FromSeconds(10));
 
-            Assert.InRange(DateTime.UtcNow - started, TimeSpan.FromMilliseconds(900), TimeSpan.FromSeconds(4));
+            Assert.InRange(DateTime.UtcNow - started, TimeSpan.FromMilliseconds(900), TimeSpan.FromSeconds(4.9));
             Assert.Empty(_backend.Calls); // the request was abandoned before the back end answered
             var entry = (await _scenario.EntriesAsync(net))[0];
             Assert.Equal(("pending", 0), (entry.State, entry.Attempts));

@@ -93,6 +93,31 @@ public sealed class ApiToBackEndTests : IAsyncLifetime
         Assert.Equal(0L, await failed.ExecuteScalarAsync());
     }
 
+    [Fact]
+    public async Task An_interface_made_from_an_existing_port_is_removed_with_its_port_so_the_subnet_can_go()
+    {
+        await using var worker = await WorkerHost.StartAsync(_db, _sim.BaseUrl.ToString());
+        var net = await CreateAsync("networks", "network", new JsonObject { ["name"] = "n" });
+        var subnet = await CreateAsync("subnets", "subnet", new JsonObject { ["network_id"] = net, ["cidr"] = "10.30.0.0/24", ["ip_version"] = 4 });
+        var port = await CreateAsync("ports", "port", new JsonObject { ["network_id"] = net, ["name"] = "to-be-interface" });
+        var router = await CreateAsync("routers", "router", new JsonObject { ["name"] = "r" });
+        await WaitForStatusAsync($"ports/{port}", "port", "ACTIVE");
+        await SendAsync(HttpMethod.Put, $"routers/{router}/add_router_interface", new JsonObject { ["port_id"] = port });
+        await WaitForStatusAsync($"ports/{port}", "port", "ACTIVE");
+
+        await SendAsync(HttpMethod.Put, $"routers/{router}/remove_router_interface", new JsonObject { ["port_id"] = port });
+        await WaitForGoneAsync($"ports/{port}");
+        await SendAsync(HttpMethod.Delete, $"subnets/{subnet}", null);
+        await WaitForGoneAsync($"subnets/{subnet}");
+        await SendAsync(HttpMethod.Delete, $"networks/{net}", null);
+        await WaitForGoneAsync($"networks/{net}");
+        await new Scenario(_ds).WaitUntilDrainedAsync(TimeSpan.FromSeconds(30));
+
+        Assert.All(await _sim.ViolationsAsync(), v => Assert.True(v.Value == 0, $"{v.Key} = {v.Value}"));
+        Assert.Empty(await _sim.ListAsync("ports"));
+        Assert.Empty(await _sim.InterfacesAsync());
+    }
+
     private async Task<string> CreateAsync(string collection, string member, JsonObject body) =>
         (await SendAsync(HttpMethod.Post, collection, new JsonObject { [member] = body }))[member]!["id"]!.GetValue<string>();
 

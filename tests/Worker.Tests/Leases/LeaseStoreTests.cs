@@ -69,14 +69,14 @@ public sealed class LeaseStoreTests : IAsyncLifetime
     [Fact]
     public async Task Renewal_keeps_a_lease_alive_past_its_duration()
     {
-        var store = Store(TimeSpan.FromMilliseconds(600));
+        var store = Store(TimeSpan.FromSeconds(1.5));
         var id = Guid.NewGuid();
         var lease = (await store.AcquireAsync(id, "a"))!;
         var acquiredAt = DateTime.UtcNow;
 
-        // Renew on a 150 ms cadence for three durations while a rival keeps trying.
-        using var cadence = new PeriodicTimer(TimeSpan.FromMilliseconds(150));
-        while (DateTime.UtcNow - acquiredAt < TimeSpan.FromMilliseconds(1800))
+        // Renew on a 200 ms cadence for three durations while a rival keeps trying.
+        using var cadence = new PeriodicTimer(TimeSpan.FromMilliseconds(200));
+        while (DateTime.UtcNow - acquiredAt < TimeSpan.FromSeconds(4.5))
         {
             Assert.True(await store.RenewAsync(lease));
             Assert.Null(await store.AcquireAsync(id, "rival"));

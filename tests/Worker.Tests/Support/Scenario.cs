@@ -244,7 +244,7 @@ public sealed class Scenario(NpgsqlDataSource db)
     }
 
     public Task WaitUntilDrainedAsync(TimeSpan? timeout = null) =>
-        Eventually.WaitAsync(PendingCountAsync, n => n == 0, timeout ?? TimeSpan.FromSeconds(30), "no pending outbox entries");
+        Eventually.WaitAsync(PendingCountAsync, n => n == 0, timeout ?? TimeSpan.FromSeconds(60), "no pending outbox entries");
 
     // ---- plumbing ----
 
