@@ -32,6 +32,9 @@ public static class MaintenanceScheduling
         var connectionString = builder.Configuration[$"{DatabaseOptions.Section}:ConnectionString"] ?? "";
         builder.AddQuartz(q =>
         {
+            // Every replica declares the same triggers; the first one stored wins and later starts pass over it,
+            // so starting or restarting a replica never re-fires a schedule that already runs.
+            q.ConfigureOptions<QuartzOptions>(o => o.Scheduling.IgnoreDuplicates = true);
             // Clustered: Quartz generates a unique instance id per replica.
             q.UsePersistentStore(store =>
             {

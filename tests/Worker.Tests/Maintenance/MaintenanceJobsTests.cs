@@ -116,13 +116,23 @@ public sealed class MaintenanceJobsTests : IAsyncLifetime
         await Task.WhenAll(first.StartAsync(), second.StartAsync());
         try
         {
-            // The one-shot trigger is deleted by whichever replica ran it; then nothing can fire again.
+            // An hourly trigger that starts now: both replicas declare it, it is stored once, and it fires once.
             await Eventually.WaitAsync(CountRunsAsync, n => n >= 1, TimeSpan.FromSeconds(60), "the clustered job to run");
             await Eventually.WaitAsync(async () =>
             {
-                await using var cmd = _ds.CreateCommand("select count(*) from qrtz_triggers where trigger_name = 'once'");
+                await using var cmd = _ds.CreateCommand("""
+                    select count(*) from qrtz_scheduler_state
+                    where last_checkin_time > (extract(epoch from now()) * 1000)::bigint - 3000
+                    """);
                 return (long)(await cmd.ExecuteScalarAsync())!;
-            }, n => n == 0, TimeSpan.FromSeconds(60), "the one-shot trigger to complete");
+            }, n => n == 2, TimeSpan.FromSeconds(60), "both replicas to be checked in to the cluster");
+            await using (var trigger = _ds.CreateCommand("select count(*), min(next_fire_time) > (extract(epoch from now()) * 1000)::bigint + 1800000 from qrtz_triggers where trigger_name = 'hourly'"))
+            await using (var reader = await trigger.ExecuteReaderAsync())
+            {
+                await reader.ReadAsync();
+                Assert.Equal(1L, reader.GetInt64(0));
+                Assert.True(reader.GetBoolean(1), "the stored trigger's next fire should be an hour away");
+            }
             Assert.Equal(1, await CountRunsAsync());
         }
         finally
@@ -138,13 +148,14 @@ public sealed class MaintenanceJobsTests : IAsyncLifetime
         builder.Services.AddSingleton(_ds);
         builder.AddQuartz(q =>
         {
+            q.ConfigureOptions<QuartzOptions>(o => o.Scheduling.IgnoreDuplicates = true);
             q.UsePersistentStore(s =>
             {
                 s.UsePostgres(NpgsqlFactory.Instance, _db.ConnectionString);
                 s.UseClustering(c => c.CheckinInterval = TimeSpan.FromSeconds(1));
             });
             q.ScheduleJob<RecordingJob>(
-                t => t.WithIdentity("once", "test").StartNow(),
+                t => t.WithIdentity("hourly", "test").StartNow().WithSimpleSchedule(x => x.WithInterval(TimeSpan.FromHours(1)).RepeatForever()),
                 j => j.WithIdentity("record", "test").DisallowConcurrentExecution());
         });
         builder.AddQuartzHostedService(o => o.WaitForJobsToComplete = true);
