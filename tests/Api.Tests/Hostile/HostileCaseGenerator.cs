@@ -353,7 +353,7 @@ public sealed class HostileCaseGenerator(HostileTargets targets, int seed = 2026
             .ToArray();
         foreach (var key in keys.Concat(reserved).Concat(["colour", "' or 1=1 --", "name[$ne]", "created_at", "sort_key[]"]))
         {
-            foreach (var value in Sample(values, key is "name" or "sort_key" or "marker" or "fields" ? values.Length : 14))
+            foreach (var value in Sample(values, key is "name" or "sort_key" or "marker" or "fields" ? 40 : 10).Concat(key == "name" ? ["%00", "\0"] : []).Distinct())
             {
                 var query = $"{Uri.EscapeDataString(key)}={Escape(value)}";
                 yield return Case(endpoint, "GET", $"{path}?{query}", null, HostileExpectation.ReadOnly, $"{Short(key)}={Short(value)}");
@@ -488,7 +488,8 @@ public sealed class HostileCaseGenerator(HostileTargets targets, int seed = 2026
             yield return Case($"{endpoint}.replace", "PUT", $"/v2.0/{collection}/{scratch}/tags", Body($"{{\"tags\":[{HostileValues.Json(meta)}]}}"),
                 HostileExpectation.MayWrite, $"tag {Short(meta)}", "application/json");
             var segment = Uri.EscapeDataString(meta);
-            if (segment.Length == 0 || meta.Trim('.', '/').Length == 0)
+            // A NUL in the path is refused by Kestrel before the app (TransportLimitTests).
+            if (segment.Length == 0 || meta.Trim('.', '/').Length == 0 || meta.Contains('\0', StringComparison.Ordinal))
             {
                 continue;
             }
@@ -559,7 +560,7 @@ public sealed class HostileCaseGenerator(HostileTargets targets, int seed = 2026
         var types = new[] { "network", "networks", "subnet", "port", "router", "Network", "widget", "' or 1=1 --", "..", new string('t', 3000) };
         foreach (var type in types)
         {
-            foreach (var id in new[] { MissingId().ToString(), targets.Foreign["networks"], "not-a-uuid", "%00", "' or 1=1" })
+            foreach (var id in new[] { MissingId().ToString(), targets.Foreign["networks"], "not-a-uuid", "%FF", "' or 1=1" })
             {
                 var segment = type is ".." ? type : Uri.EscapeDataString(type);
                 yield return OperatorCase("admin.resources.resync", "POST", $"/admin/v1/resources/{segment}/{(id is "%FF" ? id : Uri.EscapeDataString(id))}/resync",
@@ -635,7 +636,7 @@ public sealed class HostileCaseGenerator(HostileTargets targets, int seed = 2026
     private static string Short(string s)
     {
         var t = s.Replace("\0", "\\0", StringComparison.Ordinal);
-        return t.Length > 40 ? t[..40] + $"…({s.Length})" : t;
+        return t.Length > 72 ? t[..72] + $"…({s.Length})" : t;
     }
 
     /// <summary>A random (seeded) id that no resource has.</summary>
