@@ -15,7 +15,7 @@ public sealed class CrossProjectLeakTests(ApiFactory api) : IClassFixture<ApiFac
 
         public IEnumerable<string> Names => [Str(Network, "name"), Str(Subnet, "name"), Str(Port, "name"), Str(Router, "name"), Tag];
 
-        public string Id(string collection) => collection switch
+        public string IdOf(string collection) => collection switch
         {
             "networks" => Neutron.Id(Network),
             "subnets" => Neutron.Id(Subnet),
@@ -67,7 +67,7 @@ public sealed class CrossProjectLeakTests(ApiFactory api) : IClassFixture<ApiFac
     {
         var net = Id(_p2.Network);
         var subnet = Id(_p2.Subnet);
-        var own = _p2.Id(collection);
+        var own = _p2.IdOf(collection);
         var name = Str(collection switch { "networks" => _p2.Network, "subnets" => _p2.Subnet, "ports" => _p2.Port, _ => _p2.Router }, "name");
         yield return $"id={own}";
         yield return $"id={own.ToUpperInvariant()}";
@@ -153,7 +153,7 @@ public sealed class CrossProjectLeakTests(ApiFactory api) : IClassFixture<ApiFac
     [InlineData("routers")]
     public async Task Show_with_fields_of_another_projects_resource_is_404_and_reveals_nothing(string collection)
     {
-        var id = _p2.Id(collection);
+        var id = _p2.IdOf(collection);
         foreach (var query in new[] { "", "?fields=id", "?fields=name", "?fields=project_id&fields=tenant_id", "?fields=*" })
         {
             var response = await api.P1.GetAsync($"/v2.0/{collection}/{id}{query}");
