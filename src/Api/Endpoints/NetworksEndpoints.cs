@@ -85,9 +85,9 @@ public static class NetworksEndpoints
             network.Shared = AdminOnly(attributes, "shared", tenant) ?? network.Shared;
             network.RouterExternal = AdminOnly(attributes, "router:external", tenant) ?? network.RouterExternal;
             attributes.RejectUnknown();
-            Revisions.Bump(network, Revisions.Now(s.Time));
+            var operation = Revisions.Bump(network, Revisions.Now(s.Time));
             var subnetIds = (await s.Lookup.SubnetIdsAsync([network.Id], ct)).GetValueOrDefault(network.Id) ?? [];
-            s.Accept.Outbox.Append(network, OutboxOperation.Update, () => ResourceViews.Network(network, subnetIds));
+            s.Accept.Outbox.Append(network, operation, () => ResourceViews.Network(network, subnetIds));
             return ResourceViews.Network(network, subnetIds);
         }, ct);
         return TypedResults.Ok(Responses.Envelope("network", view));

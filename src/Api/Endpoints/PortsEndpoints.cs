@@ -109,8 +109,8 @@ public static class PortsEndpoints
                 port.FixedIps = await ipam.AllocateAsync(network, port.Id, fixedIps, allowGateway: false, ct);
                 s.Db.IpAllocations.AddRange(port.FixedIps);
             }
-            Revisions.Bump(port, Revisions.Now(s.Time));
-            s.Accept.Outbox.Append(port, OutboxOperation.Update, () => ResourceViews.Port(port), Parents(port));
+            var operation = Revisions.Bump(port, Revisions.Now(s.Time));
+            s.Accept.Outbox.Append(port, operation, () => ResourceViews.Port(port), Parents(port));
             return ResourceViews.Port(port);
         }, ct);
         return TypedResults.Ok(Responses.Envelope("port", view));

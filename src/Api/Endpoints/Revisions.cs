@@ -30,14 +30,22 @@ public static class Revisions
         }
     }
 
-    /// <summary>A client change: new desired revision, PENDING_UPDATE unless it was never applied yet.</summary>
-    public static void Bump(StandardResource resource, DateTimeOffset now)
+    /// <summary>
+    /// A client change: new desired revision, PENDING_UPDATE unless it was never applied yet. Returns the outbox
+    /// operation that carries it: <c>create</c> for a resource whose create failed (nothing exists at the back end,
+    /// so an update there would be refused), otherwise <c>update</c> (a still-pending create absorbs it).
+    /// </summary>
+    public static string Bump(StandardResource resource, DateTimeOffset now)
     {
+        var operation = resource.AppliedRevision == 0 && resource.Status == ResourceStatus.Error
+            ? Outbox.OutboxOperation.Create
+            : Outbox.OutboxOperation.Update;
         resource.RevisionNumber++;
         resource.UpdatedAt = now;
         resource.StatusReason = null;
         // Never applied (still pending, or its create failed): the back end has yet to create it.
         resource.Status = resource.AppliedRevision == 0 ? ResourceStatus.PendingCreate : ResourceStatus.PendingUpdate;
+        return operation;
     }
 
     public static void Initialize(StandardResource resource, DateTimeOffset now)

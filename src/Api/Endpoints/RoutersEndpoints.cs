@@ -104,8 +104,8 @@ public static class RoutersEndpoints
             }
             router.Routes = SubnetRules.Routes(a, "routes")?.ToJsonString() ?? router.Routes;
             a.RejectUnknown();
-            Revisions.Bump(router, Revisions.Now(s.Time));
-            s.Accept.Outbox.Append(router, OutboxOperation.Update, () => ResourceViews.Router(router), Parents(router));
+            var operation = Revisions.Bump(router, Revisions.Now(s.Time));
+            s.Accept.Outbox.Append(router, operation, () => ResourceViews.Router(router), Parents(router));
             return ResourceViews.Router(router);
         }, ct);
         return TypedResults.Ok(Responses.Envelope("router", view));

@@ -109,8 +109,8 @@ public static class SubnetsEndpoints
             subnet.DnsNameservers = SubnetRules.DnsServers(a, cidr.Version) ?? subnet.DnsNameservers;
             subnet.HostRoutes = SubnetRules.Routes(a, "host_routes")?.ToJsonString() ?? subnet.HostRoutes;
             a.RejectUnknown();
-            Revisions.Bump(subnet, Revisions.Now(s.Time));
-            s.Accept.Outbox.Append(subnet, OutboxOperation.Update, () => ResourceViews.Subnet(subnet), subnet.NetworkId);
+            var operation = Revisions.Bump(subnet, Revisions.Now(s.Time));
+            s.Accept.Outbox.Append(subnet, operation, () => ResourceViews.Subnet(subnet), subnet.NetworkId);
             return ResourceViews.Subnet(subnet);
         }, ct);
         return TypedResults.Ok(Responses.Envelope("subnet", view));

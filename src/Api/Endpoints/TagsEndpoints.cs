@@ -96,9 +96,9 @@ public static class TagsEndpoints
             }
             NetworksEndpoints.EnsureNotDeleting(resource);
             resource.Tags = tags;
-            Revisions.Bump(resource, Revisions.Now(s.Time));
+            var operation = Revisions.Bump(resource, Revisions.Now(s.Time));
             var parents = await ParentsAsync(s, resource, ct);
-            s.Accept.Outbox.Append(resource, OutboxOperation.Update, () => View(s, resource, parents.SubnetIds), parents.Ids);
+            s.Accept.Outbox.Append(resource, operation, () => View(s, resource, parents.SubnetIds), parents.Ids);
             return resource;
         }, ct);
     }
