@@ -123,7 +123,9 @@ public static class TagsEndpoints
 
     private static async Task<StandardResource> FindAsync(ResourceServices s, string collection, string id, TenantContext tenant, bool forUpdate, CancellationToken ct)
     {
-        var type = ResourceType.FromCollection(collection)!;
+        // Route constraints match case-insensitively; Neutron's paths are lower-case only.
+        var type = ResourceType.FromCollection(collection)
+            ?? throw new NeutronException(404, "HTTPNotFound", "The resource could not be found.");
         return type.Name switch
         {
             "network" => await s.Lookup.FindAsync<Network>(type, id, tenant, forUpdate, ct),

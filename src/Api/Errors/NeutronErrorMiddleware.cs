@@ -35,6 +35,9 @@ public sealed partial class NeutronErrorMiddleware(RequestDelegate next, ILogger
         BadHttpRequestException b => (b.StatusCode, "HTTPBadRequest", "Malformed request."),
         JsonException => (400, "HTTPBadRequest", "Malformed request body."),
         InvalidOperationException { InnerException: JsonException } => (400, "HTTPBadRequest", "Malformed request body."),
+        // System.Text.Json reads string values lazily; a lone surrogate escape ("\ud800") fails only then.
+        InvalidOperationException i when i.TargetSite?.DeclaringType?.Namespace?.StartsWith("System.Text.Json", StringComparison.Ordinal) == true =>
+            (400, "HTTPBadRequest", "Malformed request body: invalid text."),
         Microsoft.EntityFrameworkCore.DbUpdateException { InnerException: PostgresException { SqlState: PostgresErrorCodes.UniqueViolation } pg } =>
             pg.ConstraintName switch
             {
@@ -47,6 +50,9 @@ public sealed partial class NeutronErrorMiddleware(RequestDelegate next, ILogger
             (409, "Conflict", "A related resource was changed concurrently; retry."),
         PostgresException { SqlState: PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.DeadlockDetected } =>
             (409, "Conflict", "A concurrent request changed the same resource; retry."),
+        // Class 22 is "data exception": a value PostgreSQL cannot hold is the request's fault.
+        PostgresException { SqlState: var state } when state.StartsWith("22", StringComparison.Ordinal) =>
+            (400, "HTTPBadRequest", "Invalid input: a value cannot be stored."),
         NpgsqlException or TimeoutException => (503, "ServiceUnavailable", "The database is unavailable; retry later."),
         _ => (500, "HTTPInternalServerError", "Request failed: internal server error while processing your request."),
     };
@@ -60,6 +66,11 @@ public static class RequestSizeLimits
     /// <summary>Marks the request's body limit so oversized bodies fail fast with 413 before parsing.</summary>
     public static void Apply(HttpContext context, long maxBodyBytes)
     {
+        // Refuse a declared oversized body up front, also on routes that never read their body.
+        if (context.Request.ContentLength > maxBodyBytes)
+        {
+            throw new NeutronException(413, "HTTPRequestEntityTooLarge", "Request body too large.");
+        }
         var feature = context.Features.Get<IHttpMaxRequestBodySizeFeature>();
         if (feature is { IsReadOnly: false })
         {

@@ -35,6 +35,10 @@ public sealed class ListRequest
         var fixedIps = new List<(string, string)>();
         foreach (var (key, values) in query)
         {
+            if (!Requests.Attributes.IsStorableText(key) || values.Any(v => v is not null && !Requests.Attributes.IsStorableText(v)))
+            {
+                throw NeutronException.BadRequest("Query parameters must be valid UTF-8 text without NUL characters.");
+            }
             if (Reserved.Contains(key))
             {
                 continue;

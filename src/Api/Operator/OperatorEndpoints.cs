@@ -208,11 +208,11 @@ public static class OperatorEndpoints
     {
         var table = ResourceType.FromName(entry.ResourceType)!.Table;
         var status = entry.Operation is OutboxOperation.Delete or OutboxOperation.RemoveInterface
-            ? ResourceStatus.PendingDelete
-            : null;
-        var markPending = $"update {table} set status = coalesce({{0}}, case when applied_revision = 0 then 'PENDING_CREATE' else 'PENDING_UPDATE' end), status_reason = null where id = {{1}}";
-        await db.Database.ExecuteSqlRawAsync(markPending,
-            [(object?)status ?? DBNull.Value, entry.ResourceId], ct);
+            ? $"'{ResourceStatus.PendingDelete}'"
+            : "case when applied_revision = 0 then 'PENDING_CREATE' else 'PENDING_UPDATE' end";
+        // Table and status expression come from fixed values above, never from the request.
+        var markPending = $"update {table} set status = {status}, status_reason = null where id = {{0}}";
+        await db.Database.ExecuteSqlRawAsync(markPending, [entry.ResourceId], ct);
     }
 
     private static async Task<(JsonObject Snapshot, List<Guid> Parents)> SnapshotAsync(OutboxSyncDbContext db, ResourceLookup lookup,

@@ -65,9 +65,9 @@ public sealed class Attributes(JsonObject body, string kind, bool isCreate)
         {
             throw Invalid(name, $"'{RequestBody.Truncate(value)}' exceeds maximum length of {maxLength}");
         }
-        if (value.Contains('\0', StringComparison.Ordinal))
+        if (!IsStorableText(value))
         {
-            throw Invalid(name, "NUL characters are not allowed");
+            throw Invalid(name, "must be valid UTF-8 text without NUL characters");
         }
         return value;
     }
@@ -189,6 +189,10 @@ public sealed class Attributes(JsonObject body, string kind, bool isCreate)
                 throw Invalid(name, $"'{Show(item)}' is not a valid string");
             }
             var value = item.GetValue<string>();
+            if (!IsStorableText(value))
+            {
+                throw Invalid(name, "must be valid UTF-8 text without NUL characters");
+            }
             if (value.Length > maxLength)
             {
                 throw Invalid(name, $"'{RequestBody.Truncate(value)}' exceeds maximum length of {maxLength}");
@@ -213,6 +217,26 @@ public sealed class Attributes(JsonObject body, string kind, bool isCreate)
             throw Invalid("project_id", "must be 1 to 255 characters");
         }
         return value;
+    }
+
+    private static readonly System.Text.UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    /// <summary>PostgreSQL text holds neither NUL nor unpaired surrogates (e.g. a lone "\ud800" escape).</summary>
+    public static bool IsStorableText(string value)
+    {
+        if (value.Contains('\0', StringComparison.Ordinal))
+        {
+            return false;
+        }
+        try
+        {
+            StrictUtf8.GetByteCount(value);
+            return true;
+        }
+        catch (System.Text.EncoderFallbackException)
+        {
+            return false;
+        }
     }
 
     public NeutronException Invalid(string name, string why) =>

@@ -21,10 +21,17 @@ public static class RequestBody
             throw new NeutronException(415, "HTTPUnsupportedMediaType",
                 $"Unsupported Content-Type '{Truncate(contentType ?? "")}'; use application/json.");
         }
+        // Read whole (the body size limit bounds it) so invalid UTF-8 is refused here, not deep inside a later read.
+        using var buffer = new MemoryStream();
+        await request.Body.CopyToAsync(buffer, ct);
+        if (!System.Text.Unicode.Utf8.IsValid(buffer.GetBuffer().AsSpan(0, (int)buffer.Length)))
+        {
+            throw NeutronException.BadRequest("Malformed request body: not valid UTF-8.");
+        }
         JsonNode? node;
         try
         {
-            node = await JsonNode.ParseAsync(request.Body, documentOptions: DocumentOptions, cancellationToken: ct);
+            node = JsonNode.Parse(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), documentOptions: DocumentOptions);
         }
         catch (JsonException)
         {

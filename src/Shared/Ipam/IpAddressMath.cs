@@ -43,8 +43,13 @@ public static class IpAddressMath
         {
             return false;
         }
-        // IPAddress.TryParse accepts "1" or "1.2" as IPv4; Neutron wants dotted quads.
-        if (parsed.AddressFamily == AddressFamily.InterNetwork && text.Count(c => c == '.') != 3)
+        // IPAddress.TryParse also accepts "1", "1.2", hex ("0x0a.0.0.1") and octal forms; Neutron wants plain
+        // dotted-decimal quads, so only a text that round-trips unchanged is an IPv4 address here.
+        if (parsed.AddressFamily == AddressFamily.InterNetwork && parsed.ToString() != text)
+        {
+            return false;
+        }
+        if (parsed.AddressFamily == AddressFamily.InterNetworkV6 && !text.Contains(':', StringComparison.Ordinal))
         {
             return false;
         }
