@@ -4,6 +4,8 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Transactions;
 using Hangfire;
+using Hangfire.PostgreSql;
+using Hangfire.PostgreSql.Factories;
 using Medallion.Threading.Postgres;
 using Npgsql;
 
@@ -208,6 +210,19 @@ public static class BaselineEndpoints
 
     private static async Task<IResult> WriteAsync(string design, NpgsqlDataSource db, DeviceClient device, IServiceProvider sp, Write write, bool create, CancellationToken ct)
     {
+        try
+        {
+            return await WriteCoreAsync(design, db, device, sp, write, create, ct);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            var text = e.GetType().Name + ": " + e.Message;
+            return Error(500, text.Length > 300 ? text[..300] : text);
+        }
+    }
+
+    private static async Task<IResult> WriteCoreAsync(string design, NpgsqlDataSource db, DeviceClient device, IServiceProvider sp, Write write, bool create, CancellationToken ct)
+    {
         switch (design)
         {
             case "inline":
@@ -263,8 +278,9 @@ public static class BaselineEndpoints
             }
             case "hangfire":
             {
-                // The row and the Hangfire job commit together: Npgsql and Hangfire.PostgreSql both enlist in the ambient scope.
-                var jobs = sp.GetRequiredService<IBackgroundJobClient>();
+                // The row and the Hangfire job commit together: Hangfire.PostgreSql writes the job through the same
+                // connection (ExistingNpgsqlConnectionFactory), which is enlisted in the ambient TransactionScope. Two
+                // connections in one scope would escalate to a distributed transaction, which Npgsql cannot do here.
                 var settings = sp.GetRequiredService<DesignSettings>();
                 PortRow? row;
                 using (var scope = new TransactionScope(TransactionScopeOption.Required,
@@ -278,6 +294,9 @@ public static class BaselineEndpoints
                         return Error(404, "port not found");
                     }
                     var id = row.Id;
+                    var storageOptions = new PostgreSqlStorageOptions { EnableTransactionScopeEnlistment = true, PrepareSchemaIfNecessary = false };
+                    var storage = new PostgreSqlStorage(new ExistingNpgsqlConnectionFactory(c, storageOptions), storageOptions);
+                    var jobs = new BackgroundJobClient(storage);
                     jobs.Enqueue<DeviceJob>(j => j.ApplyPortAsync(id));
                     scope.Complete();
                 }

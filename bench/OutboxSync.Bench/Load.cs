@@ -152,7 +152,7 @@ public static class Load
                 st.Result.Ok++;
                 return JsonNode.Parse(text);
             }
-            Fail(st, $"http {(int)resp.StatusCode}");
+            Fail(st, $"http {(int)resp.StatusCode} {(text.Length > 100 ? text[..100] : text)}");
         }
         catch (TaskCanceledException) { Fail(st, "client timeout"); }
         catch (HttpRequestException e) { Fail(st, "transport: " + e.HttpRequestError); }

@@ -9,7 +9,7 @@ var options = BenchOptions.Parse(args);
 Console.WriteLine($"OutboxSync bench ({(options.Smoke ? "smoke" : "full")}): designs {string.Join(',', options.Designs)}, scenarios {string.Join(',', options.Scenarios)}");
 Console.WriteLine($"system binaries from {options.Root}; results to {options.Out}");
 Directory.CreateDirectory(options.Out);
-using var hardStop = new CancellationTokenSource(options.Smoke ? TimeSpan.FromMinutes(5) : TimeSpan.FromMinutes(60));
+using var hardStop = new CancellationTokenSource(options.Smoke ? TimeSpan.FromMinutes(10) : TimeSpan.FromMinutes(90));
 hardStop.Token.Register(() => { Console.Error.WriteLine("bench: hard time limit reached, exiting"); Environment.Exit(3); });
 
 await using var pg = await Postgres.StartAsync();
@@ -51,23 +51,23 @@ public sealed class BenchOptions
     public string CommandLine { get; init; } = "";
 
     // Sizes: full run / smoke run.
-    public int[] S1Clients => Smoke ? [8, 16] : [64, 256];
-    public TimeSpan S1Duration => TimeSpan.FromSeconds(Smoke ? 2 : 10);
+    public int[] S1Clients => Smoke ? [4, 8] : [64, 256];
+    public TimeSpan S1Duration => TimeSpan.FromSeconds(Smoke ? 1 : 10);
     public int S1LatencyMs => Smoke ? 200 : 1000;
     public TimeSpan ClientTimeout => TimeSpan.FromSeconds(Smoke ? 5 : 30);
-    public int S2Resources => Smoke ? 40 : 2000;
+    public int S2Resources => Smoke ? 20 : 2000;
     public int S2OpsPerResource => 5;
-    public int[] S2Replicas => Smoke ? [1, 2] : [1, 2, 4];
+    public int[] S2Replicas => Smoke ? [1] : [1, 2, 4];
     public int S2LatencyMs => Smoke ? 50 : 200;
     public int LoadClients => Smoke ? 8 : 64;
-    public TimeSpan SyncDuration => TimeSpan.FromSeconds(Smoke ? 2 : 8);
-    public int S3Ports => Smoke ? 200 : 5000;
-    public int PgbenchSeconds => Smoke ? 2 : 10;
-    public int S4Count => Smoke ? 20 : 300;
-    public int S5Updates => Smoke ? 20 : 100;
+    public TimeSpan SyncDuration => TimeSpan.FromSeconds(Smoke ? 1 : 8);
+    public int S3Ports => Smoke ? 50 : 5000;
+    public int PgbenchSeconds => Smoke ? 1 : 10;
+    public int S4Count => Smoke ? 10 : 300;
+    public int S5Updates => Smoke ? 10 : 100;
     public int S5LatencyMs => Smoke ? 50 : 200;
-    public long[] S8Finished => Smoke ? [0, 2_000, 20_000] : [0, 100_000, 1_000_000];
-    public long S8Live => Smoke ? 2_000 : 100_000;
+    public long[] S8Finished => Smoke ? [0, 1_000] : [0, 100_000, 1_000_000];
+    public long S8Live => Smoke ? 500 : 100_000;
     public TimeSpan DrainTimeout => TimeSpan.FromSeconds(Smoke ? 60 : 600);
 
     public static BenchOptions Parse(string[] args)
@@ -112,6 +112,7 @@ public sealed class Results(BenchOptions o, string pgVersion)
             ["postgresql"] = pgVersion,
             ["dotnet"] = Environment.Version.ToString(),
             ["os"] = System.Runtime.InteropServices.RuntimeInformation.OSDescription,
+            ["loadavg_at_start"] = File.ReadAllText("/proc/loadavg").Trim(),
         },
         ["in_flight_limit"] = o.InFlight,
         ["scenarios"] = new JsonObject(),
@@ -127,7 +128,11 @@ public sealed class Results(BenchOptions o, string pgVersion)
 
     public JsonNode? Get(string scenario, string design) => Scenarios[scenario]?[design];
 
-    public void Finish() => _root["finished_at"] = DateTimeOffset.UtcNow.ToString("O");
+    public void Finish()
+    {
+        _root["finished_at"] = DateTimeOffset.UtcNow.ToString("O");
+        _root["machine"]!["loadavg_at_finish"] = File.ReadAllText("/proc/loadavg").Trim();
+    }
 
     public async Task WriteAsync()
     {

@@ -16,7 +16,7 @@ public static class Report
         var sb = new StringBuilder();
         var designs = o.Designs;
         var m = root["machine"]!;
-        sb.AppendLine($"Mode {root["mode"]}, {m["nproc"]} cores, {m["memory_gib"]} GiB, PostgreSQL {m["postgresql"]}, .NET {m["dotnet"]}, started {root["started_at"]}.");
+        sb.AppendLine($"Mode {root["mode"]}, {m["nproc"]} cores, {m["memory_gib"]} GiB, PostgreSQL {m["postgresql"]}, .NET {m["dotnet"]}, started {root["started_at"]}; load average at start {m["loadavg_at_start"]}, at finish {m["loadavg_at_finish"]} (shared machine).");
         sb.AppendLine();
 
         sb.AppendLine($"**S1 accept latency** (device call {o.S1LatencyMs} ms, {o.S1Duration.TotalSeconds:0} s of create/update churn per run, client timeout {o.ClientTimeout.TotalSeconds:0} s)");

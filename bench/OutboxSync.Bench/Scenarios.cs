@@ -17,6 +17,27 @@ public sealed class Scenarios(BenchOptions o, Postgres pg, Results results)
         await using var stack = new Stack(o, pg, design);
         _progress.Phase($"{design}: starting simulator and front end");
         await stack.StartAsync();
+        // Warm-up (JIT, pools) at an instant back end; not measured.
+        _progress.Phase($"{design}: warm-up");
+        var warmNet = await FreshAsync(stack, 0, 1);
+        await Load.ChurnAsync(stack, warmNet, o.LoadClients, TimeSpan.FromSeconds(o.Smoke ? 0.5 : 4), o.ClientTimeout, createOnly: false, _progress);
+        _progress.Done();
+        await stack.WaitDrainedAsync(TimeSpan.FromSeconds(60));
+        try
+        {
+            await RunScenariosAsync(stack);
+        }
+        catch (Exception)
+        {
+            Console.Error.WriteLine($"--- {stack.Front?.Name} output tail ---\n{stack.Front?.Tail}");
+            foreach (var w in stack.Workers) Console.Error.WriteLine($"--- {w.Name} output tail ---\n{w.Tail}");
+            throw;
+        }
+    }
+
+    private async Task RunScenariosAsync(Stack stack)
+    {
+        var design = stack.Design;
         if (o.Has("S1")) await S1Async(stack);
         if (o.Has("S2")) await S2Async(stack);
         if (design == Designs.OutboxSync)
@@ -79,6 +100,7 @@ public sealed class Scenarios(BenchOptions o, Postgres pg, Results results)
     private async Task S2Async(Stack s)
     {
         var ops = o.S2Resources * o.S2OpsPerResource;
+        _ = ops;
         if (!Designs.IsAsync(s.Design))
         {
             // Synchronous designs have no drain: their throughput is what the requests themselves achieve.
@@ -106,21 +128,21 @@ public sealed class Scenarios(BenchOptions o, Postgres pg, Results results)
             await s.StopWorkersAsync();
             var load = await Load.BatchAsync(s, net, o.LoadClients, o.S2Resources, o.S2OpsPerResource, o.ClientTimeout, _progress);
             _progress.Done();
-            var callsBefore = await s.PortDeviceCallsAsync();
             await using var sampler = await TxSampler.StartAsync(pg);
             var sw = Stopwatch.StartNew();
             await s.StartWorkersAsync(replicas);
             var before = Snapshot(s);
             var drained = await s.WaitDrainedAsync(o.DrainTimeout, p => _progress.Report($"{p} pending, {sw.Elapsed.TotalSeconds:F0}s"));
-            var seconds = sw.Elapsed.TotalSeconds - (s.Design == Designs.OutboxSync ? 1.5 : 3.0); // StartWorkersAsync's settle delay
             _progress.Done();
             var after = Snapshot(s);
             var longest = await sampler.StopAsync();
             if (longest.Seconds > worstHold.Seconds) worstHold = longest;
-            var calls = await s.PortDeviceCallsAsync() - callsBefore;
+            // The drain window comes from the simulator's own call log (first port call start → last finish),
+            // so worker process start-up is not counted against the drain.
+            var (calls, seconds) = await s.PortCallWindowAsync();
             var ideal = o.InFlight * replicas / (o.S2LatencyMs / 1000.0);
-            var opsPerSecond = load.Ok / seconds;
-            var callsPerSecond = calls / seconds;
+            var opsPerSecond = seconds > 0 ? load.Ok / seconds : 0;
+            var callsPerSecond = seconds > 0 ? calls / seconds : 0;
             rows[replicas.ToString()] = JsonSerializerNode(new
             {
                 drained, accepted = load.Ok, load_errors = load.Errors, seconds = Math.Round(seconds, 2),
@@ -268,8 +290,9 @@ public sealed class Scenarios(BenchOptions o, Postgres pg, Results results)
                 insert into outbox_entries (resource_type, resource_id, operation, revision, payload, project_id, state, created_at, completed_at)
                 select 'port', gen_random_uuid(), 'update', 2, '{"{"}"name": "old"{"}"}'::jsonb, 'bench', 'done', now() - interval '1 day', now() - interval '1 day'
                 from generate_series(1, {finished});
-                vacuum analyze ports; vacuum analyze outbox_entries;
                 """);
+            await pg.ExecAsync("vacuum analyze ports");
+            await pg.ExecAsync("vacuum analyze outbox_entries");
             var e2e = await EndToEndWithoutResetAsync(s, $"S8/{finished}");
             rows[finished.ToString()] = JsonSerializerNode(new { finished_entries = finished, live_ports = o.S8Live, rate = Math.Round(e2e.Rate, 1), run = e2e.Json });
         }

@@ -79,7 +79,7 @@ public sealed class Stack : IAsyncDisposable
             }, listens: false)
             : Service.StartAsync($"hangfire-{i}", BaselineDll, BaselineEnv(), ["--design", Design, "--role", "worker", "--workers", _o.InFlight.ToString()]));
         Workers.AddRange(await Task.WhenAll(starts));
-        await Task.Delay(Design == Designs.OutboxSync ? 1500 : 3000); // LISTEN / Hangfire server registration
+        await Task.Delay(_o.Smoke ? 500 : Design == Designs.OutboxSync ? 1500 : 3000); // LISTEN / Hangfire server registration
     }
 
     public async Task StopWorkersAsync()
@@ -123,6 +123,17 @@ public sealed class Stack : IAsyncDisposable
         var j = await Admin.GetFromJsonAsync<JsonObject>(Simulator.Url + "/_sim/stats");
         var calls = j!["calls"]!.AsObject();
         return (calls["POST ports"]?.GetValue<long>() ?? 0) + (calls["PUT ports"]?.GetValue<long>() ?? 0);
+    }
+
+    /// <summary>Port mutations in the simulator's call log and the window they span (first start → last finish).</summary>
+    public async Task<(long Calls, double Seconds)> PortCallWindowAsync()
+    {
+        var j = await Admin.GetFromJsonAsync<JsonObject>(Simulator.Url + "/_sim/calls");
+        var items = j!["items"]!.AsArray().Where(c => c!["collection"]?.GetValue<string>() == "ports").ToList();
+        if (items.Count == 0) return (0, 0);
+        var first = items.Min(c => DateTimeOffset.Parse(c!["started_at"]!.GetValue<string>()));
+        var last = items.Max(c => DateTimeOffset.Parse(c!["finished_at"]!.GetValue<string>()));
+        return (items.Count, (last - first).TotalSeconds);
     }
 
     /// <summary>Rows not yet applied at the back end (the design's own notion of "pending").</summary>
