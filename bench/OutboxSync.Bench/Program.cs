@@ -7,14 +7,14 @@ using OutboxSync.Bench;
 
 var options = BenchOptions.Parse(args);
 Console.WriteLine($"OutboxSync bench ({(options.Smoke ? "smoke" : "full")}): designs {string.Join(',', options.Designs)}, scenarios {string.Join(',', options.Scenarios)}");
-Console.WriteLine($"system binaries from {options.Root}; results to {options.Out}");
+Console.WriteLine($"system binaries from {options.Root} ({options.Configuration}); results to {options.Out}");
 Directory.CreateDirectory(options.Out);
 using var hardStop = new CancellationTokenSource(options.Smoke ? TimeSpan.FromMinutes(10) : TimeSpan.FromMinutes(90));
 hardStop.Token.Register(() => { Console.Error.WriteLine("bench: hard time limit reached, exiting"); Environment.Exit(3); });
 
 await using var pg = await Postgres.StartAsync();
 Console.WriteLine($"PostgreSQL {pg.Version} on port {pg.Port}");
-await Shell.RunAsync("dotnet", [Path.Combine(options.Root, "src", "Migrator", "bin", "Release", "net10.0", "OutboxSync.Migrator.dll"), pg.ConnectionString(pool: 5)]);
+await Shell.RunAsync("dotnet", [Path.Combine(options.Root, "src", "Migrator", "bin", options.Configuration, "net10.0", "OutboxSync.Migrator.dll"), pg.ConnectionString(pool: 5)]);
 
 var results = new Results(options, pg.Version);
 var scenarios = new Scenarios(options, pg, results);
@@ -48,6 +48,9 @@ public sealed class BenchOptions
     public string[] Designs { get; init; } = global::OutboxSync.Bench.Designs.All;
     public string[] Scenarios { get; init; } = ["S1", "S2", "S3", "S4", "S5", "S8"];
     public int InFlight { get; init; } = 32;
+    /// <summary>Build configuration of the processes started: the harness's own (Release for real runs; the CI smoke test runs Debug).</summary>
+    public string Configuration { get; init; } =
+        AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Debug{Path.DirectorySeparatorChar}") ? "Debug" : "Release";
     public string CommandLine { get; init; } = "";
 
     // Sizes: full run / smoke run.

@@ -30,8 +30,8 @@ public sealed class Stack : IAsyncDisposable
 
     public Stack(BenchOptions o, Postgres pg, string design) { _o = o; _pg = pg; Design = design; }
 
-    private string Dll(string project) => Path.Combine(_o.Root, "src", project, "bin", "Release", "net10.0", $"OutboxSync.{project}.dll");
-    private string BaselineDll => Path.Combine(_o.BenchRoot, "bench", "OutboxSync.Bench.Baselines", "bin", "Release", "net10.0", "OutboxSync.Bench.Baselines.dll");
+    private string Dll(string project) => Path.Combine(_o.Root, "src", project, "bin", _o.Configuration, "net10.0", $"OutboxSync.{project}.dll");
+    private string BaselineDll => Path.Combine(_o.BenchRoot, "bench", "OutboxSync.Bench.Baselines", "bin", _o.Configuration, "net10.0", "OutboxSync.Bench.Baselines.dll");
     private string Conn(int pool = 100) => _pg.ConnectionString(pool: pool);
 
     public async Task StartAsync()
