@@ -21,6 +21,13 @@ public sealed class ApiOptions
     [Range(1024, 64 * 1024 * 1024, ErrorMessage = "Api:MaxBodyBytes must be between 1024 and 67108864.")]
     public long MaxBodyBytes { get; set; } = 1024 * 1024;
 
+    /// <summary>
+    /// Accept transactions open at once; further requests wait before BEGIN, never inside a transaction.
+    /// Default: 8 (a few per core keeps each transaction to milliseconds).
+    /// </summary>
+    [Range(1, 1024, ErrorMessage = "Api:MaxConcurrentTransactions must be between 1 and 1024.")]
+    public int MaxConcurrentTransactions { get; set; } = 8;
+
     /// <summary>MTU given to networks created without one. Default: 1500.</summary>
     [Range(68, 9216, ErrorMessage = "Api:DefaultMtu must be between 68 and 9216.")]
     public int DefaultMtu { get; set; } = 1500;

@@ -34,6 +34,7 @@ public static class ApiServices
         builder.Services.AddSingleton<OutboxWakeup>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<OutboxWakeup>());
         builder.Services.AddScoped<OutboxWriter>();
+        builder.Services.AddSingleton<AcceptGate>();
         builder.Services.AddScoped<AcceptTransaction>();
         builder.Services.AddScoped<ResourceLookup>();
         builder.Services.AddScoped<ResourceLister>();

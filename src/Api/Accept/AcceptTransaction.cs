@@ -1,5 +1,7 @@
 using System.Diagnostics.Metrics;
 using OutboxSync.Hosting;
+using Microsoft.EntityFrameworkCore;
+using Npgsql;
 using OutboxSync.Outbox;
 using OutboxSync.Persistence;
 
@@ -9,15 +11,53 @@ namespace OutboxSync.Api.Accept;
 /// The one short transaction of every mutating request: resource rows, then their outbox entries, then commit,
 /// then a wake-up for the workers outside the transaction. Nothing slow runs inside.
 /// </summary>
-public sealed class AcceptTransaction(OutboxSyncDbContext db, OutboxWriter outbox, OutboxWakeup wakeup)
+public sealed class AcceptTransaction(OutboxSyncDbContext db, OutboxWriter outbox, OutboxWakeup wakeup, AcceptGate gate)
 {
     private static readonly Counter<long> Accepted = Telemetry.Meter.CreateCounter<long>(
         "outboxsync.api.accepted_entries", description: "Outbox entries committed by the API");
 
     public OutboxWriter Outbox => outbox;
 
+    /// <summary>How often a request is run again after an optimistic IPAM collision.</summary>
+    private const int MaxAttempts = 8;
+
     public async Task<T> RunAsync<T>(Func<Task<T>> work, CancellationToken ct)
     {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await RunOnceAsync(work, ct);
+            }
+            catch (DbUpdateException e) when (attempt < MaxAttempts
+                && e.InnerException is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation, ConstraintName: "ip_allocations_pkey" })
+            {
+                // Another request took the address we picked: start over with a fresh view of the subnet.
+                db.ChangeTracker.Clear();
+                outbox.Clear();
+            }
+        }
+    }
+
+    private async Task<T> RunOnceAsync<T>(Func<Task<T>> work, CancellationToken ct)
+    {
+        // Waiting happens here, outside any transaction: a bounded number of accept transactions run at once,
+        // so each one finishes in a few round trips instead of queueing for CPU while holding row locks.
+        await gate.WaitAsync(ct);
+        try
+        {
+            return await InTransactionAsync(work, ct);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    private async Task<T> InTransactionAsync<T>(Func<Task<T>> work, CancellationToken ct)
+    {
+        // Savepoints would add a round trip per SaveChanges; the whole transaction is the unit of failure anyway.
+        db.Database.AutoSavepointsEnabled = false;
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         var result = await work();
         await db.SaveChangesAsync(ct);

@@ -10,12 +10,17 @@ using OutboxSync.Resources;
 namespace OutboxSync.Api.Endpoints;
 
 /// <summary>
-/// IPAM inside the accept transaction. The network's subnet rows are locked (in id order, so concurrent
-/// requests cannot deadlock) while the next free address is chosen; the (subnet_id, ip_address) primary key
-/// is the final guard, so two ports can never hold one address.
+/// IPAM inside the accept transaction, optimistic like Neutron's own IPAM: an address is picked at random among
+/// the lowest free ones, without locking the subnet, so concurrent port creates do not queue behind each other
+/// inside open transactions. The (subnet_id, ip_address) primary key is the guard: a collision fails that
+/// transaction and <see cref="Accept.AcceptTransaction"/> runs the request again. Subnet rows are locked FOR SHARE
+/// only, which blocks a concurrent subnet delete from missing the new allocation but not other port creates.
 /// </summary>
 public sealed class PortAddressing(OutboxSyncDbContext db)
 {
+    /// <summary>Free addresses a pick is spread over; wider means fewer collisions between concurrent creates.</summary>
+    private const int CandidateSpread = 16;
+
     public sealed record Request(Guid? SubnetId, IPAddress? Address);
 
     public static List<Request>? ParseFixedIps(Attributes a)
@@ -60,7 +65,7 @@ public sealed class PortAddressing(OutboxSyncDbContext db)
         bool allowGateway, CancellationToken ct)
     {
         var subnets = await db.Subnets
-            .FromSqlRaw("select * from subnets where network_id = {0} and status <> 'PENDING_DELETE' order by id for update", network.Id)
+            .FromSqlRaw("select * from subnets where network_id = {0} and status <> 'PENDING_DELETE' order by id for share", network.Id)
             .ToListAsync(ct);
         var result = new List<IpAllocation>();
 
@@ -129,7 +134,7 @@ public sealed class PortAddressing(OutboxSyncDbContext db)
             .Select(t => IpAddressMath.ToNumber(IPAddress.Parse(t)))
             .ToHashSet();
         UInt128? gateway = subnet.GatewayIp is null ? null : IpAddressMath.ToNumber(IPAddress.Parse(subnet.GatewayIp));
-        return IpAllocator.NextFree(SubnetRules.ParsePools(subnet), set, gateway);
+        return IpAllocator.PickFree(SubnetRules.ParsePools(subnet), set, gateway, CandidateSpread);
     }
 
     private static NeutronException Exhausted(Network network) =>

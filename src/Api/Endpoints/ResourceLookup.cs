@@ -33,7 +33,11 @@ public sealed class ResourceLookup(OutboxSyncDbContext db, IOptions<ApiOptions> 
             return null;
         }
         var parameters = new List<NpgsqlParameter> { new("id", guid) };
-        var visibility = Lists.ResourceLister.Visibility(type, tenant, parameters);
+        // Changing a resource needs ownership: a shared network is visible to every project but changeable
+        // only by its owner (and admin); to anyone else it is "not found", like any other unchangeable id.
+        var visibility = forUpdate
+            ? Lists.ResourceLister.Ownership(tenant, parameters)
+            : Lists.ResourceLister.Visibility(type, tenant, parameters);
         var sql = $"select t.* from {type.Table} t where t.id = @id and {visibility}{(forUpdate ? " for update" : "")}";
         var set = db.Set<T>();
         var entity = await (forUpdate ? set.FromSqlRaw(sql, parameters.Cast<object>().ToArray())

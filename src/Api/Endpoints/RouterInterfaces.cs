@@ -5,6 +5,7 @@ using OutboxSync.Api.Auth;
 using OutboxSync.Api.Errors;
 using OutboxSync.Api.Requests;
 using OutboxSync.Api.Views;
+using OutboxSync.Ipam;
 using OutboxSync.Outbox;
 using OutboxSync.Resources;
 
@@ -123,9 +124,22 @@ public static class RouterInterfaces
 
     private static async Task EnsureNoInterfaceOnSubnetAsync(ResourceServices s, Router router, Subnet subnet, CancellationToken ct)
     {
-        if (await s.Db.RouterInterfaces.AnyAsync(i => i.RouterId == router.Id && i.SubnetId == subnet.Id, ct))
+        var attached = await s.Db.RouterInterfaces.Where(i => i.RouterId == router.Id)
+            .Join(s.Db.Subnets, i => i.SubnetId, x => x.Id, (i, x) => new { x.Id, x.Cidr })
+            .ToListAsync(ct);
+        if (attached.Any(x => x.Id == subnet.Id))
         {
             throw NeutronException.BadRequest($"Bad router request: Router already has a port on subnet {subnet.Id}.");
+        }
+        // A router cannot route between two interfaces whose subnets overlap.
+        SubnetCidr.TryParse(subnet.Cidr, out var cidr, out _);
+        foreach (var other in attached)
+        {
+            if (SubnetCidr.TryParse(other.Cidr, out var otherCidr, out _) && otherCidr.Version == cidr.Version && otherCidr.Range.Overlaps(cidr.Range))
+            {
+                throw NeutronException.BadRequest(
+                    $"Bad router request: Cidr {subnet.Cidr} of subnet {subnet.Id} overlaps with cidr {other.Cidr} of subnet {other.Id}.");
+            }
         }
     }
 

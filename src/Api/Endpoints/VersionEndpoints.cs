@@ -10,7 +10,6 @@ public static class VersionEndpoints
     {
         app.MapGet("/", Versions);
         app.MapGet("/v2.0", Resources);
-        app.MapGet("/v2.0/", Resources);
         return app;
     }
 

@@ -110,6 +110,9 @@ public sealed class ResourceLister(NpgsqlDataSource dataSource)
         return type == ResourceType.Network ? $"(t.project_id = {p} or t.shared)" : $"t.project_id = {p}";
     }
 
+    public static string Ownership(TenantContext tenant, List<NpgsqlParameter> parameters) =>
+        tenant.IsAdmin ? "true" : $"t.project_id = {Add(parameters, tenant.ProjectId, NpgsqlDbType.Text)}";
+
     private static string FilterSql(FieldSpec field, string[] values, List<NpgsqlParameter> parameters) => field.Kind switch
     {
         FieldKind.Bool => $"t.{field.Column} = any({Add(parameters, values.Select(bool.Parse).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Boolean)})",

@@ -20,6 +20,9 @@ public sealed class OutboxWriter(OutboxSyncDbContext db, TimeProvider time)
     public void Append(StandardResource resource, string operation, Func<JsonNode> snapshot, params IEnumerable<Guid> dependsOn) =>
         _pending.Add((resource, operation, snapshot, dependsOn.Where(id => id != resource.Id && id != Guid.Empty).Distinct().ToArray()));
 
+    /// <summary>Forgets collected entries, for a request that is run again from the start.</summary>
+    public void Clear() => _pending.Clear();
+
     /// <summary>Inserts the collected entries; the caller's transaction makes them atomic with the resource change.</summary>
     public async Task FlushAsync(CancellationToken ct)
     {

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Hosting;
 using static OutboxSync.Api.Tests.Infrastructure.Neutron;
 
 namespace OutboxSync.Api.Tests.Endpoints;
@@ -299,5 +300,30 @@ public sealed class ListingTests(ApiFactory api) : IClassFixture<ApiFactory>
         (await api.P1.DeleteAsync($"/v2.0/networks/{Id(nets[0])}")).Expect(HttpStatusCode.NoContent);
         Assert.Equal(["PENDING_DELETE"], (await ListAsync(api.P1, $"description={scope}&name=gone")).Select(n => Str(n, "status")));
         Assert.Equal(["gone"], Names(await ListAsync(api.P1, $"description={scope}&status=PENDING_DELETE")));
+    }
+
+    [Fact]
+    public async Task A_limit_above_MaxPageSize_is_capped_and_still_pages_through_everything()
+    {
+        await using var small = api.WithWebHostBuilder(b => b.UseSetting("Api:MaxPageSize", "2"));
+        var client = new ApiClient(small.CreateClient(), ApiFactory.P1Token);
+        var (scope, nets) = await SeedNetworksAsync(client, ("a", null), ("b", null), ("c", null), ("d", null), ("e", null));
+        var first = (await client.GetAsync($"/v2.0/networks?description={scope}&limit=50")).Expect(HttpStatusCode.OK);
+        Assert.Equal(2, first.Items("networks").Count);
+        Assert.NotNull(Link(first, "networks", "next"));
+        var (pages, _) = await WalkAsync(client, $"/v2.0/networks?description={scope}&limit=50", "next");
+        Assert.Equal(nets.Select(Id).Order(), pages.SelectMany(p => p).Order());
+    }
+
+    [Fact]
+    public async Task Success_responses_are_json_and_a_delete_has_no_body()
+    {
+        var n = await api.P1.CreateNetworkAsync();
+        var list = (await api.P1.GetAsync("/v2.0/networks?limit=1")).Expect(HttpStatusCode.OK);
+        Assert.Equal("application/json", list.ContentType);
+        var shown = (await api.P1.GetAsync($"/v2.0/networks/{Id(n)}")).Expect(HttpStatusCode.OK);
+        Assert.Equal("application/json", shown.ContentType);
+        var deleted = (await api.P1.DeleteAsync($"/v2.0/networks/{Id(n)}")).Expect(HttpStatusCode.NoContent);
+        Assert.Equal("", deleted.Text);
     }
 }

@@ -369,4 +369,19 @@ public sealed partial class PortsTests(ApiFactory api) : IClassFixture<ApiFactor
         response.ExpectNeutronError(response.Status);
         Assert.Equal(before, await api.Db.FingerprintAsync());
     }
+
+    [Fact]
+    public async Task Changing_a_ports_fixed_ip_releases_the_old_address()
+    {
+        var (n, s) = await api.P1.CreateNetworkWithSubnetAsync("10.67.0.0/24");
+        var p = (await api.P1.PostAsync("/v2.0/ports", PortBody(Id(n), new JsonObject { ["fixed_ips"] = FixedIp(Id(s), "10.67.0.10") })))
+            .Expect(HttpStatusCode.Created).Item("port");
+        var moved = (await api.P1.PutAsync($"/v2.0/ports/{Id(p)}", new JsonObject { ["port"] = new JsonObject { ["fixed_ips"] = FixedIp(Id(s), "10.67.0.20") } }))
+            .Expect(HttpStatusCode.OK).Item("port");
+        Assert.Equal("10.67.0.20", Str(Assert.Single(Assert.IsType<JsonArray>(moved["fixed_ips"]))!, "ip_address"));
+        Assert.Equal(2, Revision(moved));
+        var reuse = (await api.P1.PostAsync("/v2.0/ports", PortBody(Id(n), new JsonObject { ["fixed_ips"] = FixedIp(Id(s), "10.67.0.10") })))
+            .Expect(HttpStatusCode.Created).Item("port");
+        Assert.Equal("10.67.0.10", Str(reuse["fixed_ips"]![0]!, "ip_address"));
+    }
 }

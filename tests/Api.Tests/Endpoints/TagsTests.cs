@@ -154,4 +154,16 @@ public sealed class TagsTests(ApiFactory api) : IClassFixture<ApiFactory>
         var notBlue = Ids((await api.P1.GetAsync($"/v2.0/networks?description={scope}&not-tags=blue")).Expect(HttpStatusCode.OK).Items("networks"));
         Assert.Equal([Id(b)], notBlue);
     }
+
+    [Fact]
+    public async Task Concurrent_tag_additions_on_one_resource_are_never_lost()
+    {
+        var id = await api.P1.CreateResourceAsync("networks");
+        var responses = await Task.WhenAll(Enumerable.Range(0, 20).Select(i => Task.Run(() => api.P1.PutAsync($"/v2.0/networks/{id}/tags/t{i:D2}"))));
+        Assert.All(responses, r => r.Expect(HttpStatusCode.Created));
+        var shown = await api.P1.ShowAsync("networks", id, "network");
+        Assert.Equal(Enumerable.Range(0, 20).Select(i => $"t{i:D2}"), Strings(shown["tags"]).Order());
+        Assert.Equal(21, Revision(shown));
+        Assert.Equal(21, (await api.Db.OutboxForAsync(id)).Count);
+    }
 }

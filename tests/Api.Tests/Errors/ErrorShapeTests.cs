@@ -411,4 +411,14 @@ public sealed class ErrorShapeTests(KestrelApiFactory api) : IClassFixture<Kestr
             port.ExpectOneOf(HttpStatusCode.Created, HttpStatusCode.Conflict);
         }
     }
+
+    [Theory]
+    [InlineData("/")]
+    [InlineData("/v2.0")]
+    [InlineData("/v2.0/")]
+    public async Task Version_documents_behind_kestrel_are_200_never_a_500(string path)
+    {
+        var response = await api.Anonymous.GetAsync(path);
+        Assert.True(response.Status == HttpStatusCode.OK, $"GET {path}: expected 200 but got {(int)response.Status}: '{response.Text}'");
+    }
 }

@@ -1,0 +1,125 @@
+using Microsoft.Extensions.Options;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace OutboxSync.Leases;
+
+/// <summary>
+/// The per-resource lock: acquire, renew and release, each ONE standalone statement. No row lock is held across
+/// work, no advisory lock and no session state is used, so every call works through PgBouncer transaction pooling
+/// and a dead connection can never leave a phantom holder. Expiry is always computed by the database clock.
+/// </summary>
+public sealed class LeaseStore(NpgsqlDataSource dataSource, IOptions<LeaseOptions> options, TimeProvider time)
+{
+    // Invariant: at most one live lease per resource. A row is (re)taken only when absent or expired by the
+    // database clock; the ON CONFLICT arbiter serialises concurrent acquirers of one id, so exactly one wins.
+    // Invariant: the winner's token comes from the sequence, so it is larger than every token issued before it.
+    private const string AcquireSql = """
+        insert into resource_leases as l (resource_id, holder, token, acquired_at, expires_at)
+        select id, @holder, nextval('fencing_tokens'), clock_timestamp(), clock_timestamp() + @ttl
+        from unnest(@ids) as id
+        on conflict (resource_id) do update
+            set holder = excluded.holder, token = excluded.token,
+                acquired_at = excluded.acquired_at, expires_at = excluded.expires_at
+            where l.expires_at < clock_timestamp()
+        returning l.resource_id, l.token
+        """;
+
+    // Invariant: only the current, still-live holder extends a lease; once it expired (even if nobody took it
+    // yet) the holder must re-acquire and get a new token, so an old token never regains authority.
+    private const string RenewSql = """
+        update resource_leases as l
+        set expires_at = clock_timestamp() + @ttl
+        from unnest(@ids, @tokens) as h(resource_id, token)
+        where l.resource_id = h.resource_id and l.token = h.token and l.expires_at > clock_timestamp()
+        returning l.resource_id
+        """;
+
+    // Invariant: a release by anyone but the current token holder changes nothing.
+    private const string ReleaseSql = "delete from resource_leases where resource_id = @id and token = @token";
+
+    public LeaseOptions Options => options.Value;
+
+    /// <summary>Tries to take the lease on each id; returns the ones won (ids under a live lease are skipped).</summary>
+    public async Task<IReadOnlyList<ResourceLease>> AcquireAsync(IEnumerable<Guid> resourceIds, string holder, CancellationToken ct = default)
+    {
+        var ids = resourceIds.Distinct().ToArray();
+        if (ids.Length == 0)
+        {
+            return [];
+        }
+        var o = options.Value;
+        // Taken before sending: the database's expiry is measured from a later instant than our trust deadline.
+        var sentAt = time.GetTimestamp();
+        await using var cmd = dataSource.CreateCommand(AcquireSql);
+        cmd.Parameters.Add(new NpgsqlParameter<Guid[]>("ids", NpgsqlDbType.Array | NpgsqlDbType.Uuid) { TypedValue = ids });
+        cmd.Parameters.AddWithValue("holder", holder);
+        cmd.Parameters.AddWithValue("ttl", o.Duration);
+        var won = new List<ResourceLease>();
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            won.Add(new ResourceLease(reader.GetGuid(0), holder, new FencingToken(reader.GetInt64(1)), time, sentAt, o.TrustWindow));
+        }
+        return won;
+    }
+
+    public async Task<ResourceLease?> AcquireAsync(Guid resourceId, string holder, CancellationToken ct = default) =>
+        (await AcquireAsync([resourceId], holder, ct)).SingleOrDefault();
+
+    /// <summary>
+    /// Renews every given lease in one statement. Renewed leases get a later trust deadline; the others are
+    /// marked lost (their holders stop acting). Returns the number renewed.
+    /// </summary>
+    public async Task<int> RenewAsync(IReadOnlyCollection<ResourceLease> leases, CancellationToken ct = default)
+    {
+        if (leases.Count == 0)
+        {
+            return 0;
+        }
+        var o = options.Value;
+        var sentAt = time.GetTimestamp();
+        await using var cmd = dataSource.CreateCommand(RenewSql);
+        cmd.Parameters.Add(new NpgsqlParameter<Guid[]>("ids", NpgsqlDbType.Array | NpgsqlDbType.Uuid) { TypedValue = leases.Select(l => l.ResourceId).ToArray() });
+        cmd.Parameters.Add(new NpgsqlParameter<long[]>("tokens", NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = leases.Select(l => l.Token.Value).ToArray() });
+        cmd.Parameters.AddWithValue("ttl", o.Duration);
+        var renewed = new HashSet<Guid>();
+        await using (var reader = await cmd.ExecuteReaderAsync(ct))
+        {
+            while (await reader.ReadAsync(ct))
+            {
+                renewed.Add(reader.GetGuid(0));
+            }
+        }
+        foreach (var lease in leases)
+        {
+            if (renewed.Contains(lease.ResourceId))
+            {
+                lease.Extend(sentAt, o.TrustWindow);
+            }
+            else
+            {
+                lease.MarkLost();
+            }
+        }
+        return renewed.Count;
+    }
+
+    public async Task<bool> RenewAsync(ResourceLease lease, CancellationToken ct = default) =>
+        await RenewAsync([lease], ct) == 1;
+
+    /// <summary>Gives the lease up; returns false when the token no longer held it (nothing changed).</summary>
+    public async Task<bool> ReleaseAsync(Guid resourceId, FencingToken token, CancellationToken ct = default)
+    {
+        await using var cmd = dataSource.CreateCommand(ReleaseSql);
+        cmd.Parameters.AddWithValue("id", resourceId);
+        cmd.Parameters.AddWithValue("token", token.Value);
+        return await cmd.ExecuteNonQueryAsync(ct) == 1;
+    }
+
+    public Task<bool> ReleaseAsync(ResourceLease lease, CancellationToken ct = default)
+    {
+        lease.MarkLost();
+        return ReleaseAsync(lease.ResourceId, lease.Token, ct);
+    }
+}

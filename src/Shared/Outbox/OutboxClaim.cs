@@ -1,0 +1,116 @@
+using Npgsql;
+using NpgsqlTypes;
+
+namespace OutboxSync.Outbox;
+
+/// <summary>
+/// The read side of the drain: which resources have work due, and what that work is. Claiming itself is the
+/// lease (<see cref="Leases.LeaseStore"/>); these reads take no locks and hold no transaction.
+/// </summary>
+public sealed class OutboxClaim(NpgsqlDataSource dataSource)
+{
+    // A resource is due when its HEAD entry (lowest pending seq) is due: a resource backing off, or blocked on a
+    // parent, is not pulled forward by entries appended behind its head. Resources under a live lease are skipped
+    // (another replica, or this one, is on them). Oldest head first, so no resource starves.
+    private const string DueResourcesSql = """
+        select e.resource_id
+        from outbox_entries e
+        where e.state = 'pending'
+          and e.next_attempt_at <= clock_timestamp()
+          and not exists (select 1 from outbox_entries p
+                          where p.resource_id = e.resource_id and p.state = 'pending' and p.seq < e.seq)
+          and not exists (select 1 from resource_leases l
+                          where l.resource_id = e.resource_id and l.expires_at > clock_timestamp())
+        order by e.seq
+        limit @limit
+        """;
+
+    private const string PendingSql = """
+        select seq, resource_type, operation, revision, payload::text, project_id, depends_on, trace_parent,
+               attempts, blocked_by, next_attempt_at <= clock_timestamp(), dispatched_at is not null
+        from outbox_entries
+        where resource_id = @id and state = 'pending'
+        order by seq
+        limit @limit
+        """;
+
+    private const string RowSql = """
+        select 'network', status, revision_number, applied_revision from networks where id = @id
+        union all select 'subnet', status, revision_number, applied_revision from subnets where id = @id
+        union all select 'port', status, revision_number, applied_revision from ports where id = @id
+        union all select 'router', status, revision_number, applied_revision from routers where id = @id
+        """;
+
+    private const string EverDispatchedSql =
+        "select exists (select 1 from outbox_entries where resource_id = @id and dispatched_at is not null)";
+
+    /// <summary>Resources whose head entry is due and which nobody holds, oldest first, at most <paramref name="limit"/>.</summary>
+    public async Task<IReadOnlyList<Guid>> FindDueResourcesAsync(int limit, CancellationToken ct = default)
+    {
+        if (limit <= 0)
+        {
+            return [];
+        }
+        await using var cmd = dataSource.CreateCommand(DueResourcesSql);
+        cmd.Parameters.AddWithValue("limit", limit);
+        var ids = new List<Guid>(limit);
+        await using var reader = await cmd.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            ids.Add(reader.GetGuid(0));
+        }
+        return ids;
+    }
+
+    /// <summary>One resource's pending entries in seq order (at most <paramref name="limit"/>), its row and history flag.</summary>
+    public async Task<ResourceBacklog> ReadBacklogAsync(Guid resourceId, int limit, CancellationToken ct = default)
+    {
+        await using var batch = dataSource.CreateBatch();
+        var pending = new NpgsqlBatchCommand(PendingSql);
+        pending.Parameters.AddWithValue("id", resourceId);
+        pending.Parameters.AddWithValue("limit", limit);
+        batch.BatchCommands.Add(pending);
+        var row = new NpgsqlBatchCommand(RowSql);
+        row.Parameters.AddWithValue("id", resourceId);
+        batch.BatchCommands.Add(row);
+        var dispatched = new NpgsqlBatchCommand(EverDispatchedSql);
+        dispatched.Parameters.AddWithValue("id", resourceId);
+        batch.BatchCommands.Add(dispatched);
+
+        var entries = new List<PendingEntry>();
+        ResourceRowState? state = null;
+        var everDispatched = false;
+        await using var reader = await batch.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            entries.Add(new PendingEntry(
+                Seq: reader.GetInt64(0),
+                ResourceType: reader.GetString(1),
+                ResourceId: resourceId,
+                Operation: reader.GetString(2),
+                Revision: reader.GetInt64(3),
+                Payload: reader.GetString(4),
+                ProjectId: reader.GetString(5),
+                DependsOn: reader.GetFieldValue<Guid[]>(6),
+                TraceParent: reader.IsDBNull(7) ? null : reader.GetString(7),
+                Attempts: reader.GetInt32(8),
+                BlockedBy: reader.IsDBNull(9) ? null : reader.GetString(9),
+                Due: reader.GetBoolean(10),
+                Dispatched: reader.GetBoolean(11)));
+        }
+        await reader.NextResultAsync(ct);
+        if (await reader.ReadAsync(ct))
+        {
+            state = new ResourceRowState(reader.GetString(0), reader.GetString(1), reader.GetInt64(2), reader.GetInt64(3));
+        }
+        await reader.NextResultAsync(ct);
+        if (await reader.ReadAsync(ct))
+        {
+            everDispatched = reader.GetBoolean(0);
+        }
+        return new ResourceBacklog(resourceId, entries, state, everDispatched);
+    }
+
+    internal static NpgsqlParameter<long[]> SeqArray(string name, IEnumerable<long> seqs) =>
+        new(name, NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = seqs.ToArray() };
+}

@@ -1,0 +1,136 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using OutboxSync.Leases;
+
+namespace OutboxSync.Worker.Backend;
+
+/// <summary>One logical back-end call; retries of it reuse the same idempotency key.</summary>
+public sealed record BackendRequest(HttpMethod Method, string Path, string? Body, FencingToken Token, string IdempotencyKey, string? TraceParent)
+{
+    public override string ToString() => $"{Method} {Path} ({IdempotencyKey})";
+}
+
+/// <summary>Typed HTTP client for the back end: sends one attempt and classifies the answer. No retries here.</summary>
+public sealed class BackendClient(HttpClient http)
+{
+    public async Task<BackendOutcome> SendOnceAsync(BackendRequest request, CancellationToken ct)
+    {
+        using var message = new HttpRequestMessage(request.Method, request.Path);
+        message.Headers.TryAddWithoutValidation("X-Fencing-Token", request.Token.ToString());
+        message.Headers.TryAddWithoutValidation("Idempotency-Key", request.IdempotencyKey);
+        if (request.TraceParent is not null)
+        {
+            // Our step's span when tracing is on (it continues the entry's trace), else the entry's own traceparent.
+            message.Headers.TryAddWithoutValidation("traceparent", System.Diagnostics.Activity.Current?.Id ?? request.TraceParent);
+        }
+        if (request.Body is not null)
+        {
+            message.Content = new StringContent(request.Body, Encoding.UTF8);
+            message.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        }
+        try
+        {
+            using var response = await http.SendAsync(message, HttpCompletionOption.ResponseContentRead, ct);
+            var body = await response.Content.ReadAsStringAsync(ct);
+            return Classify(response.StatusCode, body);
+        }
+        catch (HttpRequestException e)
+        {
+            // Connection refused/reset: the call may or may not have been applied; the idempotency key covers a retry.
+            return new BackendOutcome(BackendOutcomeKind.Transient, null, $"connection failed: {e.Message}");
+        }
+        catch (IOException e)
+        {
+            return new BackendOutcome(BackendOutcomeKind.Transient, null, $"connection failed: {e.Message}");
+        }
+    }
+
+    /// <summary>One page of a collection listing (GET /v1/{collection}?limit&amp;marker); throws on any failure.</summary>
+    public async Task<(IReadOnlyList<(Guid Id, long Revision)> Items, string? NextMarker)> ListPageAsync(string collection, int limit, string? marker, CancellationToken ct)
+    {
+        var path = $"v1/{collection}?limit={limit}" + (marker is null ? "" : $"&marker={Uri.EscapeDataString(marker)}");
+        using var response = await http.GetAsync(path, ct);
+        response.EnsureSuccessStatusCode();
+        using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync(ct));
+        var items = new List<(Guid, long)>();
+        foreach (var item in doc.RootElement.GetProperty("items").EnumerateArray())
+        {
+            if (Guid.TryParse(item.GetProperty("id").GetString(), out var id))
+            {
+                items.Add((id, item.GetProperty("revision").GetInt64()));
+            }
+        }
+        var next = doc.RootElement.TryGetProperty("next_marker", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() : null;
+        return (items, next);
+    }
+
+    public static BackendOutcome Classify(HttpStatusCode status, string body)
+    {
+        var code = (int)status;
+        var error = ErrorCode(body);
+        var detail = error ?? Shorten(body);
+        if (code is >= 200 and < 300)
+        {
+            return new BackendOutcome(BackendOutcomeKind.Applied, code, "ok");
+        }
+        return (code, error) switch
+        {
+            (404, _) => new BackendOutcome(BackendOutcomeKind.NotFound, code, detail),
+            (409, "already_exists") => new BackendOutcome(BackendOutcomeKind.AlreadyExists, code, detail),
+            (409, "stale_revision") => new BackendOutcome(BackendOutcomeKind.StaleRevision, code, detail),
+            (409, "stale_token") => new BackendOutcome(BackendOutcomeKind.StaleToken, code, detail),
+            (409, "unknown_parent" or "has_children") => new BackendOutcome(BackendOutcomeKind.OrderingConflict, code, detail),
+            (503, "outage") => new BackendOutcome(BackendOutcomeKind.Outage, code, detail),
+            (408 or 429, _) => new BackendOutcome(BackendOutcomeKind.Transient, code, detail),
+            ( >= 500, _) => new BackendOutcome(BackendOutcomeKind.Transient, code, detail),
+            _ => new BackendOutcome(BackendOutcomeKind.Rejected, code, RejectionReason(code, body, error)),
+        };
+    }
+
+    private static string? ErrorCode(string body)
+    {
+        if (string.IsNullOrWhiteSpace(body))
+        {
+            return null;
+        }
+        try
+        {
+            using var doc = JsonDocument.Parse(body);
+            return doc.RootElement.ValueKind == JsonValueKind.Object
+                && doc.RootElement.TryGetProperty("error", out var e) && e.ValueKind == JsonValueKind.String
+                ? e.GetString()
+                : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static string RejectionReason(int code, string body, string? error)
+    {
+        // Prefer the back end's own message ("reason"/"message") so the operator sees why in status_reason.
+        try
+        {
+            using var doc = JsonDocument.Parse(body);
+            if (doc.RootElement.ValueKind == JsonValueKind.Object)
+            {
+                foreach (var name in new[] { "reason", "message", "detail" })
+                {
+                    if (doc.RootElement.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String)
+                    {
+                        return $"back end rejected ({code} {error ?? "error"}): {v.GetString()}";
+                    }
+                }
+            }
+        }
+        catch (JsonException)
+        {
+        }
+        return $"back end rejected ({code}): {error ?? Shorten(body)}";
+    }
+
+    private static string Shorten(string body) => body.Length <= 200 ? body : body[..200];
+}

@@ -1,0 +1,148 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using OutboxSync.Leases;
+using OutboxSync.Outbox;
+
+namespace OutboxSync.Worker.Drain;
+
+/// <summary>What one pass did: how many resources it asked for, found due, won leases on, and the in-flight total after.</summary>
+public sealed record DrainResult(int Requested, int Due, int Acquired, int InFlight)
+{
+    public static readonly DrainResult Nothing = new(0, 0, 0, 0);
+
+    /// <summary>The claim filled every free slot, so more work is probably waiting.</summary>
+    public bool Saturated => Requested > 0 && Due >= Requested;
+}
+
+/// <summary>
+/// One claim pass: find resources whose head entry is due and that nobody holds, take their leases in one
+/// statement, and start a <see cref="ResourceDrainer"/> for each won lease (at most <see cref="DrainOptions.MaxInFlight"/>
+/// at a time). The drains run on after the pass returns; <see cref="WhenIdleAsync"/> awaits them.
+/// </summary>
+public sealed class DrainPass(
+    OutboxClaim claim,
+    LeaseStore leases,
+    LeaseHeartbeat heartbeat,
+    ResourceDrainer drainer,
+    DrainSignals signals,
+    IOptions<DrainOptions> options,
+    ILogger<DrainPass> logger) : IAsyncDisposable
+{
+    private readonly ConcurrentDictionary<Guid, Task> _inFlight = new();
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly CancellationTokenSource _abort = new();
+    private int _applied;
+    private int _failed;
+
+    public string InstanceId => options.Value.InstanceId;
+
+    public int InFlight => _inFlight.Count;
+
+    /// <summary>Steps applied (including cancellations) and failed since start, for tests and diagnostics.</summary>
+    public (int Applied, int Failed) Totals => (Volatile.Read(ref _applied), Volatile.Read(ref _failed));
+
+    public async Task<DrainResult> RunOnceAsync(CancellationToken ct = default)
+    {
+        if (_stopping.IsCancellationRequested)
+        {
+            return DrainResult.Nothing;
+        }
+        var o = options.Value;
+        var free = Math.Min(o.MaxInFlight - _inFlight.Count, o.BatchSize);
+        if (free <= 0)
+        {
+            return new DrainResult(0, 0, 0, _inFlight.Count);
+        }
+        var due = await claim.FindDueResourcesAsync(free, ct);
+        var candidates = due.Where(id => !_inFlight.ContainsKey(id)).ToList();
+        var won = await leases.AcquireAsync(candidates, o.InstanceId, ct);
+        foreach (var lease in won)
+        {
+            heartbeat.Track(lease);
+            var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _inFlight[lease.ResourceId] = started.Task;
+            _ = Task.Run(async () =>
+            {
+                try
+                {
+                    await DrainOneAsync(lease);
+                }
+                finally
+                {
+                    _inFlight.TryRemove(lease.ResourceId, out _);
+                    started.SetResult();
+                    signals.Wake();
+                }
+            }, CancellationToken.None);
+        }
+        return new DrainResult(free, due.Count, won.Count, _inFlight.Count);
+    }
+
+    /// <summary>Completes when every drain started so far has finished.</summary>
+    public async Task WhenIdleAsync()
+    {
+        while (!_inFlight.IsEmpty)
+        {
+            await Task.WhenAll(_inFlight.Values.ToList());
+        }
+    }
+
+    /// <summary>Graceful stop: no new claims or steps; in-flight calls get <paramref name="timeout"/>, then are cancelled.</summary>
+    public async Task StopAsync(TimeSpan timeout)
+    {
+        DrainLog.Stopping(logger, InstanceId, timeout, _inFlight.Count);
+        await _stopping.CancelAsync();
+        var idle = WhenIdleAsync();
+        if (await Task.WhenAny(idle, Task.Delay(timeout, signals.Time)) != idle)
+        {
+            DrainLog.ShutdownTimedOut(logger, InstanceId);
+            await _abort.CancelAsync();
+            await idle;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync();
+        await _abort.CancelAsync();
+        await WhenIdleAsync();
+        _stopping.Dispose();
+        _abort.Dispose();
+    }
+
+    private async Task DrainOneAsync(ResourceLease lease)
+    {
+        DrainMetrics.InFlight.Add(1);
+        try
+        {
+            var summary = await drainer.DrainAsync(lease, _stopping.Token, _abort.Token);
+            Interlocked.Add(ref _applied, summary.Applied + summary.Cancelled);
+            Interlocked.Add(ref _failed, summary.Failed);
+            DrainMetrics.Record(summary);
+        }
+        catch (OperationCanceledException) when (_abort.IsCancellationRequested)
+        {
+            // Shutdown deadline: the call's fate is unknown; the entry stays pending and the next holder resends
+            // it under the same idempotency key.
+        }
+        catch (Exception e)
+        {
+            DrainLog.DrainCrashed(logger, e, lease.ResourceId, lease.Token.Value);
+        }
+        finally
+        {
+            DrainMetrics.InFlight.Add(-1);
+            heartbeat.Untrack(lease);
+            try
+            {
+                // Release lets another replica (or this one) resume at once instead of waiting for expiry.
+                await leases.ReleaseAsync(lease, CancellationToken.None);
+            }
+            catch (Exception e)
+            {
+                DrainLog.DrainCrashed(logger, e, lease.ResourceId, lease.Token.Value);
+            }
+        }
+    }
+}

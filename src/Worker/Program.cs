@@ -1,0 +1,26 @@
+using OutboxSync.Hosting;
+using OutboxSync.Persistence;
+using OutboxSync.Worker;
+
+// The outbox drain: claims resources with due entries under per-resource leases and applies them to the back end.
+//   Drain/      the loop, one pass, one resource under its lease, lease heartbeat, LISTEN wake-ups
+//   Ordering/   which entry may go next (parents before children) and what to send (coalescing)
+//   Backend/    the typed HTTP client and its resilience pipeline
+//   Retry/      persisted backoff and the attempt budget
+//   Maintenance/ operator-requested reconciliation runs (database vs back end, both ways)
+var builder = WebApplication.CreateBuilder(args);
+if (string.IsNullOrEmpty(builder.Configuration["urls"]))
+{
+    // Health endpoints only; an ephemeral loopback port unless --urls / ASPNETCORE_URLS says otherwise, so
+    // several replicas can share a host.
+    builder.WebHost.UseUrls("http://127.0.0.1:0");
+}
+builder.AddOutboxSyncDatabase();
+builder.AddOutboxSyncHealth();
+builder.AddOutboxSyncTelemetry("outboxsync-worker");
+builder.AddWorkerServices();
+
+var app = builder.Build();
+app.MapOutboxSyncHealth();
+app.MapOutboxSyncMetrics();
+await app.RunAsync();

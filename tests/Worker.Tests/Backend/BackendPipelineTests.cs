@@ -1,0 +1,66 @@
+using Microsoft.Extensions.Options;
+using OutboxSync.Leases;
+using OutboxSync.Worker.Backend;
+using OutboxSync.Worker.Tests.Support;
+
+namespace OutboxSync.Worker.Tests.Backend;
+
+public sealed class BackendPipelineTests
+{
+    private static (BackendPipeline Pipeline, FakeBackend Backend) Build(BackendOptions? options = null)
+    {
+        var backend = new FakeBackend();
+        var http = new HttpClient(backend) { BaseAddress = new Uri("http://backend.test/") };
+        var o = options ?? new BackendOptions { BaseUrl = "http://backend.test/", RetryCount = 0, BreakMinimumThroughput = 4, BreakFailureRatio = 0.5 };
+        return (new BackendPipeline(new BackendClient(http), Options.Create(o), TimeProvider.System), backend);
+    }
+
+    private static BackendRequest Create(Guid id) =>
+        new(HttpMethod.Post, "v1/networks", $$$"""{"id":"{{{id}}}","revision":1,"attributes":{"name":"x"}}""", new FencingToken(1), $"seq-{id}", null);
+
+    [Fact]
+    public async Task Repeated_transient_failures_open_the_circuit_and_later_calls_are_not_sent()
+    {
+        var (pipeline, backend) = Build();
+        backend.Fault = _ => (500, "boom");
+        for (var i = 0; i < 4; i++)
+        {
+            Assert.Equal(BackendOutcomeKind.Transient, (await pipeline.SendAsync(Create(Guid.NewGuid()), CancellationToken.None)).Kind);
+        }
+
+        var outcome = await pipeline.SendAsync(Create(Guid.NewGuid()), CancellationToken.None);
+
+        Assert.Equal(BackendOutcomeKind.CircuitOpen, outcome.Kind);
+        Assert.Equal(4, backend.Calls.Count);
+    }
+
+    [Fact]
+    public async Task Rejections_do_not_open_the_circuit()
+    {
+        var (pipeline, backend) = Build();
+        backend.Fault = _ => (422, "rejected");
+        for (var i = 0; i < 10; i++)
+        {
+            Assert.Equal(BackendOutcomeKind.Rejected, (await pipeline.SendAsync(Create(Guid.NewGuid()), CancellationToken.None)).Kind);
+        }
+        Assert.Equal(10, backend.Calls.Count);
+    }
+
+    [Fact]
+    public async Task A_slow_attempt_times_out_and_is_retried_under_the_same_idempotency_key()
+    {
+        var (pipeline, backend) = Build(new BackendOptions
+        {
+            BaseUrl = "http://backend.test/", AttemptTimeout = TimeSpan.FromMilliseconds(200), RetryCount = 2, RetryDelay = TimeSpan.FromMilliseconds(10),
+        });
+        var seen = new List<string>();
+        backend.OnRequest = c => { lock (seen) { seen.Add(c.Key); } };
+        backend.Latency = TimeSpan.FromSeconds(5);
+
+        var outcome = await pipeline.SendAsync(Create(Guid.NewGuid()), CancellationToken.None);
+
+        Assert.Equal(BackendOutcomeKind.Transient, outcome.Kind);
+        Assert.Equal(3, seen.Count);
+        Assert.Single(seen.Distinct());
+    }
+}

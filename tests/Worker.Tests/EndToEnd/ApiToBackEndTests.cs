@@ -1,0 +1,118 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json.Nodes;
+using Npgsql;
+using OutboxSync.Worker.Tests.Support;
+
+namespace OutboxSync.Worker.Tests.EndToEnd;
+
+/// <summary>
+/// The whole path with nothing faked: Neutron calls to the real API process, its outbox drained by two worker
+/// replicas, applied to the real simulator process. Pins the API ⇄ worker contract (payloads, depends_on,
+/// interface and cascade-delete shapes), not just the worker against hand-written entries.
+/// </summary>
+[Collection(nameof(EndToEndCollection))]
+public sealed class ApiToBackEndTests : IAsyncLifetime
+{
+    private const string Token = "worker-e2e-admin-token-0123456789";
+    private TestDatabase _db = null!;
+    private NpgsqlDataSource _ds = null!;
+    private SimulatorProcess _sim = null!;
+    private ServiceProcess _api = null!;
+    private HttpClient _neutron = null!;
+
+    public async Task InitializeAsync()
+    {
+        _db = await TestDatabase.CreateAsync();
+        _ds = _db.CreateDataSource();
+        _sim = await SimulatorProcess.StartAsync();
+        _api = await ServiceProcess.StartAsync("Api", new Dictionary<string, string>
+        {
+            ["Database__ConnectionString"] = _db.ConnectionString,
+            ["Auth__Tokens__0__Sha256"] = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Token))),
+            ["Auth__Tokens__0__ProjectId"] = "e2e-project",
+            ["Auth__Tokens__0__Roles__0"] = "admin",
+            ["Logging__LogLevel__Default"] = "Warning",
+        });
+        _neutron = new HttpClient { BaseAddress = new Uri(_api.Url + "/v2.0/") };
+        _neutron.DefaultRequestHeaders.Add("X-Auth-Token", Token);
+    }
+
+    public async Task DisposeAsync()
+    {
+        _neutron.Dispose();
+        await _api.DisposeAsync();
+        await _sim.DisposeAsync();
+        await _ds.DisposeAsync();
+        await _db.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Resources_made_through_the_api_reach_the_back_end_and_become_active_with_zero_violations()
+    {
+        await _sim.SetFaultsAsync(new { latency_min_ms = 1, latency_max_ms = 20, failure_rate = 0.05, failure_after_apply_rate = 0.05 });
+        await using var a = await WorkerHost.StartAsync(_db, _sim.BaseUrl.ToString(), settings: new Dictionary<string, string?> { ["Worker:InstanceId"] = "api-e2e-a" });
+        await using var b = await WorkerHost.StartAsync(_db, _sim.BaseUrl.ToString(), settings: new Dictionary<string, string?> { ["Worker:InstanceId"] = "api-e2e-b" });
+
+        var kept = await CreateAsync("networks", "network", new JsonObject { ["name"] = "kept" });
+        var keptSubnet = await CreateAsync("subnets", "subnet", new JsonObject { ["network_id"] = kept, ["cidr"] = "10.10.0.0/24", ["ip_version"] = 4 });
+        var port = await CreateAsync("ports", "port", new JsonObject { ["network_id"] = kept, ["name"] = "vm" });
+        var doomedPort = await CreateAsync("ports", "port", new JsonObject { ["network_id"] = kept, ["name"] = "short" });
+        var router = await CreateAsync("routers", "router", new JsonObject { ["name"] = "r" });
+        var interfacePort = (await SendAsync(HttpMethod.Put, $"routers/{router}/add_router_interface", new JsonObject { ["subnet_id"] = keptSubnet }))["port_id"]!.GetValue<string>();
+        for (var i = 1; i <= 5; i++)
+        {
+            await SendAsync(HttpMethod.Put, $"networks/{kept}", new JsonObject { ["network"] = new JsonObject { ["name"] = $"kept-v{i}" } });
+        }
+        await SendAsync(HttpMethod.Put, $"ports/{port}", new JsonObject { ["port"] = new JsonObject { ["name"] = "vm-renamed" } });
+        await SendAsync(HttpMethod.Delete, $"ports/{doomedPort}", null);
+
+        var gone = await CreateAsync("networks", "network", new JsonObject { ["name"] = "gone" });
+        await CreateAsync("subnets", "subnet", new JsonObject { ["network_id"] = gone, ["cidr"] = "10.20.0.0/24", ["ip_version"] = 4 });
+        await WaitForStatusAsync($"networks/{gone}", "network", "ACTIVE");
+        await SendAsync(HttpMethod.Delete, $"networks/{gone}", null); // the API cascades the subnet's delete
+
+        await WaitForStatusAsync($"networks/{kept}", "network", "ACTIVE");
+        await WaitForStatusAsync($"ports/{port}", "port", "ACTIVE");
+        await WaitForStatusAsync($"ports/{interfacePort}", "port", "ACTIVE");
+        await WaitForStatusAsync($"routers/{router}", "router", "ACTIVE");
+        await WaitForGoneAsync($"ports/{doomedPort}");
+        await WaitForGoneAsync($"networks/{gone}");
+        await new Scenario(_ds).WaitUntilDrainedAsync(TimeSpan.FromSeconds(60));
+
+        Assert.All(await _sim.ViolationsAsync(), v => Assert.True(v.Value == 0, $"{v.Key} = {v.Value}"));
+        var networks = await _sim.ListAsync("networks");
+        Assert.Equal([Guid.Parse(kept)], networks.Keys);
+        Assert.Equal("kept-v5", networks[Guid.Parse(kept)].Attributes["name"]!.GetValue<string>());
+        Assert.Equal(["vm-renamed"], (await _sim.ListAsync("ports")).Values.Select(p => p.Attributes["name"]!.GetValue<string>()));
+        Assert.Single(await _sim.ListAsync("subnets"));
+        Assert.Equal([(Guid.Parse(router), Guid.Parse(interfacePort))], (await _sim.InterfacesAsync()).Select(i => (i.Router, i.Port)));
+        await using var failed = _ds.CreateCommand("select count(*) from outbox_entries where state = 'failed'");
+        Assert.Equal(0L, await failed.ExecuteScalarAsync());
+    }
+
+    private async Task<string> CreateAsync(string collection, string member, JsonObject body) =>
+        (await SendAsync(HttpMethod.Post, collection, new JsonObject { [member] = body }))[member]!["id"]!.GetValue<string>();
+
+    private async Task<JsonObject> SendAsync(HttpMethod method, string path, JsonObject? body)
+    {
+        using var request = new HttpRequestMessage(method, path) { Content = body is null ? null : JsonContent.Create(body) };
+        using var response = await _neutron.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, $"{method} {path}: {(int)response.StatusCode} {text}");
+        return text.Length == 0 ? [] : JsonNode.Parse(text)!.AsObject();
+    }
+
+    private Task WaitForStatusAsync(string path, string member, string status) =>
+        Eventually.WaitAsync(async () => (await SendAsync(HttpMethod.Get, path, null))[member]!["status"]!.GetValue<string>(),
+            s => s == status, TimeSpan.FromSeconds(60), $"{path} {status}");
+
+    private Task WaitForGoneAsync(string path) =>
+        Eventually.WaitAsync(async () =>
+        {
+            using var response = await _neutron.GetAsync(path);
+            return response.StatusCode;
+        }, s => s == HttpStatusCode.NotFound, TimeSpan.FromSeconds(60), $"{path} gone");
+}
