@@ -31,6 +31,8 @@ foreach (var design in options.Designs)
         Console.Error.WriteLine($"\n{design} failed: {e}");
         results.Add("errors", design, new { error = e.Message });
     }
+    // Written after every design, so a long run that is interrupted still leaves what it measured.
+    await results.WriteAsync();
 }
 results.Finish();
 Console.WriteLine();
