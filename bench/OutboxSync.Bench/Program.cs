@@ -1,0 +1,150 @@
+// OutboxSync benchmark harness: starts PostgreSQL, the simulator, each design's processes, drives load, prints tables,
+// writes bench/results/results.json, results.md and SVG charts. See BENCHMARKS.md.
+//   dotnet bench/OutboxSync.Bench/bin/Release/net10.0/OutboxSync.Bench.dll [--smoke] [--designs a,b] [--scenarios S1,S2] [--out dir] [--root dir]
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using OutboxSync.Bench;
+
+var options = BenchOptions.Parse(args);
+Console.WriteLine($"OutboxSync bench ({(options.Smoke ? "smoke" : "full")}): designs {string.Join(',', options.Designs)}, scenarios {string.Join(',', options.Scenarios)}");
+Console.WriteLine($"system binaries from {options.Root} ({options.Configuration}); results to {options.Out}");
+Directory.CreateDirectory(options.Out);
+using var hardStop = new CancellationTokenSource(options.Smoke ? TimeSpan.FromMinutes(10) : TimeSpan.FromMinutes(90));
+hardStop.Token.Register(() => { Console.Error.WriteLine("bench: hard time limit reached, exiting"); Environment.Exit(3); });
+
+await using var pg = await Postgres.StartAsync();
+Console.WriteLine($"PostgreSQL {pg.Version} on port {pg.Port}");
+await Shell.RunAsync("dotnet", [Path.Combine(options.Root, "src", "Migrator", "bin", options.Configuration, "net10.0", "OutboxSync.Migrator.dll"), pg.ConnectionString(pool: 5)]);
+
+var results = new Results(options, pg.Version);
+var scenarios = new Scenarios(options, pg, results);
+var failed = false;
+foreach (var design in options.Designs)
+{
+    try
+    {
+        await scenarios.RunDesignAsync(design);
+    }
+    catch (Exception e)
+    {
+        failed = true;
+        Console.Error.WriteLine($"\n{design} failed: {e}");
+        results.Add("errors", design, new { error = e.Message });
+    }
+    // Written after every design, so a long run that is interrupted still leaves what it measured.
+    await results.WriteAsync();
+}
+results.Finish();
+Console.WriteLine();
+Console.WriteLine(results.Markdown());
+await results.WriteAsync();
+Console.WriteLine($"wrote {Path.Combine(options.Out, "results.json")}, results.md, s1-latency-*.svg, s2-scaling.svg");
+return failed ? 1 : 0;
+
+public sealed class BenchOptions
+{
+    public bool Smoke { get; init; }
+    public string Root { get; init; } = "";
+    public string BenchRoot { get; init; } = "";
+    public string Out { get; init; } = "";
+    public string[] Designs { get; init; } = global::OutboxSync.Bench.Designs.All;
+    public string[] Scenarios { get; init; } = ["S1", "S2", "S3", "S4", "S5", "S8"];
+    public int InFlight { get; init; } = 32;
+    /// <summary>Build configuration of the processes started: the harness's own (Release for real runs; the CI smoke test runs Debug).</summary>
+    public string Configuration { get; init; } =
+        AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Debug{Path.DirectorySeparatorChar}") ? "Debug" : "Release";
+    public string CommandLine { get; init; } = "";
+
+    // Sizes: full run / smoke run.
+    public int[] S1Clients => Smoke ? [4, 8] : [64, 256];
+    public TimeSpan S1Duration => TimeSpan.FromSeconds(Smoke ? 1 : 10);
+    public int S1LatencyMs => Smoke ? 200 : 1000;
+    public TimeSpan ClientTimeout => TimeSpan.FromSeconds(Smoke ? 5 : 30);
+    public int S2Resources => Smoke ? 20 : 2000;
+    public int S2OpsPerResource => 5;
+    public int[] S2Replicas => Smoke ? [1] : [1, 2, 4];
+    public int S2LatencyMs => Smoke ? 50 : 200;
+    public int LoadClients => Smoke ? 8 : 64;
+    public TimeSpan SyncDuration => TimeSpan.FromSeconds(Smoke ? 1 : 8);
+    public int S3Ports => Smoke ? 50 : 5000;
+    public int PgbenchSeconds => Smoke ? 1 : 10;
+    public int S4Count => Smoke ? 10 : 300;
+    public int S5Updates => Smoke ? 10 : 100;
+    public int S5LatencyMs => Smoke ? 50 : 200;
+    public long[] S8Finished => Smoke ? [0, 1_000] : [0, 100_000, 1_000_000];
+    public long S8Live => Smoke ? 500 : 100_000;
+    public TimeSpan DrainTimeout => TimeSpan.FromSeconds(Smoke ? 60 : 600);
+
+    public static BenchOptions Parse(string[] args)
+    {
+        string? Value(string name) { var i = Array.IndexOf(args, name); return i >= 0 && i + 1 < args.Length ? args[i + 1] : null; }
+        var repo = FindRepo();
+        var smoke = args.Contains("--smoke");
+        return new BenchOptions
+        {
+            Smoke = smoke,
+            Root = Path.GetFullPath(Value("--root") ?? Environment.GetEnvironmentVariable("OUTBOXSYNC_BENCH_ROOT") ?? repo),
+            BenchRoot = repo,
+            Out = Path.GetFullPath(Value("--out") ?? Path.Combine(repo, "bench", "results", smoke ? "smoke" : "")),
+            Designs = Value("--designs")?.Split(',') ?? global::OutboxSync.Bench.Designs.All,
+            Scenarios = Value("--scenarios")?.Split(',') ?? ["S1", "S2", "S3", "S4", "S5", "S8"],
+            CommandLine = "dotnet bench/OutboxSync.Bench/bin/Release/net10.0/OutboxSync.Bench.dll " + string.Join(' ', args),
+        };
+    }
+
+    private static string FindRepo()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "OutboxSync.sln"))) dir = dir.Parent;
+        return dir?.FullName ?? Directory.GetCurrentDirectory();
+    }
+
+    public bool Has(string s) => Scenarios.Contains(s);
+}
+
+/// <summary>Everything measured, keyed scenario → design → values; serialised as results.json.</summary>
+public sealed class Results(BenchOptions o, string pgVersion)
+{
+    private readonly JsonObject _root = new()
+    {
+        ["started_at"] = DateTimeOffset.UtcNow.ToString("O"),
+        ["mode"] = o.Smoke ? "smoke" : "full",
+        ["command"] = o.CommandLine,
+        ["machine"] = new JsonObject
+        {
+            ["nproc"] = Environment.ProcessorCount,
+            ["memory_gib"] = Math.Round(GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 1024.0 / 1024 / 1024, 1),
+            ["postgresql"] = pgVersion,
+            ["dotnet"] = Environment.Version.ToString(),
+            ["os"] = System.Runtime.InteropServices.RuntimeInformation.OSDescription,
+            ["loadavg_at_start"] = File.ReadAllText("/proc/loadavg").Trim(),
+        },
+        ["in_flight_limit"] = o.InFlight,
+        ["scenarios"] = new JsonObject(),
+    };
+
+    public JsonObject Scenarios => _root["scenarios"]!.AsObject();
+
+    public void Add(string scenario, string design, object value)
+    {
+        if (Scenarios[scenario] is not JsonObject s) Scenarios[scenario] = s = new JsonObject();
+        s[design] = JsonSerializer.SerializeToNode(value);
+    }
+
+    public JsonNode? Get(string scenario, string design) => Scenarios[scenario]?[design];
+
+    public void Finish()
+    {
+        _root["finished_at"] = DateTimeOffset.UtcNow.ToString("O");
+        _root["machine"]!["loadavg_at_finish"] = File.ReadAllText("/proc/loadavg").Trim();
+    }
+
+    public async Task WriteAsync()
+    {
+        await File.WriteAllTextAsync(Path.Combine(o.Out, "results.json"), _root.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        await File.WriteAllTextAsync(Path.Combine(o.Out, "results.md"), Markdown());
+        Charts.Write(o, this);
+    }
+
+    public string Markdown() => Report.Markdown(o, _root);
+}

@@ -1,0 +1,205 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Nodes;
+
+namespace OutboxSync.Bench;
+
+/// <summary>The results as markdown tables (printed at the end, written to results.md, pasted into BENCHMARKS.md).</summary>
+public static class Report
+{
+    private static string F(JsonNode? n, string fmt = "0.##") =>
+        n is null ? "–" : n.GetValueKind() == System.Text.Json.JsonValueKind.Number ? n.GetValue<double>().ToString(fmt, CultureInfo.InvariantCulture) : n.ToString();
+
+    public static string Markdown(BenchOptions o, JsonObject root)
+    {
+        var sc = root["scenarios"]!.AsObject();
+        var sb = new StringBuilder();
+        var designs = o.Designs;
+        var m = root["machine"]!;
+        sb.AppendLine($"Mode {root["mode"]}, {m["nproc"]} cores, {m["memory_gib"]} GiB, PostgreSQL {m["postgresql"]}, .NET {m["dotnet"]}, started {root["started_at"]}; load average at start {m["loadavg_at_start"]}, at finish {m["loadavg_at_finish"]} (shared machine).");
+        sb.AppendLine();
+
+        sb.AppendLine($"**S1 accept latency** (device call {o.S1LatencyMs} ms, {o.S1Duration.TotalSeconds:0} s of create/update churn per run, client timeout {o.ClientTimeout.TotalSeconds:0} s)");
+        sb.AppendLine();
+        sb.AppendLine("| design | clients | p50 ms | p99 ms | max ms | req/s | errors |");
+        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|");
+        foreach (var d in designs)
+            foreach (var c in o.S1Clients)
+            {
+                var l = sc["S1"]?[d]?[c.ToString()]?["load"];
+                if (l is null) continue;
+                sb.AppendLine($"| {d} | {c} | {F(l["p50_ms"])} | {F(l["p99_ms"])} | {F(l["max_ms"])} | {F(l["requests_per_second"], "0.0")} | {F(l["errors"])} |");
+            }
+
+        sb.AppendLine();
+        sb.AppendLine($"**S2 drain throughput** ({o.S2Resources * o.S2OpsPerResource} ops on {o.S2Resources} ports, device {o.S2LatencyMs} ms, in-flight limit {o.InFlight}/replica; ideal = limit × replicas ÷ latency; synchronous designs: {o.LoadClients} clients for {o.SyncDuration.TotalSeconds:0} s)");
+        sb.AppendLine();
+        sb.AppendLine("| design | replicas | ops/s | device calls/s | ideal/s | calls ÷ ideal | ops ÷ ideal | drain s |");
+        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var d in designs)
+        {
+            var s2 = sc["S2"]?[d];
+            if (s2 is null) continue;
+            if (s2["synchronous"] is not null)
+            {
+                sb.AppendLine($"| {d} | (in request) | {F(s2["ops_per_second"], "0.0")} | – | – | – | – | – |");
+                continue;
+            }
+            foreach (var (k, v) in s2.AsObject())
+                sb.AppendLine($"| {d} | {k} | {F(v!["ops_per_second"], "0.0")} | {F(v["device_calls_per_second"], "0.0")} | {F(v["ideal_per_second"], "0")} | {F(v["fraction_of_ideal_calls"], "0.00")} | {F(v["fraction_of_ideal_ops"], "0.00")} | {F(v["seconds"], "0.0")} |");
+        }
+
+        sb.AppendLine();
+        sb.AppendLine("**S3, S4, S6, S7, S8** (per design where it applies)");
+        sb.AppendLine();
+        sb.AppendLine("| design | S3 e2e ops/s | S3 pgbench tps | S3 ratio | S4 notify p50/p99 ms | S4 polling p50/p99 ms | S4 accept req/s chosen / NOTIFY-in-tx | S6 longest tx s | S6 ÷ latency | S7 violations | S8 ops/s by finished entries | S8 spread |");
+        sb.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|");
+        foreach (var d in designs)
+        {
+            var s3 = sc["S3"]?[d];
+            var s4 = sc["S4"]?[d];
+            var s6 = sc["S6"]?[d];
+            var s7 = sc["S7"]?[d];
+            var s8 = sc["S8"]?[d];
+            var s8txt = s8 is null ? "–" : string.Join(" / ", s8["sizes"]!.AsObject().Select(kv => $"{long.Parse(kv.Key):N0}: {F(kv.Value!["rate"], "0")}"));
+            var violations = s7 is null ? "–" : $"{s7["total"]}" + (s7["total"]!.GetValue<long>() > 0 ? " (" + string.Join(", ", s7["counters"]!.AsObject().Where(kv => kv.Value!.GetValue<long>() > 0).Select(kv => $"{kv.Key} {kv.Value}")) + ")" : "");
+            sb.AppendLine($"| {d} | {F(s3?["end_to_end"]?["ops_per_second"], "0.0")} | {F(s3?["pgbench_insert_tps"], "0")} | {F(s3?["ratio"], "0.000")} | " +
+                          $"{F(s4?["notify"]?["p50_ms"])} / {F(s4?["notify"]?["p99_ms"])} | {F(s4?["polling"]?["p50_ms"])} / {F(s4?["polling"]?["p99_ms"])} | " +
+                          $"{F(s4?["accept_chosen"]?["requests_per_second"], "0")} / {F(s4?["accept_notify_in_tx"]?["requests_per_second"], "0")} | " +
+                          $"{F(s6?["longest_transaction_s"], "0.000")} | {F(s6?["ratio_to_device_latency"], "0.000")} | {violations} | {s8txt} | {F(s8?["spread"], "0.000")} |");
+        }
+
+        sb.AppendLine();
+        sb.AppendLine($"**S5 hot resource** ({o.S5Updates} concurrent updates of one port, device {o.S5LatencyMs} ms)");
+        sb.AppendLine();
+        sb.AppendLine("| design | accepted | errors | device update calls | last write wins | DB rev / device rev | API p50 ms | API p99 ms |");
+        sb.AppendLine("|---|---:|---:|---:|---|---|---:|---:|");
+        foreach (var d in designs)
+        {
+            var s5 = sc["S5"]?[d];
+            if (s5 is null) continue;
+            sb.AppendLine($"| {d} | {s5["accepted"]} | {s5["errors"]} | {s5["device_update_calls"]} | {s5["last_write_wins"]} | {s5["db_revision"]} / {F(s5["device_revision"])} | {F(s5["api"]!["p50_ms"])} | {F(s5["api"]!["p99_ms"])} |");
+        }
+
+        sb.AppendLine();
+        sb.AppendLine("**S9 footprint** (peak RSS of the front end and of the largest drain process; CPU seconds per 1,000 operations)");
+        sb.AppendLine();
+        sb.AppendLine("| design | phase | API peak MiB | API CPU s/1k ops | worker peak MiB | workers CPU s/1k ops |");
+        sb.AppendLine("|---|---|---:|---:|---:|---:|");
+        foreach (var d in designs)
+        {
+            foreach (var c in o.S1Clients)
+            {
+                var f = sc["S1"]?[d]?[c.ToString()]?["footprint"];
+                if (f is not null) sb.AppendLine($"| {d} | S1 {c} clients | {F(f["api_peak_rss_mib"], "0")} | {F(f["api_cpu_s_per_1000_ops"], "0.000")} | {F(f["worker_peak_rss_mib"], "0")} | {F(f["worker_cpu_s_per_1000_ops"], "0.000")} |");
+            }
+            var s2 = sc["S2"]?[d];
+            if (s2 is null) continue;
+            if (s2["synchronous"] is not null)
+            {
+                var f = s2["footprint"]!;
+                sb.AppendLine($"| {d} | S2 | {F(f["api_peak_rss_mib"], "0")} | {F(f["api_cpu_s_per_1000_ops"], "0.000")} | – | – |");
+                continue;
+            }
+            foreach (var (k, v) in s2.AsObject())
+            {
+                var f = v!["footprint"]!;
+                sb.AppendLine($"| {d} | S2 {k} replica(s) | {F(f["api_peak_rss_mib"], "0")} | – | {F(f["worker_peak_rss_mib"], "0")} | {F(f["worker_cpu_s_per_1000_ops"], "0.000")} |");
+            }
+        }
+        if (sc["errors"] is JsonObject errs)
+        {
+            sb.AppendLine();
+            foreach (var (k, v) in errs) sb.AppendLine($"- {k} failed: {v?["error"]}");
+        }
+        return sb.ToString();
+    }
+}
+
+/// <summary>SVG charts written directly (no native plotting dependencies): S1 latency distributions, S2 scaling.</summary>
+public static class Charts
+{
+    private static readonly string[] Colors = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02"];
+    private static string N(double v) => v.ToString("0.##", CultureInfo.InvariantCulture);
+
+    public static void Write(BenchOptions o, Results r)
+    {
+        foreach (var c in o.S1Clients) WriteS1(o, r, c);
+        WriteS2(o, r);
+    }
+
+    private static void WriteS1(BenchOptions o, Results r, int clients)
+    {
+        string[] pcts = ["0", "10", "25", "50", "75", "90", "95", "99", "99.9", "100"];
+        var series = o.Designs.Select(d => (d, r.Get("S1", d)?[clients.ToString()]?["load"]?["percentiles_ms"])).Where(x => x.Item2 is not null).ToList();
+        if (series.Count == 0) return;
+        const int w = 760, h = 420, left = 70, right = 170, top = 40, bottom = 50;
+        var max = series.Max(s => pcts.Max(p => s.Item2![p]!.GetValue<double>()));
+        var min = Math.Max(0.1, series.Min(s => pcts.Min(p => Math.Max(0.1, s.Item2![p]!.GetValue<double>()))));
+        double lo = Math.Floor(Math.Log10(min)), hi = Math.Ceiling(Math.Log10(Math.Max(max, 1)));
+        if (hi <= lo) hi = lo + 1;
+        double X(int i) => left + i * (w - left - right) / (double)(pcts.Length - 1);
+        double Y(double v) => top + (h - top - bottom) * (1 - (Math.Log10(Math.Max(v, 0.1)) - lo) / (hi - lo));
+        var sb = new StringBuilder();
+        sb.AppendLine($"<svg xmlns='http://www.w3.org/2000/svg' width='{w}' height='{h}' font-family='sans-serif' font-size='12'>");
+        sb.AppendLine("<rect width='100%' height='100%' fill='white'/>");
+        sb.AppendLine($"<text x='{w / 2}' y='20' text-anchor='middle' font-size='14'>S1 accept latency, {clients} clients, device call {o.S1LatencyMs} ms (log scale)</text>");
+        for (var e = lo; e <= hi; e++)
+        {
+            var y = Y(Math.Pow(10, e));
+            sb.AppendLine($"<line x1='{left}' y1='{N(y)}' x2='{w - right}' y2='{N(y)}' stroke='#ddd'/><text x='{left - 6}' y='{N(y + 4)}' text-anchor='end'>{N(Math.Pow(10, e))} ms</text>");
+        }
+        for (var i = 0; i < pcts.Length; i++)
+            sb.AppendLine($"<text x='{N(X(i))}' y='{h - bottom + 18}' text-anchor='middle'>p{pcts[i]}</text>");
+        sb.AppendLine($"<text x='{(left + w - right) / 2}' y='{h - 10}' text-anchor='middle'>percentile of API responses</text>");
+        for (var k = 0; k < series.Count; k++)
+        {
+            var (d, p) = series[k];
+            var pts = string.Join(' ', pcts.Select((pc, i) => $"{N(X(i))},{N(Y(p![pc]!.GetValue<double>()))}"));
+            sb.AppendLine($"<polyline fill='none' stroke='{Colors[k % Colors.Length]}' stroke-width='2' points='{pts}'/>");
+            sb.AppendLine($"<rect x='{w - right + 15}' y='{top + k * 20}' width='12' height='12' fill='{Colors[k % Colors.Length]}'/><text x='{w - right + 32}' y='{top + k * 20 + 11}'>{d}</text>");
+        }
+        sb.AppendLine("</svg>");
+        File.WriteAllText(Path.Combine(o.Out, $"s1-latency-{clients}.svg"), sb.ToString());
+    }
+
+    private static void WriteS2(BenchOptions o, Results r)
+    {
+        var series = o.Designs.Select(d => (d, r.Get("S2", d))).Where(x => x.Item2 is JsonObject j && j["synchronous"] is null).ToList();
+        if (series.Count == 0) return;
+        var reps = o.S2Replicas;
+        const int w = 760, h = 420, left = 70, right = 190, top = 40, bottom = 50;
+        var ideal = reps.Select(n => o.InFlight * n / (o.S2LatencyMs / 1000.0)).ToArray();
+        var max = Math.Max(ideal.Max(), series.Max(s => s.Item2!.AsObject().Max(kv => Math.Max(kv.Value!["ops_per_second"]!.GetValue<double>(), kv.Value!["device_calls_per_second"]!.GetValue<double>())))) * 1.1;
+        double X(int n) => left + (n - 1) * (w - left - right) / (double)Math.Max(1, reps.Max() - 1);
+        double Y(double v) => top + (h - top - bottom) * (1 - v / max);
+        var sb = new StringBuilder();
+        sb.AppendLine($"<svg xmlns='http://www.w3.org/2000/svg' width='{w}' height='{h}' font-family='sans-serif' font-size='12'>");
+        sb.AppendLine("<rect width='100%' height='100%' fill='white'/>");
+        sb.AppendLine($"<text x='{w / 2}' y='20' text-anchor='middle' font-size='14'>S2 drain throughput vs replicas, device call {o.S2LatencyMs} ms, in-flight {o.InFlight}/replica</text>");
+        for (var i = 0; i <= 5; i++)
+        {
+            var v = max * i / 5;
+            sb.AppendLine($"<line x1='{left}' y1='{N(Y(v))}' x2='{w - right}' y2='{N(Y(v))}' stroke='#ddd'/><text x='{left - 6}' y='{N(Y(v) + 4)}' text-anchor='end'>{N(Math.Round(v))}</text>");
+        }
+        foreach (var n in reps) sb.AppendLine($"<text x='{N(X(n))}' y='{h - bottom + 18}' text-anchor='middle'>{n}</text>");
+        sb.AppendLine($"<text x='{(left + w - right) / 2}' y='{h - 10}' text-anchor='middle'>replicas</text>");
+        var legend = 0;
+        void Line(string label, string color, string dash, IEnumerable<(int n, double v)> pts)
+        {
+            sb.AppendLine($"<polyline fill='none' stroke='{color}' stroke-width='2' stroke-dasharray='{dash}' points='{string.Join(' ', pts.Select(p => $"{N(X(p.n))},{N(Y(p.v))}"))}'/>");
+            sb.AppendLine($"<line x1='{w - right + 10}' y1='{top + legend * 20 + 6}' x2='{w - right + 30}' y2='{top + legend * 20 + 6}' stroke='{color}' stroke-width='2' stroke-dasharray='{dash}'/><text x='{w - right + 36}' y='{top + legend * 20 + 10}'>{label}</text>");
+            legend++;
+        }
+        Line("ideal", "#999", "4 3", reps.Select((n, i) => (n, ideal[i])));
+        for (var k = 0; k < series.Count; k++)
+        {
+            var (d, j) = series[k];
+            var pts = j!.AsObject().Select(kv => (int.Parse(kv.Key), kv.Value!)).ToList();
+            Line($"{d} ops/s", Colors[k % Colors.Length], "", pts.Select(p => (p.Item1, p.Item2["ops_per_second"]!.GetValue<double>())));
+            Line($"{d} device calls/s", Colors[k % Colors.Length], "2 2", pts.Select(p => (p.Item1, p.Item2["device_calls_per_second"]!.GetValue<double>())));
+        }
+        sb.AppendLine("</svg>");
+        File.WriteAllText(Path.Combine(o.Out, "s2-scaling.svg"), sb.ToString());
+    }
+}
