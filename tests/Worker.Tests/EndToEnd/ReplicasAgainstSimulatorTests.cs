@@ -39,7 +39,7 @@ public sealed class ReplicasAgainstSimulatorTests : IAsyncLifetime
     };
 
     [Fact]
-    public async Task Two_replicas_converge_hundreds_of_operations_under_faults_with_zero_violations()
+    public async Task Two_replicas_converge_a_thousand_operations_on_hundreds_of_resources_under_faults_with_zero_violations()
     {
         await _sim.SetFaultsAsync(new
         {
@@ -51,8 +51,8 @@ public sealed class ReplicasAgainstSimulatorTests : IAsyncLifetime
         await using var b = await WorkerHost.StartAsync(_db, _sim.BaseUrl.ToString(), settings: ReplicaSettings("replica-b"));
 
         var operations = await RunWorkloadAsync(new Random(20261123));
-        Assert.InRange(operations, 200, 400);
-        await _scenario.WaitUntilDrainedAsync(TimeSpan.FromSeconds(120));
+        Assert.InRange(operations, 1000, 1500);
+        await _scenario.WaitUntilDrainedAsync(TimeSpan.FromSeconds(240));
         await _sim.SetFaultsAsync(new { latency_min_ms = 0, latency_max_ms = 0, failure_rate = 0.0, failure_after_apply_rate = 0.0, reset_rate = 0.0, hang_rate = 0.0 });
 
         Assert.All(await _sim.ViolationsAsync(), v => Assert.True(v.Value == 0, $"{v.Key} = {v.Value}"));
@@ -60,13 +60,13 @@ public sealed class ReplicasAgainstSimulatorTests : IAsyncLifetime
         Assert.True(a.Pass.Totals.Applied > 0 && b.Pass.Totals.Applied > 0, $"both replicas drain: a={a.Pass.Totals} b={b.Pass.Totals}");
     }
 
-    /// <summary>~100 resources, a few hundred API-shaped operations, issued while the replicas drain.</summary>
+    /// <summary>About 350 resources and over 1,000 API-shaped operations, issued while the replicas drain.</summary>
     private async Task<int> RunWorkloadAsync(Random random)
     {
         var ops = 0;
         var nets = new List<Guid>();
         var subnetsOf = new Dictionary<Guid, List<Guid>>();
-        for (var i = 0; i < 15; i++)
+        for (var i = 0; i < 40; i++)
         {
             var net = await _scenario.CreateNetworkAsync($"net-{i}");
             nets.Add(net);
@@ -74,23 +74,23 @@ public sealed class ReplicasAgainstSimulatorTests : IAsyncLifetime
             ops += 3;
         }
         var routers = new List<Guid>();
-        for (var i = 0; i < 5; i++)
+        for (var i = 0; i < 10; i++)
         {
             routers.Add(await _scenario.CreateRouterAsync($"router-{i}"));
             ops++;
         }
 
-        // Phase 2: ports on networks 0-9, interfaces on networks 0-4, renames everywhere, short-lived networks.
+        // Phase 2: ports on networks 0-29, interfaces on networks 0-9, renames everywhere, short-lived networks.
         var ports = new List<(Guid Port, Guid Net)>();
         var interfaces = new List<(Guid Router, Guid Port, Guid Subnet, Guid Net)>();
         var phase2 = new List<Func<Task>>();
-        for (var i = 0; i < 30; i++)
+        for (var i = 0; i < 200; i++)
         {
-            var net = nets[i % 10];
+            var net = nets[i % 30];
             var subnet = subnetsOf[net][i % 2];
             phase2.Add(async () => ports.Add((await _scenario.CreatePortAsync(net, subnet, $"port-{i}"), net)));
         }
-        for (var i = 0; i < 5; i++)
+        for (var i = 0; i < 10; i++)
         {
             var (router, net) = (routers[i], nets[i]);
             var subnet = subnetsOf[net][1];
@@ -125,16 +125,16 @@ public sealed class ReplicasAgainstSimulatorTests : IAsyncLifetime
             ops += 2;
         }
         var phase3 = new List<Func<Task>>();
-        foreach (var (port, net) in ports.Take(10))
+        foreach (var (port, net) in ports.Take(40))
         {
             phase3.Add(() => _scenario.DeletePortAsync(port, net));
         }
-        foreach (var net in nets.Skip(10).Take(3))
+        foreach (var net in nets.Skip(30).Take(6))
         {
             phase3.Add(() => _scenario.DeleteNetworkAsync(net));
             ops += 2; // its two subnet deletes
         }
-        foreach (var (router, port, subnet, net) in interfaces.Take(2))
+        foreach (var (router, port, subnet, net) in interfaces.Take(4))
         {
             phase3.Add(() => _scenario.RemoveRouterInterfaceAsync(router, port, subnet, net));
         }
