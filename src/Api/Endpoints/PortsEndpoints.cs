@@ -110,7 +110,14 @@ public static class PortsEndpoints
                 s.Db.IpAllocations.AddRange(port.FixedIps);
             }
             var operation = Revisions.Bump(port, Revisions.Now(s.Time));
-            s.Accept.Outbox.Append(port, operation, () => ResourceViews.Port(port), Parents(port));
+            if (isInterface && await RouterInterfaces.InterfaceChangeAsync(s, port, ct) is { } change)
+            {
+                s.Accept.Outbox.Append(port, change.Operation, change.Snapshot, change.Parents);
+            }
+            else
+            {
+                s.Accept.Outbox.Append(port, operation, () => ResourceViews.Port(port), Parents(port));
+            }
             return ResourceViews.Port(port);
         }, ct);
         return TypedResults.Ok(Responses.Envelope("port", view));

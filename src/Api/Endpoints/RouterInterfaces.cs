@@ -161,6 +161,24 @@ public static class RouterInterfaces
         return (subnetId, portId);
     }
 
+    /// <summary>
+    /// A change to an interface port (name, description, tags) is sent as the interface at its new revision: the
+    /// back end holds the port only as the router's interface, so a plain port update there would find nothing.
+    /// Returns null for ordinary ports.
+    /// </summary>
+    public static async Task<(string Operation, Func<JsonNode> Snapshot, Guid[] Parents)?> InterfaceChangeAsync(
+        ResourceServices s, Port port, CancellationToken ct)
+    {
+        var iface = await s.Db.RouterInterfaces.AsNoTracking().SingleOrDefaultAsync(i => i.PortId == port.Id, ct);
+        if (iface is null)
+        {
+            return null;
+        }
+        var subnet = await s.Db.Subnets.AsNoTracking().SingleAsync(x => x.Id == iface.SubnetId, ct);
+        var router = new Router { Id = iface.RouterId };
+        return (OutboxOperation.AddInterface, () => Snapshot(port, router, subnet), [iface.RouterId, subnet.Id, subnet.NetworkId]);
+    }
+
     private static JsonObject Snapshot(Port port, Router router, Subnet subnet)
     {
         var view = ResourceViews.Port(port);

@@ -97,6 +97,11 @@ public static class TagsEndpoints
             NetworksEndpoints.EnsureNotDeleting(resource);
             resource.Tags = tags;
             var operation = Revisions.Bump(resource, Revisions.Now(s.Time));
+            if (resource is Port port && await RouterInterfaces.InterfaceChangeAsync(s, port, ct) is { } asInterface)
+            {
+                s.Accept.Outbox.Append(resource, asInterface.Operation, asInterface.Snapshot, asInterface.Parents);
+                return resource;
+            }
             var parents = await ParentsAsync(s, resource, ct);
             s.Accept.Outbox.Append(resource, operation, () => View(s, resource, parents.SubnetIds), parents.Ids);
             return resource;

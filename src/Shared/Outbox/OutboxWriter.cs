@@ -32,7 +32,6 @@ public sealed class OutboxWriter(OutboxSyncDbContext db, TimeProvider time)
             DependsOn = dependsOn.Where(id => id != resource.Id && id != Guid.Empty).Distinct().ToList(),
             TraceParent = Activity.Current?.Id,
             State = OutboxState.Pending,
-            NextAttemptAt = now,
             CreatedAt = now,
         };
         _pending.Add(entry);

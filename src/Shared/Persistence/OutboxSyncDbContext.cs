@@ -52,6 +52,9 @@ public sealed class OutboxSyncDbContext(DbContextOptions<OutboxSyncDbContext> op
             e.HasKey(o => o.Seq);
             e.Property(o => o.Seq).UseIdentityAlwaysColumn();
             e.Property(o => o.Payload).HasColumnType("jsonb");
+            // Due "now" by the database clock, which the worker's claim compares against; an API host whose
+            // clock runs ahead must not delay its own entries.
+            e.Property(o => o.NextAttemptAt).HasDefaultValueSql("clock_timestamp()");
         });
 
         foreach (var type in new[] { typeof(Network), typeof(Subnet), typeof(Port), typeof(Router) })
