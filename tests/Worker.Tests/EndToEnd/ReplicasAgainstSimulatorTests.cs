@@ -60,7 +60,7 @@ public sealed class ReplicasAgainstSimulatorTests : IAsyncLifetime
         Assert.True(a.Pass.Totals.Applied > 0 && b.Pass.Totals.Applied > 0, $"both replicas drain: a={a.Pass.Totals} b={b.Pass.Totals}");
     }
 
-    /// <summary>About 350 resources and over 1,000 API-shaped operations, issued while the replicas drain.</summary>
+    /// <summary>About 370 resources and over 1,000 API-shaped operations, issued while the replicas drain.</summary>
     private async Task<int> RunWorkloadAsync(Random random)
     {
         var ops = 0;
@@ -84,7 +84,7 @@ public sealed class ReplicasAgainstSimulatorTests : IAsyncLifetime
         var ports = new List<(Guid Port, Guid Net)>();
         var interfaces = new List<(Guid Router, Guid Port, Guid Subnet, Guid Net)>();
         var phase2 = new List<Func<Task>>();
-        for (var i = 0; i < 200; i++)
+        for (var i = 0; i < 220; i++)
         {
             var net = nets[i % 30];
             var subnet = subnetsOf[net][i % 2];

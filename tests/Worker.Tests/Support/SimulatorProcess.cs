@@ -45,7 +45,7 @@ public sealed class SimulatorProcess : IAsyncDisposable
         string? marker = null;
         do
         {
-            var page = (await Admin.GetFromJsonAsync<JsonObject>($"v1/{collection}?limit=200" + (marker is null ? "" : $"&marker={marker}")))!;
+            var page = await ReadPageAsync($"v1/{collection}?limit=200" + (marker is null ? "" : $"&marker={marker}"));
             foreach (var item in page["items"]!.AsArray())
             {
                 all[Guid.Parse(item!["id"]!.GetValue<string>())] = (item["revision"]!.GetValue<long>(), item["attributes"]!.AsObject());
@@ -56,13 +56,28 @@ public sealed class SimulatorProcess : IAsyncDisposable
         return all;
     }
 
+    /// <summary>Reads a list page; the simulator's injected faults hit reads too, so an injected 503 is read again.</summary>
+    private async Task<JsonObject> ReadPageAsync(string path)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            using var response = await Admin.GetAsync(path);
+            if (response.StatusCode == System.Net.HttpStatusCode.ServiceUnavailable && attempt < 20)
+            {
+                continue;
+            }
+            response.EnsureSuccessStatusCode();
+            return (await response.Content.ReadFromJsonAsync<JsonObject>())!;
+        }
+    }
+
     public async Task<List<(Guid Router, Guid Port, long Revision)>> InterfacesAsync()
     {
         var all = new List<(Guid, Guid, long)>();
         string? marker = null;
         do
         {
-            var page = (await Admin.GetFromJsonAsync<JsonObject>("v1/interfaces?limit=200" + (marker is null ? "" : $"&marker={marker}")))!;
+            var page = await ReadPageAsync("v1/interfaces?limit=200" + (marker is null ? "" : $"&marker={marker}"));
             foreach (var item in page["items"]!.AsArray())
             {
                 all.Add((Guid.Parse(item!["router_id"]!.GetValue<string>()), Guid.Parse(item["port_id"]!.GetValue<string>()), item["revision"]!.GetValue<long>()));
