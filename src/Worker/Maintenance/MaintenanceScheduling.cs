@@ -32,16 +32,7 @@ public static class MaintenanceScheduling
         var connectionString = builder.Configuration[$"{DatabaseOptions.Section}:ConnectionString"] ?? "";
         builder.AddQuartz(q =>
         {
-            // Every replica declares the same triggers; the first one stored wins and later starts pass over it,
-            // so starting or restarting a replica never re-fires a schedule that already runs.
-            q.ConfigureOptions<QuartzOptions>(o => o.Scheduling.IgnoreDuplicates = true);
-            // Clustered: Quartz generates a unique instance id per replica.
-            q.UsePersistentStore(store =>
-            {
-                // The factory overload: no driver lookup by type name at start-up. The schema comes from migrations/.
-                store.UsePostgres(Npgsql.NpgsqlFactory.Instance, connectionString);
-                store.UseClustering(c => c.CheckinInterval = options.ClusterCheckinInterval);
-            });
+            UseClusteredStore(q, connectionString, options.ClusterCheckinInterval);
             Schedule<RetentionJob>(q, "retention", options.RetentionInterval);
             Schedule<LeaseSweepJob>(q, "lease-sweep", options.LeaseSweepInterval);
             Schedule<StuckWorkJob>(q, "stuck-work", options.StuckCheckInterval);
@@ -49,6 +40,29 @@ public static class MaintenanceScheduling
         });
         builder.AddQuartzHostedService(o => o.WaitForJobsToComplete = true);
         return builder;
+    }
+
+    /// <summary>
+    /// The clustered ADO job store and the rules for declaring triggers that every replica also declares.
+    /// Quartz's default overwrites a stored trigger with the declared one, and a declared trigger starts now, so
+    /// every replica start would fire every job again; relative rescheduling keeps the stored trigger's previous
+    /// fire time instead, so a restart or a second replica fires nothing extra while a changed interval still
+    /// takes effect from the last fire.
+    /// </summary>
+    public static void UseClusteredStore(IQuartzBuilder q, string connectionString, TimeSpan checkinInterval)
+    {
+        q.ConfigureOptions<QuartzOptions>(o =>
+        {
+            o.Scheduling.OverwriteExistingData = true;
+            o.Scheduling.ScheduleTriggerRelativeToReplacedTrigger = true;
+        });
+        // Clustered: Quartz generates a unique instance id per replica.
+        q.UsePersistentStore(store =>
+        {
+            // The factory overload: no driver lookup by type name at start-up. The schema comes from migrations/.
+            store.UsePostgres(Npgsql.NpgsqlFactory.Instance, connectionString);
+            store.UseClustering(c => c.CheckinInterval = checkinInterval);
+        });
     }
 
     private static void Schedule<TJob>(IQuartzBuilder q, string name, TimeSpan interval) where TJob : class, IJob =>

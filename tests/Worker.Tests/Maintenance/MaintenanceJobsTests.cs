@@ -105,57 +105,106 @@ public sealed class MaintenanceJobsTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task A_clustered_job_fires_once_across_two_replicas()
+    public async Task A_clustered_job_fires_once_across_replicas_started_and_restarted_after_it_fired()
     {
         await using (var create = _ds.CreateCommand("create table job_runs (instance text not null, at timestamptz not null default now())"))
         {
             await create.ExecuteNonQueryAsync();
         }
-        using var first = BuildReplica();
-        using var second = BuildReplica();
-        await Task.WhenAll(first.StartAsync(), second.StartAsync());
-        try
+        // An hourly trigger that starts now. The first replica stores it and fires it; a second replica and a
+        // restarted first one declare the same trigger after that fire and must not fire it again.
+        using (var first = BuildReplica())
         {
-            // An hourly trigger that starts now: both replicas declare it, it is stored once, and it fires once.
+            await first.StartAsync();
             await Eventually.WaitAsync(CountRunsAsync, n => n >= 1, TimeSpan.FromSeconds(60), "the clustered job to run");
-            await Eventually.WaitAsync(async () =>
+            using var second = BuildReplica();
+            await second.StartAsync();
+            try
             {
-                await using var cmd = _ds.CreateCommand("""
-                    select count(*) from qrtz_scheduler_state
-                    where last_checkin_time > (extract(epoch from now()) * 1000)::bigint - 3000
+                await WaitForCheckedInReplicasAsync(2);
+            }
+            finally
+            {
+                await Task.WhenAll(first.StopAsync(), second.StopAsync());
+            }
+        }
+        using (var restarted = BuildReplica())
+        {
+            await restarted.StartAsync();
+            try
+            {
+                await WaitForCheckedInReplicasAsync(1);
+                // A trigger that fires is acquired within one idle-wait of the scheduler; give it several.
+                await using var trigger = _ds.CreateCommand($"""
+                    select count(*), min(next_fire_time) > {NowTicks} + 1800 * 10000000::bigint
+                    from qrtz_triggers where trigger_name = 'hourly'
                     """);
-                return (long)(await cmd.ExecuteScalarAsync())!;
-            }, n => n == 2, TimeSpan.FromSeconds(60), "both replicas to be checked in to the cluster");
-            await using (var trigger = _ds.CreateCommand("select count(*), min(next_fire_time) > (extract(epoch from now()) * 1000)::bigint + 1800000 from qrtz_triggers where trigger_name = 'hourly'"))
-            await using (var reader = await trigger.ExecuteReaderAsync())
-            {
+                await using var reader = await trigger.ExecuteReaderAsync();
                 await reader.ReadAsync();
                 Assert.Equal(1L, reader.GetInt64(0));
-                Assert.True(reader.GetBoolean(1), "the stored trigger's next fire should be an hour away");
+                Assert.True(reader.GetBoolean(1), "the stored trigger's next fire should still be an hour away");
             }
-            Assert.Equal(1, await CountRunsAsync());
+            finally
+            {
+                await restarted.StopAsync();
+            }
+        }
+        Assert.Equal(1, await CountRunsAsync());
+    }
+
+    [Fact]
+    public async Task A_changed_interval_takes_effect_from_the_last_fire_without_firing_again()
+    {
+        await using (var create = _ds.CreateCommand("create table job_runs (instance text not null, at timestamptz not null default now())"))
+        {
+            await create.ExecuteNonQueryAsync();
+        }
+        using (var hourly = BuildReplica())
+        {
+            await hourly.StartAsync();
+            await Eventually.WaitAsync(CountRunsAsync, n => n >= 1, TimeSpan.FromSeconds(60), "the clustered job to run");
+            await hourly.StopAsync();
+        }
+        using var tenMinutes = BuildReplica(TimeSpan.FromMinutes(10));
+        await tenMinutes.StartAsync();
+        try
+        {
+            await WaitForCheckedInReplicasAsync(1);
+            await using var trigger = _ds.CreateCommand("""
+                select (next_fire_time - prev_fire_time) / 10000000 from qrtz_triggers where trigger_name = 'hourly'
+                """);
+            Assert.Equal(600L, (long)(await trigger.ExecuteScalarAsync())!);
         }
         finally
         {
-            await Task.WhenAll(first.StopAsync(), second.StopAsync());
+            await tenMinutes.StopAsync();
         }
+        Assert.Equal(1, await CountRunsAsync());
     }
 
-    private IHost BuildReplica()
+    // Quartz.NET stores times as .NET ticks (100 ns since 0001-01-01 UTC).
+    private const string NowTicks = "((extract(epoch from now()) * 10000000)::bigint + 621355968000000000)";
+
+    private Task WaitForCheckedInReplicasAsync(long count) =>
+        Eventually.WaitAsync(async () =>
+        {
+            await using var cmd = _ds.CreateCommand($"""
+                select count(*) from qrtz_scheduler_state
+                where last_checkin_time > {NowTicks} - 3 * 10000000::bigint
+                """);
+            return (long)(await cmd.ExecuteScalarAsync())!;
+        }, n => n >= count, TimeSpan.FromSeconds(60), $"{count} replica(s) to be checked in to the cluster");
+
+    private IHost BuildReplica(TimeSpan? interval = null)
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton(_ds);
         builder.AddQuartz(q =>
         {
-            q.ConfigureOptions<QuartzOptions>(o => o.Scheduling.IgnoreDuplicates = true);
-            q.UsePersistentStore(s =>
-            {
-                s.UsePostgres(NpgsqlFactory.Instance, _db.ConnectionString);
-                s.UseClustering(c => c.CheckinInterval = TimeSpan.FromSeconds(1));
-            });
+            MaintenanceScheduling.UseClusteredStore(q, _db.ConnectionString, TimeSpan.FromSeconds(1));
             q.ScheduleJob<RecordingJob>(
-                t => t.WithIdentity("hourly", "test").StartNow().WithSimpleSchedule(x => x.WithInterval(TimeSpan.FromHours(1)).RepeatForever()),
+                t => t.WithIdentity("hourly", "test").StartNow().WithSimpleSchedule(x => x.WithInterval(interval ?? TimeSpan.FromHours(1)).RepeatForever()),
                 j => j.WithIdentity("record", "test").DisallowConcurrentExecution());
         });
         builder.AddQuartzHostedService(o => o.WaitForJobsToComplete = true);
