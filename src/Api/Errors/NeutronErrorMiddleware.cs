@@ -53,8 +53,24 @@ public sealed partial class NeutronErrorMiddleware(RequestDelegate next, ILogger
         // Class 22 is "data exception": a value PostgreSQL cannot hold is the request's fault.
         PostgresException { SqlState: var state } when state.StartsWith("22", StringComparison.Ordinal) =>
             (400, "HTTPBadRequest", "Invalid input: a value cannot be stored."),
+        // EF Core reports a database that went away (restart, killed session) inside its own exceptions: a transient
+        // failure as InvalidOperationException, a failed SaveChanges as DbUpdateException. Still unavailable, not a bug.
+        InvalidOperationException or Microsoft.EntityFrameworkCore.DbUpdateException when IsUnavailable(e.InnerException) =>
+            (503, "ServiceUnavailable", "The database is unavailable; retry later."),
         NpgsqlException or TimeoutException => (503, "ServiceUnavailable", "The database is unavailable; retry later."),
         _ => (500, "HTTPInternalServerError", "Request failed: internal server error while processing your request."),
+    };
+
+    /// <summary>A lost connection, a timeout, or the server refusing or ending sessions (classes 08, 53, 57P), possibly
+    /// inside EF Core's DbUpdateException.</summary>
+    private static bool IsUnavailable(Exception? e) => e switch
+    {
+        PostgresException { SqlState: var state } => state.StartsWith("08", StringComparison.Ordinal)
+            || state.StartsWith("53", StringComparison.Ordinal) || state.StartsWith("57P", StringComparison.Ordinal),
+        NpgsqlException or TimeoutException => true,
+        // The transient-failure wrapper holds the DbUpdateException that holds the database's exception.
+        Microsoft.EntityFrameworkCore.DbUpdateException update => IsUnavailable(update.InnerException),
+        _ => false,
     };
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Unhandled failure for {Method} {Path}")]
