@@ -38,7 +38,9 @@ public static class MaintenanceScheduling
             Schedule<StuckWorkJob>(q, "stuck-work", options.StuckCheckInterval);
             Schedule<ScheduledReconciliationJob>(q, "reconciliation", options.ReconciliationInterval);
         });
-        builder.AddQuartzHostedService(o => o.WaitForJobsToComplete = true);
+        // Not Quartz's hosted service: it would fail or hold back the worker's start while the database is down.
+        builder.Services.AddSingleton<SchedulerStartup>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<SchedulerStartup>());
         return builder;
     }
 
