@@ -17,6 +17,7 @@ public sealed class PostgresServer
     private static readonly Lazy<Task<PostgresServer>> Shared = new(StartAsync);
     private readonly string? _dataDir;
     private readonly string? _binDir;
+    private string? _root;
 
     private PostgresServer(string adminConnectionString, string? dataDir, string? binDir, int port)
     {
@@ -34,7 +35,17 @@ public sealed class PostgresServer
     /// <summary>The cluster's data directory when this process started it (for restart tests), else null.</summary>
     public string? DataDirectory => _dataDir;
 
+    /// <summary>The PostgreSQL binaries (pg_ctl, psql) when this process started the cluster, else null.</summary>
+    public string? BinDirectory => _binDir;
+
     public static Task<PostgresServer> InstanceAsync() => Shared.Value;
+
+    /// <summary>
+    /// A throwaway cluster of the caller's own, whatever OUTBOXSYNC_TEST_DATABASE says: for tests that restart the
+    /// server or kill its sessions, which must not hit the cluster other test classes share. Stop it with
+    /// <see cref="DestroyAsync"/> (it is also stopped at process exit).
+    /// </summary>
+    public static Task<PostgresServer> StartPrivateAsync() => StartClusterAsync();
 
     public string ConnectionStringFor(string database) =>
         new NpgsqlConnectionStringBuilder(AdminConnectionString) { Database = database }.ConnectionString;
@@ -47,7 +58,11 @@ public sealed class PostgresServer
             var port = new NpgsqlConnectionStringBuilder(fromEnv).Port;
             return new PostgresServer(fromEnv, null, null, port);
         }
+        return await StartClusterAsync();
+    }
 
+    private static async Task<PostgresServer> StartClusterAsync()
+    {
         var binDir = FindBinaries() ?? throw new InvalidOperationException(
             $"No PostgreSQL found: set {EnvironmentVariable} to a connection string, or install PostgreSQL (initdb, pg_ctl).");
         var root = Path.Combine(Path.GetTempPath(), $"outboxsync-pg-{Environment.ProcessId}-{Guid.NewGuid():N}"[..40]);
@@ -67,8 +82,19 @@ public sealed class PostgresServer
         var server = new PostgresServer(
             $"Host=127.0.0.1;Port={freePort};Username=postgres;Database=postgres;Pooling=true;Maximum Pool Size=200;Timeout=30",
             dataDir, binDir, freePort);
+        server._root = root;
         AppDomain.CurrentDomain.ProcessExit += (_, _) => server.Stop(asRoot, root);
         return server;
+    }
+
+    /// <summary>Stops a cluster this process started and deletes its files (immediate shutdown).</summary>
+    public Task DestroyAsync()
+    {
+        if (_root is not null)
+        {
+            Stop(Environment.UserName == "root", _root);
+        }
+        return Task.CompletedTask;
     }
 
     /// <summary>Restarts the cluster this process started (fast shutdown); no-op for an external server.</summary>

@@ -56,28 +56,42 @@ public sealed class ServiceProcess : IAsyncDisposable
         var service = new ServiceProcess(Process.Start(psi)!, url);
         if (url is not null && healthPath is not null)
         {
-            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-            await Eventually.WaitAsync(async () =>
+            try
             {
-                if (service.HasExited)
-                {
-                    throw new InvalidOperationException($"{project} exited at start:\n{service.Output}");
-                }
-                try
-                {
-                    return (await http.GetAsync(url + healthPath)).IsSuccessStatusCode;
-                }
-                catch (HttpRequestException)
-                {
-                    return false;
-                }
-                catch (TaskCanceledException)
-                {
-                    return false;
-                }
-            }, ok => ok, TimeSpan.FromSeconds(60), $"{project} to answer at {url}");
+                await WaitUntilHealthyAsync(service, project, url + healthPath);
+            }
+            catch (TimeoutException e)
+            {
+                // Never leave a process that did not come up running behind the test.
+                await service.DisposeAsync();
+                throw new TimeoutException($"{e.Message}\n{project} output (last lines):\n{string.Join('\n', service.Output.Split('\n').TakeLast(200))}", e);
+            }
         }
         return service;
+    }
+
+    private static async Task WaitUntilHealthyAsync(ServiceProcess service, string project, string url)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        await Eventually.WaitAsync(async () =>
+        {
+            if (service.HasExited)
+            {
+                throw new InvalidOperationException($"{project} exited at start:\n{service.Output}");
+            }
+            try
+            {
+                return (await http.GetAsync(url)).IsSuccessStatusCode;
+            }
+            catch (HttpRequestException)
+            {
+                return false;
+            }
+            catch (TaskCanceledException)
+            {
+                return false;
+            }
+        }, ok => ok, TimeSpan.FromSeconds(60), $"{project} to answer at {url}");
     }
 
     public void Kill() => _process.Kill(entireProcessTree: true);

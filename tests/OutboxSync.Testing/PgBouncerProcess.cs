@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Npgsql;
 
-namespace OutboxSync.Worker.Tests.Support;
+namespace OutboxSync.Testing;
 
 /// <summary>
 /// A throwaway PgBouncer in transaction pooling mode in front of the test PostgreSQL: every transaction may land
@@ -51,6 +51,8 @@ public sealed class PgBouncerProcess : IAsyncDisposable
             listen_port = {port}
             unix_socket_dir =
             auth_type = any
+            server_login_retry = 1
+            admin_users = postgres
             pool_mode = transaction
             default_pool_size = {serverPoolSize}
             max_client_conn = 500
@@ -85,6 +87,27 @@ public sealed class PgBouncerProcess : IAsyncDisposable
             throw new InvalidOperationException($"pgbouncer exited: {(File.Exists(log) ? await File.ReadAllTextAsync(log) : "(no log)")}");
         }
         return bouncer;
+    }
+
+    /// <summary>
+    /// Transactions the bouncer has passed to <paramref name="database"/> since it started (SHOW STATS). The admin
+    /// console speaks only the simple query protocol, so this goes through psql rather than Npgsql.
+    /// </summary>
+    public async Task<long> TransactionCountAsync(string database, string psql)
+    {
+        var psi = new ProcessStartInfo(psql) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { "-h", "127.0.0.1", "-p", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "-U", "postgres", "-d", "pgbouncer", "-tA", "-F", "|", "-c", "show stats" })
+        {
+            psi.ArgumentList.Add(a);
+        }
+        using var process = Process.Start(psi) ?? throw new InvalidOperationException("could not start psql");
+        var output = await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        // Columns: database|total_xact_count|...
+        return output.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(line => line.Split('|'))
+            .Where(cols => cols.Length > 1 && cols[0] == database)
+            .Sum(cols => long.Parse(cols[1], System.Globalization.CultureInfo.InvariantCulture));
     }
 
     public async ValueTask DisposeAsync()

@@ -2,7 +2,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-namespace OutboxSync.Worker.Tests.Support;
+namespace OutboxSync.Testing;
 
 /// <summary>
 /// The real back-end simulator (src/Simulator's build output) as a separate process on a loopback port, driven
