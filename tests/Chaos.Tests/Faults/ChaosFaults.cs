@@ -1,0 +1,306 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Npgsql;
+using OutboxSync.Chaos.Tests.Stack;
+
+namespace OutboxSync.Chaos.Tests.Faults;
+
+/// <summary>
+/// The fault schedule, run while the workload runs. Throughout: the simulator's transient faults (about a fifth
+/// of calls fail, reset or hang), a random worker SIGKILLed and restarted every few seconds, random worker
+/// sessions ended with pg_terminate_backend. Once each, at fixed points of the phase: a full simulator outage,
+/// a fast PostgreSQL restart, and one worker SIGSTOPped for longer than its lease. The delays here are the
+/// faults' own timing (how long an outage lasts, when the next kill comes), not waits for a condition.
+/// </summary>
+public sealed class ChaosFaults(ChaosStack stack, ChaosSettings settings, Action<string> log)
+{
+    /// <summary>Injected on every back-end call during the phase: ~12% 503, ~5% 503 after applying, ~2% resets,
+    /// ~2% hangs longer than the workers' attempt timeout, i.e. about 21% of calls fail transiently.</summary>
+    public static readonly object TransientFaults = new
+    {
+        latency_min_ms = 2,
+        latency_max_ms = 40,
+        failure_rate = 0.12,
+        failure_after_apply_rate = 0.05,
+        reset_rate = 0.02,
+        hang_rate = 0.02,
+        hang_ms = ChaosSettings.HangMilliseconds,
+        outage = false,
+    };
+
+    public static readonly object NoFaults = new
+    {
+        latency_min_ms = 1,
+        latency_max_ms = 5,
+        failure_rate = 0.0,
+        failure_after_apply_rate = 0.0,
+        reset_rate = 0.0,
+        hang_rate = 0.0,
+        outage = false,
+    };
+
+    private readonly long _started = Stopwatch.GetTimestamp();
+    private string? _lastUnanswered;
+
+    public FaultReport Report { get; } = new();
+
+    private TimeSpan Elapsed => Stopwatch.GetElapsedTime(_started);
+
+    /// <summary>Runs the schedule until the phase is over and <paramref name="workload"/> has finished, then stops
+    /// every fault and waits for restarted workers.</summary>
+    public async Task RunAsync(Task workload)
+    {
+        await stack.Simulator.SetFaultsAsync(TransientFaults);
+        using var stop = new CancellationTokenSource();
+        var random = new Random(settings.Seed);
+        var loops = Task.WhenAll(
+            KillLoopAsync(new Random(random.Next()), stop.Token),
+            TerminateLoopAsync(new Random(random.Next()), stop.Token));
+        try
+        {
+            await OneShotsAsync(new Random(random.Next()));
+            await Task.WhenAny(workload);
+            var rest = settings.FaultPhase - Elapsed;
+            if (rest > TimeSpan.Zero)
+            {
+                await Task.Delay(rest);
+            }
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            await loops;
+            Report.Phase = Elapsed;
+            Report.SimulatorStatsAtPhaseEnd = await stack.Simulator.Admin.GetFromJsonAsync<JsonObject>("_sim/stats");
+            await stack.Simulator.SetFaultsAsync(NoFaults);
+            await stack.Workers.WhenRestartedAsync();
+            await stack.Workers.RestartUnexpectedExitsAsync();
+            await stack.Workers.WhenRestartedAsync();
+            log($"faults stopped after {Report.Phase.TotalSeconds:F0} s");
+        }
+    }
+
+    private async Task OneShotsAsync(Random random)
+    {
+        var phase = settings.FaultPhase;
+        await UntilAsync(phase * 0.2);
+        await OutageAsync();
+        await UntilAsync(phase * 0.45);
+        await RestartPostgresAsync();
+        await UntilAsync(phase * 0.6);
+        await PauseWorkerAsync(random);
+    }
+
+    private async Task UntilAsync(TimeSpan at)
+    {
+        var wait = at - Elapsed;
+        if (wait > TimeSpan.Zero)
+        {
+            await Task.Delay(wait);
+        }
+    }
+
+    private async Task OutageAsync()
+    {
+        Report.OutageAt = Elapsed;
+        await stack.Simulator.SetFaultsAsync(new { outage = true });
+        log($"{Elapsed.TotalSeconds:F0} s: simulator outage on");
+        await Task.Delay(ChaosSettings.OutageDuration);
+        await stack.Simulator.SetFaultsAsync(new { outage = false });
+        Report.OutageLasted = Elapsed - Report.OutageAt;
+        log($"{Elapsed.TotalSeconds:F0} s: simulator outage off");
+    }
+
+    private async Task RestartPostgresAsync()
+    {
+        Report.RestartAt = Elapsed;
+        await stack.Server.RestartAsync();
+        Report.RestartTook = Elapsed - Report.RestartAt;
+        log($"{Elapsed.TotalSeconds:F0} s: PostgreSQL restarted (-m fast) in {Report.RestartTook.Value.TotalSeconds:F1} s");
+        var restarted = Elapsed;
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        await Eventually.WaitAsync(() => EveryServiceAnswersAsync(http), ok => ok, TimeSpan.FromSeconds(120),
+            "both APIs and every running worker to answer from the database after the restart");
+        Report.RecoveredAfterRestart = Elapsed - restarted;
+        log($"{Elapsed.TotalSeconds:F0} s: APIs and workers answer again (the last to recover: {_lastUnanswered ?? "none"})");
+    }
+
+    /// <summary>Both APIs list networks (a database read) and every running worker reports ready (database reachable).</summary>
+    private async Task<bool> EveryServiceAnswersAsync(HttpClient http)
+    {
+        var urls = new List<string>
+        {
+            stack.DirectApi.Url + "/v2.0/networks?limit=1",
+            stack.BouncedApi.Url + "/v2.0/networks?limit=1",
+        };
+        urls.AddRange(stack.Workers.Slots.Select(s => s.Current).Where(p => p is { HasExited: false }).Select(p => p!.Url + "/health/ready"));
+        foreach (var url in urls)
+        {
+            try
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Get, url);
+                request.Headers.Add("X-Auth-Token", ChaosStack.Token);
+                using var response = await http.SendAsync(request);
+                if (!response.IsSuccessStatusCode)
+                {
+                    _lastUnanswered = $"{url}: {(int)response.StatusCode}";
+                    return false;
+                }
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+            {
+                // A worker being killed right now, or not up yet.
+                _lastUnanswered = $"{url}: {e.GetType().Name}";
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private async Task PauseWorkerAsync(Random random)
+    {
+        WorkerSlot? slot = null;
+        await Eventually.WaitAsync(async () =>
+        {
+            foreach (var candidate in stack.Workers.Slots.OrderBy(_ => random.Next()))
+            {
+                if (await candidate.Gate.WaitAsync(0))
+                {
+                    if (candidate.Current is { HasExited: false })
+                    {
+                        slot = candidate;
+                        return true;
+                    }
+                    candidate.Gate.Release();
+                }
+            }
+            return false;
+        }, ok => ok, TimeSpan.FromSeconds(120), "a worker free to pause");
+        try
+        {
+            var process = slot!.Current!;
+            var instance = slot.InstanceId;
+            // Stopped while holding nothing, the pause would prove nothing: stop it at a moment it holds leases.
+            var held = new Dictionary<Guid, long>();
+            var stoppedAt = DateTimeOffset.UtcNow;
+            for (var attempt = 1; held.Count == 0; attempt++)
+            {
+                await Eventually.WaitAsync(async () => (await HeldLeasesAsync(instance)).Count, n => n > 0, TimeSpan.FromSeconds(120),
+                    $"{instance} to hold a lease");
+                process.Signal(19);
+                stoppedAt = DateTimeOffset.UtcNow;
+                held = await HeldLeasesAsync(instance);
+                if (held.Count == 0 && attempt < 20)
+                {
+                    process.Signal(18);
+                }
+                else if (held.Count == 0)
+                {
+                    throw new InvalidOperationException($"{instance} never held a lease at the moment it was stopped");
+                }
+            }
+            log($"{Elapsed.TotalSeconds:F0} s: {instance} SIGSTOPped holding {held.Count} leases");
+            await Task.Delay(ChaosSettings.PauseDuration);
+            var linesBefore = process.Output.Split('\n').Length;
+            var resumedAt = DateTimeOffset.UtcNow;
+            process.Signal(18);
+            int warnings;
+            try
+            {
+                warnings = await Eventually.WaitAsync(() => Task.FromResult(LostLeaseWarnings(process, linesBefore)), n => n > 0,
+                    TimeSpan.FromSeconds(30), $"{instance} to log its lost leases");
+            }
+            catch (TimeoutException)
+            {
+                warnings = 0;
+            }
+            Report.Pause = new PauseRecord(instance, held, stoppedAt, resumedAt, warnings);
+            log($"{Elapsed.TotalSeconds:F0} s: {instance} SIGCONT after {(resumedAt - stoppedAt).TotalSeconds:F1} s; {warnings} lost-lease warnings");
+        }
+        finally
+        {
+            slot!.Gate.Release();
+        }
+    }
+
+    private static int LostLeaseWarnings(ServiceProcess process, int skipLines) =>
+        process.Output.Split('\n').Skip(skipLines).Count(line => line.Contains("Lost the lease on resource", StringComparison.Ordinal));
+
+    private async Task<Dictionary<Guid, long>> HeldLeasesAsync(string holder)
+    {
+        await using var connection = stack.OpenProbe();
+        await connection.OpenAsync();
+        await using var cmd = new NpgsqlCommand("select resource_id, token from resource_leases where holder = @h and expires_at > now()", connection);
+        cmd.Parameters.AddWithValue("h", holder);
+        var held = new Dictionary<Guid, long>();
+        await using var reader = await cmd.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            held[reader.GetGuid(0)] = reader.GetInt64(1);
+        }
+        return held;
+    }
+
+    private async Task KillLoopAsync(Random random, CancellationToken ct)
+    {
+        while (await PauseAsync(TimeSpan.FromMilliseconds(random.Next(4000, 7000)), ct))
+        {
+            await stack.Workers.RestartUnexpectedExitsAsync();
+            if (await stack.Workers.KillRandomAsync(random))
+            {
+                log($"{Elapsed.TotalSeconds:F0} s: SIGKILL #{stack.Workers.Kills}");
+            }
+        }
+    }
+
+    private async Task TerminateLoopAsync(Random random, CancellationToken ct)
+    {
+        while (await PauseAsync(TimeSpan.FromMilliseconds(random.Next(1500, 3500)), ct))
+        {
+            try
+            {
+                await using var connection = stack.OpenProbe();
+                await connection.OpenAsync(ct);
+                await using var cmd = new NpgsqlCommand("""
+                    select coalesce(state, 'unknown'), pg_terminate_backend(pid)
+                    from (select pid, state from pg_stat_activity
+                          where application_name like @prefix and pid <> pg_backend_pid()
+                          order by random() limit @n) victims
+                    """, connection);
+                cmd.Parameters.AddWithValue("prefix", ChaosStack.WorkerApplicationName + "%");
+                cmd.Parameters.AddWithValue("n", random.Next(1, 3));
+                await using var reader = await cmd.ExecuteReaderAsync(ct);
+                while (await reader.ReadAsync(ct))
+                {
+                    if (reader.GetBoolean(1))
+                    {
+                        Report.RecordTermination(reader.GetString(0));
+                    }
+                }
+            }
+            catch (NpgsqlException)
+            {
+                Report.RecordFailedTerminationRound();
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>Waits <paramref name="delay"/>; false once the phase is over.</summary>
+    private static async Task<bool> PauseAsync(TimeSpan delay, CancellationToken ct)
+    {
+        try
+        {
+            await Task.Delay(delay, ct);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+}

@@ -1,0 +1,2 @@
+global using OutboxSync.Testing;
+global using Xunit;
