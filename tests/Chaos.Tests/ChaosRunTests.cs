@@ -140,7 +140,7 @@ public sealed class ChaosRunTests(ITestOutputHelper output)
             run?["findings"] is JsonArray f ? f.Select(x => x!.ToJsonString()) : [run?["error"]?.ToString() ?? ""]);
         t.Check("outcome", "simulator violation counters",
             string.Join(", ", state.Violations.Select(v => $"{v.Key} {v.Value}")),
-            state.Violations.Count >= 5 && state.Violations.Values.All(v => v == 0));
+            state.Violations.Count >= 5 && state.Violations.Values.All(v => v == 0), state.OverlappingCalls);
         t.Note("outcome", "live leases after the drain", state.LiveLeases.ToString(CultureInfo.InvariantCulture));
         return t;
     }

@@ -80,9 +80,47 @@ public sealed class FinalState
             state.BackEndInterfaces[port] = (router, revision);
         }
         state.Violations = await stack.Simulator.ViolationsAsync();
+        if (state.Violations.Values.Any(v => v > 0))
+        {
+            state.OverlappingCalls.AddRange(await OverlappingCallsAsync(stack));
+        }
         state.SimulatorStats = (await System.Net.Http.Json.HttpClientJsonExtensions.GetFromJsonAsync<JsonObject>(stack.Simulator.Admin, "_sim/stats"))!;
         return state;
     }
 
+    /// <summary>When a violation was counted: pairs of mutating calls on one resource that were in flight at the same
+    /// time at the simulator, so a failed run shows who overlapped (same token and key: an in-call retry; a newer
+    /// token: a takeover).</summary>
+    public List<string> OverlappingCalls { get; } = [];
+
     public bool AtBackEnd(string collection, Guid id) => BackEnd[collection].ContainsKey(id);
+
+    private static async Task<IEnumerable<string>> OverlappingCallsAsync(ChaosStack stack)
+    {
+        var calls = (await System.Net.Http.Json.HttpClientJsonExtensions.GetFromJsonAsync<JsonObject>(stack.Simulator.Admin, "_sim/calls"))!["items"]!.AsArray()
+            .Select(c => c!.AsObject())
+            .Where(c => c["started_at"] is not null && c["finished_at"] is not null)
+            .GroupBy(c => c["resource_id"]!.GetValue<string>());
+        var found = new List<string>();
+        foreach (var resource in calls)
+        {
+            var ordered = resource.OrderBy(c => At(c, "started_at")).ToList();
+            for (var i = 1; i < ordered.Count; i++)
+            {
+                var (before, after) = (ordered[i - 1], ordered[i]);
+                if (At(after, "started_at") < At(before, "finished_at"))
+                {
+                    found.Add($"resource {resource.Key}: {Describe(before)} overlaps {Describe(after)}");
+                }
+            }
+        }
+        return found.Take(10);
+    }
+
+    private static DateTimeOffset At(JsonObject call, string field) =>
+        DateTimeOffset.Parse(call[field]!.GetValue<string>(), System.Globalization.CultureInfo.InvariantCulture);
+
+    private static string Describe(JsonObject call) =>
+        $"[{call["method"]} {call["path"]} token {call["fencing_token"]} key {call["idempotency_key"]} {call["outcome"]}/{call["error"]} " +
+        $"{call["started_at"]}..{call["finished_at"]}]";
 }
