@@ -26,6 +26,10 @@ internal static class DrainMetrics
         Add("rescheduled", summary.Rescheduled);
         Add("failed", summary.Failed);
         Add("lease_lost", summary.LeaseLost ? 1 : 0);
+        if (summary.LeaseLost)
+        {
+            LeaseMetrics.RecordLost(summary.LostReason ?? LeaseMetrics.TrustExpired);
+        }
     }
 
     private static void Add(string outcome, int count)

@@ -13,8 +13,8 @@ using OutboxSync.Worker.Retry;
 
 namespace OutboxSync.Worker.Drain;
 
-/// <summary>What draining one resource achieved.</summary>
-public sealed record ResourceDrainSummary(int Applied, int Failed, int Cancelled, int Blocked, int Rescheduled, bool LeaseLost);
+/// <summary>What draining one resource achieved; <paramref name="LostReason"/> says why the lease was lost (see <see cref="LeaseMetrics"/>).</summary>
+public sealed record ResourceDrainSummary(int Applied, int Failed, int Cancelled, int Blocked, int Rescheduled, bool LeaseLost, string? LostReason = null);
 
 /// <summary>
 /// Drains ONE resource under its lease: read its pending entries in seq order, coalesce, check dependencies, call
@@ -45,6 +45,7 @@ public sealed class ResourceDrainer(
             {
                 DrainLog.LeaseLost(logger, lease.ResourceId, lease.Token.Value);
                 tally.Lost = true;
+                tally.LostReason = LeaseMetrics.UntrustedReason(lease);
                 break;
             }
             var backlog = await claim.ReadBacklogAsync(lease.ResourceId, options.Value.BacklogReadLimit, abort);
@@ -58,6 +59,8 @@ public sealed class ResourceDrainer(
             {
                 DrainLog.LeaseLost(logger, lease.ResourceId, lease.Token.Value);
                 tally.Lost = true;
+                // Steps that know better (back-end answers, trust checks) set the reason; else a guarded write missed.
+                tally.LostReason ??= LeaseMetrics.GuardedWrite;
                 break;
             }
             if (end == StepEnd.Waiting)
@@ -122,7 +125,12 @@ public sealed class ResourceDrainer(
     {
         var seqs = send.AllSeqs.ToList();
         // Stop acting before the database could consider the lease expired; someone else may take it next.
-        if (!lease.IsTrusted || await completion.MarkDispatchedAsync(lease, seqs, ct) == CompletionResult.Lost)
+        if (!lease.IsTrusted)
+        {
+            tally.LostReason = LeaseMetrics.UntrustedReason(lease);
+            return StepEnd.Lost;
+        }
+        if (await completion.MarkDispatchedAsync(lease, seqs, ct) == CompletionResult.Lost)
         {
             return StepEnd.Lost;
         }
@@ -150,6 +158,7 @@ public sealed class ResourceDrainer(
             case BackendOutcomeKind.LeaseExpired:
                 // Someone holds (or may soon hold) a newer token: write nothing and leave the resource to them.
                 // The entry stays pending with its idempotency key; the next holder resends it.
+                tally.LostReason = outcome.Kind == BackendOutcomeKind.StaleToken ? LeaseMetrics.StaleToken : LeaseMetrics.UntrustedReason(lease);
                 lease.MarkLost();
                 return StepEnd.Lost;
 
@@ -261,8 +270,9 @@ public sealed class ResourceDrainer(
         public int Blocked;
         public int Rescheduled;
         public bool Lost;
+        public string? LostReason;
 
-        public ResourceDrainSummary ToSummary() => new(Applied, Failed, Cancelled, Blocked, Rescheduled, Lost);
+        public ResourceDrainSummary ToSummary() => new(Applied, Failed, Cancelled, Blocked, Rescheduled, Lost, Lost ? LostReason : null);
     }
 }
 
