@@ -62,7 +62,13 @@ public static class OperatorEndpoints
         return TypedResults.Ok(new JsonObject { ["entries"] = await ReadRowsAsync(cmd, ct) });
     }
 
-    /// <summary>A failed entry goes back to pending with fresh attempts; its resource back to PENDING_*.</summary>
+    /// <summary>
+    /// A failed entry is queued again as a new entry carrying the same change (fresh attempts, its resource back to
+    /// PENDING_*); the failed one is marked superseded and keeps its last_error. A new entry means a new
+    /// Idempotency-Key (seq-based): the back end caches its final answer per key, so resending under the old key
+    /// would only replay the rejection that failed it. The copy keeps dispatched_at, since the change may have
+    /// reached the back end before it failed.
+    /// </summary>
     private static async Task<Ok<JsonObject>> Retry(long seq, HttpContext context, OutboxSyncDbContext db, OutboxWakeup wakeup, CancellationToken ct)
     {
         var actor = TenantContext.From(context).Name;
@@ -73,17 +79,21 @@ public static class OperatorEndpoints
         {
             throw NeutronException.Conflict("OutboxEntryNotFailed", $"Outbox entry {seq} is {entry.State}; only failed entries can be retried.");
         }
-        entry.State = OutboxState.Pending;
-        entry.Attempts = 0;
-        entry.NextAttemptAt = DateTimeOffset.UtcNow;
-        entry.LastError = null;
-        entry.CompletedAt = null;
+        var retriedAs = (await db.Database.SqlQueryRaw<long>("""
+            insert into outbox_entries (resource_type, resource_id, operation, revision, payload, project_id, depends_on, trace_parent, dispatched_at)
+            select resource_type, resource_id, operation, revision, payload, project_id, depends_on, trace_parent, dispatched_at
+            from outbox_entries where seq = {0}
+            returning seq as "Value"
+            """, seq).ToListAsync(ct))[0];
+        entry.State = OutboxState.Superseded;
+        entry.CompletedAt = DateTimeOffset.UtcNow;
         await SetPendingStatusAsync(db, entry, ct);
         await db.SaveChangesAsync(ct);
-        await AuditAsync(db, actor, "retry", $"outbox/{seq}", new JsonObject { ["resource_id"] = entry.ResourceId.ToString() }, ct);
+        await AuditAsync(db, actor, "retry", $"outbox/{seq}",
+            new JsonObject { ["resource_id"] = entry.ResourceId.ToString(), ["retried_as"] = retriedAs }, ct);
         await tx.CommitAsync(ct);
         wakeup.Poke();
-        return TypedResults.Ok(new JsonObject { ["seq"] = seq, ["state"] = entry.State });
+        return TypedResults.Ok(new JsonObject { ["seq"] = seq, ["state"] = entry.State, ["retried_as"] = retriedAs });
     }
 
     /// <summary>Drops a pending or failed entry; its resource is marked ERROR naming the discard, since the back
