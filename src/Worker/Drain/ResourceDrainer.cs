@@ -115,8 +115,8 @@ public sealed class ResourceDrainer(
         {
             DrainLog.Cancelled(logger, lease.ResourceId, cancel.Delete.Seq, lease.Token.Value);
             tally.Cancelled++;
-            return End(await completion.ConfirmAsync(lease, new Confirmation(
-                cancel.Delete.ResourceType, cancel.Delete.Seq, cancel.Covered.Select(e => e.Seq).ToList(), cancel.Delete.Revision, RemoveRow: true), ct));
+            return Confirmed(await completion.ConfirmAsync(lease, new Confirmation(
+                cancel.Delete.ResourceType, cancel.Delete.Seq, cancel.Covered.Select(e => e.Seq).ToList(), cancel.Delete.Revision, RemoveRow: true), ct), cancel.Covered.Count);
         }
         return await SendAsync(lease, (DrainStep.Send)step, tally, ct);
     }
@@ -145,14 +145,14 @@ public sealed class ResourceDrainer(
             case BackendOutcomeKind.NotFound when isDelete:
                 DrainLog.Applied(logger, send.Operation, lease.ResourceId, entry.Seq, entry.Revision, lease.Token.Value, send.Covered.Count);
                 tally.Applied++;
-                return End(await completion.ConfirmAsync(lease, new Confirmation(
-                    entry.ResourceType, entry.Seq, send.Covered.Select(e => e.Seq).ToList(), entry.Revision, RemoveRow: isDelete), ct));
+                return Confirmed(await completion.ConfirmAsync(lease, new Confirmation(
+                    entry.ResourceType, entry.Seq, send.Covered.Select(e => e.Seq).ToList(), entry.Revision, RemoveRow: isDelete), ct), send.Covered.Count);
 
             case BackendOutcomeKind.StaleRevision:
                 DrainLog.StaleRevision(logger, lease.ResourceId, entry.Seq, lease.Token.Value);
                 tally.Applied++;
-                return End(await completion.ConfirmAsync(lease, new Confirmation(
-                    entry.ResourceType, entry.Seq, send.Covered.Select(e => e.Seq).ToList(), entry.Revision, RemoveRow: false, OutboxState.Superseded), ct));
+                return Confirmed(await completion.ConfirmAsync(lease, new Confirmation(
+                    entry.ResourceType, entry.Seq, send.Covered.Select(e => e.Seq).ToList(), entry.Revision, RemoveRow: false, OutboxState.Superseded), ct), send.Covered.Count);
 
             case BackendOutcomeKind.StaleToken:
             case BackendOutcomeKind.LeaseExpired:
@@ -218,8 +218,8 @@ public sealed class ResourceDrainer(
     private async Task<StepEnd> SupersedeAsync(ResourceLease lease, DrainStep.AlreadyApplied done, Tally tally, CancellationToken ct)
     {
         tally.Applied++;
-        return End(await completion.ConfirmAsync(lease, new Confirmation(
-            done.Entry.ResourceType, done.Entry.Seq, done.Covered.Select(e => e.Seq).ToList(), done.Entry.Revision, RemoveRow: false, OutboxState.Superseded), ct));
+        return Confirmed(await completion.ConfirmAsync(lease, new Confirmation(
+            done.Entry.ResourceType, done.Entry.Seq, done.Covered.Select(e => e.Seq).ToList(), done.Entry.Revision, RemoveRow: false, OutboxState.Superseded), ct), done.Covered.Count);
     }
 
     private async Task<StepEnd> FailAsync(ResourceLease lease, DrainStep.Send send, IReadOnlyList<long> seqs, string reason, Tally tally, CancellationToken ct)
@@ -238,6 +238,16 @@ public sealed class ResourceDrainer(
     }
 
     private static StepEnd End(CompletionResult result) => result == CompletionResult.Lost ? StepEnd.Lost : StepEnd.Progressed;
+
+    /// <summary>A confirmation that also finished <paramref name="covered"/> folded entries, counted once it was written.</summary>
+    private static StepEnd Confirmed(CompletionResult result, int covered)
+    {
+        if (result != CompletionResult.Lost)
+        {
+            DrainMetrics.RecordCoalesced(covered);
+        }
+        return End(result);
+    }
 
     private static DrainStep? Fallback(DrainStep step) => step switch
     {
