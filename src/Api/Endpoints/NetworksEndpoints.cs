@@ -6,7 +6,6 @@ using OutboxSync.Api.Auth;
 using OutboxSync.Api.Errors;
 using OutboxSync.Api.Lists;
 using OutboxSync.Api.Requests;
-using OutboxSync.Api.Views;
 using OutboxSync.Outbox;
 using OutboxSync.Resources;
 

@@ -5,7 +5,6 @@ using OutboxSync.Api.Auth;
 using OutboxSync.Api.Errors;
 using OutboxSync.Api.Lists;
 using OutboxSync.Api.Requests;
-using OutboxSync.Api.Views;
 using OutboxSync.Ipam;
 using OutboxSync.Outbox;
 using OutboxSync.Persistence;
@@ -63,7 +62,7 @@ public static class PortsEndpoints
                 port.MacAddress = await ipam.MacAsync(request.Mac, network.Id, ct);
                 port.FixedIps = await ipam.AllocateAsync(network, port.Id, request.FixedIps, allowGateway: false, ct);
                 s.Db.Ports.Add(port);
-                s.Accept.Outbox.Append(port, OutboxOperation.Create, () => ResourceViews.Port(port), Parents(port));
+                s.Accept.Outbox.Append(port, OutboxOperation.Create, () => ResourceViews.Port(port), ResourceSnapshots.PortParents(port));
                 // Flush per port so the next port's IPAM sees this one's addresses.
                 await s.Db.SaveChangesAsync(ct);
             }
@@ -116,7 +115,7 @@ public static class PortsEndpoints
             }
             else
             {
-                s.Accept.Outbox.Append(port, operation, () => ResourceViews.Port(port), Parents(port));
+                s.Accept.Outbox.Append(port, operation, () => ResourceViews.Port(port), ResourceSnapshots.PortParents(port));
             }
             return ResourceViews.Port(port);
         }, ct);
@@ -141,7 +140,7 @@ public static class PortsEndpoints
             }
             port.Status = ResourceStatus.PendingDelete;
             port.StatusReason = null;
-            s.Accept.Outbox.Append(port, OutboxOperation.Delete, () => ResourceViews.Port(port), Parents(port));
+            s.Accept.Outbox.Append(port, OutboxOperation.Delete, () => ResourceViews.Port(port), ResourceSnapshots.PortParents(port));
             return 0;
         }, ct);
         return TypedResults.NoContent();
@@ -162,8 +161,6 @@ public static class PortsEndpoints
         NetworksEndpoints.EnsureNotDeleting(network);
         return network;
     }
-
-    public static IEnumerable<Guid> Parents(Port port) => port.FixedIps.Select(a => a.SubnetId).Prepend(port.NetworkId);
 
     private static PortRequest Parse(Attributes a, TenantContext tenant, DateTimeOffset now)
     {

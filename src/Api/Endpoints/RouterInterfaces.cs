@@ -4,7 +4,6 @@ using Microsoft.EntityFrameworkCore;
 using OutboxSync.Api.Auth;
 using OutboxSync.Api.Errors;
 using OutboxSync.Api.Requests;
-using OutboxSync.Api.Views;
 using OutboxSync.Ipam;
 using OutboxSync.Outbox;
 using OutboxSync.Resources;

@@ -3,7 +3,6 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using OutboxSync.Api.Auth;
 using OutboxSync.Api.Errors;
 using OutboxSync.Api.Requests;
-using OutboxSync.Api.Views;
 using OutboxSync.Outbox;
 using OutboxSync.Resources;
 
@@ -113,7 +112,7 @@ public static class TagsEndpoints
         {
             Network n => ([], (await s.Lookup.SubnetIdsAsync([n.Id], ct)).GetValueOrDefault(n.Id) ?? []),
             Subnet sub => ([sub.NetworkId], []),
-            Port p => (PortsEndpoints.Parents(p).ToList(), []),
+            Port p => (ResourceSnapshots.PortParents(p).ToList(), []),
             _ => ([], []),
         };
 

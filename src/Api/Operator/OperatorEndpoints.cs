@@ -9,7 +9,6 @@ using OutboxSync.Api.Accept;
 using OutboxSync.Api.Auth;
 using OutboxSync.Api.Endpoints;
 using OutboxSync.Api.Errors;
-using OutboxSync.Api.Views;
 using OutboxSync.Outbox;
 using OutboxSync.Persistence;
 using OutboxSync.Resources;
@@ -144,7 +143,7 @@ public static class OperatorEndpoints
         }
         resource.Status = deleting ? ResourceStatus.PendingDelete : resource.AppliedRevision == 0 ? ResourceStatus.PendingCreate : ResourceStatus.PendingUpdate;
         resource.StatusReason = null;
-        var (snapshot, parents) = await SnapshotAsync(db, lookup, resource, ct);
+        var (snapshot, parents) = await ResourceSnapshots.RenderAsync(db, resource, ct);
         outbox.Append(resource, operation, () => snapshot, parents);
         await db.SaveChangesAsync(ct);
         await outbox.FlushAsync(ct);
@@ -213,34 +212,6 @@ public static class OperatorEndpoints
         // Table and status expression come from fixed values above, never from the request.
         var markPending = $"update {table} set status = {status}, status_reason = null where id = {{0}}";
         await db.Database.ExecuteSqlRawAsync(markPending, [entry.ResourceId], ct);
-    }
-
-    private static async Task<(JsonObject Snapshot, List<Guid> Parents)> SnapshotAsync(OutboxSyncDbContext db, ResourceLookup lookup,
-        StandardResource resource, CancellationToken ct)
-    {
-        switch (resource)
-        {
-            case Network n:
-                var subnets = (await lookup.SubnetIdsAsync([n.Id], ct)).GetValueOrDefault(n.Id) ?? [];
-                return (ResourceViews.Network(n, subnets), []);
-            case Subnet s:
-                return (ResourceViews.Subnet(s), [s.NetworkId]);
-            case Port p:
-                var view = ResourceViews.Port(p);
-                var parents = PortsEndpoints.Parents(p).ToList();
-                if (await db.RouterInterfaces.AsNoTracking().SingleOrDefaultAsync(i => i.PortId == p.Id, ct) is { } iface)
-                {
-                    view["router_id"] = iface.RouterId.ToString();
-                    view["subnet_id"] = iface.SubnetId.ToString();
-                    view["ip_address"] = p.FixedIps.FirstOrDefault(f => f.SubnetId == iface.SubnetId)?.IpAddress;
-                    parents.Add(iface.RouterId);
-                }
-                return (view, parents);
-            case Router r:
-                return (ResourceViews.Router(r), []);
-            default:
-                throw new InvalidOperationException();
-        }
     }
 
     private static async Task AuditAsync(OutboxSyncDbContext db, string actor, string action, string target, JsonObject details, CancellationToken ct)

@@ -5,16 +5,25 @@ using OutboxSync.Worker.Backend;
 
 namespace OutboxSync.Worker.Maintenance;
 
-/// <summary>One difference between what the database says the back end holds and what it holds.</summary>
-public sealed record ReconciliationFinding(string Kind, string ResourceType, Guid Id, long? DatabaseRevision, long? BackEndRevision);
+/// <summary>One difference between what the database says the back end holds and what it holds, and what was done about it.</summary>
+/// <param name="BackEndParents">For an orphan: the parents its back-end attributes name (its delete goes before theirs).</param>
+/// <param name="Repair"><c>enqueued</c>, <c>skipped: why</c>, or null when repairs are off.</param>
+/// <param name="RepairSeq">The outbox entry that carries the repair.</param>
+public sealed record ReconciliationFinding(string Kind, string ResourceType, Guid Id, long? DatabaseRevision, long? BackEndRevision,
+    IReadOnlyList<Guid>? BackEndParents = null, string? Repair = null, long? RepairSeq = null)
+{
+    public const string MissingAtBackEnd = "missing_at_back_end";
+    public const string OrphanAtBackEnd = "orphan_at_back_end";
+    public const string RevisionDrift = "revision_drift";
+}
 
 /// <summary>
 /// Compares every settled resource with the back end, both ways: confirmed here but absent there
 /// (<c>missing_at_back_end</c>), present there but unknown here (<c>orphan_at_back_end</c>), and confirmed at a
-/// different revision (<c>revision_drift</c>). Report only: repairs go through the operator's resync. Resources
-/// with pending entries, or whose entries finished after the listing began, are skipped as in motion.
+/// different revision (<c>revision_drift</c>). Finding only: <see cref="ReconciliationRepair"/> enqueues the repairs.
+/// Resources with pending entries, or whose entries finished after the run began, are skipped as in motion.
 /// </summary>
-public sealed class Reconciler(BackendClient backend, NpgsqlDataSource dataSource, IOptions<ReconciliationOptions> options)
+public sealed class Reconciler(BackendClient backend, NpgsqlDataSource dataSource, IOptions<ReconciliationOptions> options, TimeProvider time)
 {
     // Every row, with whether the resource was in motion during the run and whether the back end may hold it
     // only as a router interface (then its absence from the port list is expected).
@@ -62,37 +71,42 @@ public sealed class Reconciler(BackendClient backend, NpgsqlDataSource dataSourc
 
             foreach (var (id, row) in local.Where(l => !l.Value.Moving))
             {
-                if (!remote.TryGetValue(id, out var remoteRevision))
+                if (!remote.TryGetValue(id, out var remoteObject))
                 {
                     if (row.Applied > 0 && !row.InterfaceOnly)
                     {
-                        findings.Add(new("missing_at_back_end", type.Name, id, row.Applied, null));
+                        findings.Add(new(ReconciliationFinding.MissingAtBackEnd, type.Name, id, row.Applied, null));
                     }
                 }
-                else if (remoteRevision != row.Applied)
+                else if (remoteObject.Revision != row.Applied)
                 {
-                    findings.Add(new("revision_drift", type.Name, id, row.Applied, remoteRevision));
+                    findings.Add(new(ReconciliationFinding.RevisionDrift, type.Name, id, row.Applied, remoteObject.Revision));
                 }
             }
-            foreach (var (id, remoteRevision) in remote.Where(r => !local.ContainsKey(r.Key) && !moving.Contains(r.Key)))
+            foreach (var (id, remoteObject) in remote.Where(r => !local.ContainsKey(r.Key) && !moving.Contains(r.Key)))
             {
-                findings.Add(new("orphan_at_back_end", type.Name, id, null, remoteRevision));
+                findings.Add(new(ReconciliationFinding.OrphanAtBackEnd, type.Name, id, null, remoteObject.Revision, remoteObject.Parents));
             }
             checkedCounts[type.Collection] = local.Count + remote.Count(r => !local.ContainsKey(r.Key));
         }
         return (findings, checkedCounts);
     }
 
-    private async Task<Dictionary<Guid, long>> ListAllAsync(string collection, CancellationToken ct)
+    private async Task<Dictionary<Guid, BackendObject>> ListAllAsync(string collection, CancellationToken ct)
     {
-        var all = new Dictionary<Guid, long>();
+        var all = new Dictionary<Guid, BackendObject>();
         string? marker = null;
         do
         {
-            var (items, next) = await WithRetriesAsync(() => backend.ListPageAsync(collection, options.Value.PageSize, marker, ct), ct);
-            foreach (var (id, revision) in items)
+            if (marker is not null && options.Value.PagePause > TimeSpan.Zero)
             {
-                all[id] = revision;
+                // The back end serves the drain too: a run reads at a bounded rate rather than in one burst.
+                await Task.Delay(options.Value.PagePause, time, ct);
+            }
+            var (items, next) = await WithRetriesAsync(() => backend.ListPageAsync(collection, options.Value.PageSize, marker, ct), ct);
+            foreach (var item in items)
+            {
+                all[item.Id] = item;
             }
             marker = next;
         }
@@ -100,7 +114,7 @@ public sealed class Reconciler(BackendClient backend, NpgsqlDataSource dataSourc
         return all;
     }
 
-    private static async Task<T> WithRetriesAsync<T>(Func<Task<T>> read, CancellationToken ct)
+    internal static async Task<T> WithRetriesAsync<T>(Func<Task<T>> read, CancellationToken ct)
     {
         for (var attempt = 1; ; attempt++)
         {
