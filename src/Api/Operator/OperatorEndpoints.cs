@@ -74,11 +74,12 @@ public static class OperatorEndpoints
         }
         entry.State = OutboxState.Pending;
         entry.Attempts = 0;
-        entry.NextAttemptAt = DateTimeOffset.UtcNow;
         entry.LastError = null;
         entry.CompletedAt = null;
         await SetPendingStatusAsync(db, entry, ct);
         await db.SaveChangesAsync(ct);
+        // Due by the database's clock, as every other due time is: the API's clock may run ahead of it.
+        await db.Database.ExecuteSqlRawAsync("update outbox_entries set next_attempt_at = clock_timestamp() where seq = {0}", [seq], ct);
         await AuditAsync(db, actor, "retry", $"outbox/{seq}", new JsonObject { ["resource_id"] = entry.ResourceId.ToString() }, ct);
         await tx.CommitAsync(ct);
         wakeup.Poke();
@@ -98,13 +99,14 @@ public static class OperatorEndpoints
             throw NeutronException.Conflict("OutboxEntryFinished", $"Outbox entry {seq} is {entry.State} and cannot be discarded.");
         }
         entry.State = OutboxState.Discarded;
-        entry.CompletedAt = DateTimeOffset.UtcNow;
         var table = ResourceType.FromName(entry.ResourceType)!.Table;
         // The table name comes from the fixed ResourceType list, never from the request.
         var markError = $"update {table} set status = 'ERROR', status_reason = {{0}} where id = {{1}}";
         await db.Database.ExecuteSqlRawAsync(markError,
             [$"outbox entry {seq} ({entry.Operation}) discarded by operator {actor}", entry.ResourceId], ct);
         await db.SaveChangesAsync(ct);
+        // Finished by the database's clock: retention compares completed_at with it.
+        await db.Database.ExecuteSqlRawAsync("update outbox_entries set completed_at = clock_timestamp() where seq = {0}", [seq], ct);
         await AuditAsync(db, actor, "discard", $"outbox/{seq}", new JsonObject { ["resource_id"] = entry.ResourceId.ToString() }, ct);
         await tx.CommitAsync(ct);
         return TypedResults.Ok(new JsonObject { ["seq"] = seq, ["state"] = entry.State });
