@@ -93,7 +93,7 @@ public static class TagsEndpoints
             {
                 throw NeutronException.BadRequest($"A resource can have at most {MaxTags} tags.");
             }
-            NetworksEndpoints.EnsureNotDeleting(resource);
+            Revisions.EnsureNotDeleting(resource);
             resource.Tags = tags;
             var operation = Revisions.Bump(resource, Revisions.Now(s.Time));
             if (resource is Port port && await RouterInterfaces.InterfaceChangeAsync(s, port, ct) is { } asInterface)
