@@ -59,7 +59,9 @@ public sealed class BackendClient(HttpClient http)
         {
             if (Guid.TryParse(item.GetProperty("id").GetString(), out var id))
             {
-                items.Add(new BackendObject(id, item.GetProperty("revision").GetInt64(), ParentsOf(item)));
+                var attributes = item.TryGetProperty("attributes", out var a) && a.ValueKind == JsonValueKind.Object
+                    ? System.Text.Json.Nodes.JsonNode.Parse(a.GetRawText())?.AsObject() : null;
+                items.Add(new BackendObject(id, item.GetProperty("revision").GetInt64(), ParentsOf(item), attributes));
             }
         }
         var next = doc.RootElement.TryGetProperty("next_marker", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() : null;

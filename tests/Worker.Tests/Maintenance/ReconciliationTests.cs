@@ -100,11 +100,16 @@ public sealed class ReconciliationTests : IAsyncLifetime
         var missing = await _scenario.CreateNetworkAsync("missing");
         var drifted = await _scenario.CreateNetworkAsync("drifted-here");
         var missingPort = await _scenario.CreatePortAsync(kept, subnet, "missing-port");
+        var tampered = await _scenario.CreateNetworkAsync("tampered-here");
         await _scenario.WaitUntilDrainedAsync();
 
         (await _sim.Admin.DeleteAsync($"_sim/objects/networks/{missing}")).EnsureSuccessStatusCode();
         (await _sim.Admin.DeleteAsync($"_sim/objects/ports/{missingPort}")).EnsureSuccessStatusCode();
         (await _sim.Admin.PutAsJsonAsync($"_sim/objects/networks/{drifted}", new { revision = 42, attributes = new { name = "drifted-there" } })).EnsureSuccessStatusCode();
+        // Same revision, one attribute changed behind the system's back.
+        var tamperedAttributes = (await _sim.ListAsync("networks"))[tampered].Attributes;
+        tamperedAttributes["name"] = "tampered-there";
+        (await _sim.Admin.PutAsJsonAsync($"_sim/objects/networks/{tampered}", new JsonObject { ["revision"] = 1, ["attributes"] = tamperedAttributes.DeepClone() })).EnsureSuccessStatusCode();
         // An orphan family: network ← subnet ← port, and a router with an interface on that subnet.
         var (orphanNet, orphanSubnet, orphanPort, orphanRouter, orphanIface) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
         (await _sim.Admin.PutAsJsonAsync($"_sim/objects/networks/{orphanNet}", new { revision = 3, attributes = new { name = "orphan" } })).EnsureSuccessStatusCode();
@@ -129,11 +134,12 @@ public sealed class ReconciliationTests : IAsyncLifetime
             {
                 ("missing_at_back_end", missing), ("missing_at_back_end", missingPort), ("orphan_at_back_end", orphanNet),
                 ("orphan_at_back_end", orphanPort), ("orphan_at_back_end", orphanRouter), ("orphan_at_back_end", orphanSubnet),
-                ("revision_drift", drifted),
+                ("revision_drift", drifted), ("attribute_drift", tampered),
             }.OrderBy(f => f.Item1).ThenBy(f => f.Item2).ToList(),
             findings.Select(f => (f["kind"]!.GetValue<string>(), Guid.Parse(f["id"]!.GetValue<string>()))).OrderBy(f => f.Item1).ThenBy(f => f.Item2).ToList());
         Assert.All(findings, f => Assert.StartsWith("enqueued", f["repair"]!.GetValue<string>(), StringComparison.Ordinal));
         Assert.All(findings, f => Assert.NotNull(f["repair_seq"]));
+        Assert.Equal(["name"], findings.Single(f => f["kind"]!.GetValue<string>() == "attribute_drift")["fields"]!.AsArray().Select(n => n!.GetValue<string>()));
 
         await _scenario.WaitUntilDrainedAsync();
         var networks = await _sim.ListAsync("networks");
@@ -142,12 +148,13 @@ public sealed class ReconciliationTests : IAsyncLifetime
         Assert.Equal(43, networks[drifted].Revision);
         Assert.Equal("drifted-here", networks[drifted].Attributes["name"]!.GetValue<string>());
         Assert.False(networks.ContainsKey(orphanNet));
+        Assert.Equal((2L, "tampered-here"), (networks[tampered].Revision, networks[tampered].Attributes["name"]!.GetValue<string>()));
         Assert.Contains(missingPort, (await _sim.ListAsync("ports")).Keys);
         Assert.DoesNotContain(orphanPort, (await _sim.ListAsync("ports")).Keys);
         Assert.DoesNotContain(orphanSubnet, (await _sim.ListAsync("subnets")).Keys);
         Assert.DoesNotContain(orphanRouter, (await _sim.ListAsync("routers")).Keys);
         Assert.DoesNotContain(await _sim.InterfacesAsync(), i => i.Router == orphanRouter);
-        foreach (var (table, id) in new[] { ("networks", missing), ("networks", drifted), ("ports", missingPort) })
+        foreach (var (table, id) in new[] { ("networks", missing), ("networks", drifted), ("networks", tampered), ("ports", missingPort) })
         {
             var row = (await _scenario.ResourceAsync(table, id))!.Value;
             Assert.Equal(("ACTIVE", row.Revision), (row.Status, row.Applied));
