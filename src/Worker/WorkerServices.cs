@@ -72,6 +72,7 @@ public static class WorkerServices
 
         services.AddSingleton<ReconciliationRuns>();
         services.AddSingleton<Reconciler>();
+        services.AddSingleton<ReconciliationRepair>();
         services.AddSingleton<ReconciliationJob>();
         services.AddHostedService(sp => sp.GetRequiredService<ReconciliationJob>());
         return builder;

@@ -9,7 +9,6 @@ using OutboxSync.Api.Accept;
 using OutboxSync.Api.Auth;
 using OutboxSync.Api.Endpoints;
 using OutboxSync.Api.Errors;
-using OutboxSync.Api.Views;
 using OutboxSync.Outbox;
 using OutboxSync.Persistence;
 using OutboxSync.Resources;
@@ -86,9 +85,11 @@ public static class OperatorEndpoints
             returning seq as "Value"
             """, seq).ToListAsync(ct))[0];
         entry.State = OutboxState.Superseded;
-        entry.CompletedAt = DateTimeOffset.UtcNow;
         await SetPendingStatusAsync(db, entry, ct);
         await db.SaveChangesAsync(ct);
+        // Finished and due by the database's clock, as every other time is: the API's clock may run ahead of it.
+        // (The copy's next_attempt_at defaults to now().)
+        await db.Database.ExecuteSqlRawAsync("update outbox_entries set completed_at = clock_timestamp() where seq = {0}", [seq], ct);
         await AuditAsync(db, actor, "retry", $"outbox/{seq}",
             new JsonObject { ["resource_id"] = entry.ResourceId.ToString(), ["retried_as"] = retriedAs }, ct);
         await tx.CommitAsync(ct);
@@ -109,13 +110,14 @@ public static class OperatorEndpoints
             throw NeutronException.Conflict("OutboxEntryFinished", $"Outbox entry {seq} is {entry.State} and cannot be discarded.");
         }
         entry.State = OutboxState.Discarded;
-        entry.CompletedAt = DateTimeOffset.UtcNow;
         var table = ResourceType.FromName(entry.ResourceType)!.Table;
         // The table name comes from the fixed ResourceType list, never from the request.
         var markError = $"update {table} set status = 'ERROR', status_reason = {{0}} where id = {{1}}";
         await db.Database.ExecuteSqlRawAsync(markError,
             [$"outbox entry {seq} ({entry.Operation}) discarded by operator {actor}", entry.ResourceId], ct);
         await db.SaveChangesAsync(ct);
+        // Finished by the database's clock: retention compares completed_at with it.
+        await db.Database.ExecuteSqlRawAsync("update outbox_entries set completed_at = clock_timestamp() where seq = {0}", [seq], ct);
         await AuditAsync(db, actor, "discard", $"outbox/{seq}", new JsonObject { ["resource_id"] = entry.ResourceId.ToString() }, ct);
         await tx.CommitAsync(ct);
         return TypedResults.Ok(new JsonObject { ["seq"] = seq, ["state"] = entry.State });
@@ -154,7 +156,7 @@ public static class OperatorEndpoints
         }
         resource.Status = deleting ? ResourceStatus.PendingDelete : resource.AppliedRevision == 0 ? ResourceStatus.PendingCreate : ResourceStatus.PendingUpdate;
         resource.StatusReason = null;
-        var (snapshot, parents) = await SnapshotAsync(db, lookup, resource, ct);
+        var (snapshot, parents) = await ResourceSnapshots.RenderAsync(db, resource, ct);
         outbox.Append(resource, operation, () => snapshot, parents);
         await db.SaveChangesAsync(ct);
         await outbox.FlushAsync(ct);
@@ -223,34 +225,6 @@ public static class OperatorEndpoints
         // Table and status expression come from fixed values above, never from the request.
         var markPending = $"update {table} set status = {status}, status_reason = null where id = {{0}}";
         await db.Database.ExecuteSqlRawAsync(markPending, [entry.ResourceId], ct);
-    }
-
-    private static async Task<(JsonObject Snapshot, List<Guid> Parents)> SnapshotAsync(OutboxSyncDbContext db, ResourceLookup lookup,
-        StandardResource resource, CancellationToken ct)
-    {
-        switch (resource)
-        {
-            case Network n:
-                var subnets = (await lookup.SubnetIdsAsync([n.Id], ct)).GetValueOrDefault(n.Id) ?? [];
-                return (ResourceViews.Network(n, subnets), []);
-            case Subnet s:
-                return (ResourceViews.Subnet(s), [s.NetworkId]);
-            case Port p:
-                var view = ResourceViews.Port(p);
-                var parents = PortsEndpoints.Parents(p).ToList();
-                if (await db.RouterInterfaces.AsNoTracking().SingleOrDefaultAsync(i => i.PortId == p.Id, ct) is { } iface)
-                {
-                    view["router_id"] = iface.RouterId.ToString();
-                    view["subnet_id"] = iface.SubnetId.ToString();
-                    view["ip_address"] = p.FixedIps.FirstOrDefault(f => f.SubnetId == iface.SubnetId)?.IpAddress;
-                    parents.Add(iface.RouterId);
-                }
-                return (view, parents);
-            case Router r:
-                return (ResourceViews.Router(r), []);
-            default:
-                throw new InvalidOperationException();
-        }
     }
 
     private static async Task AuditAsync(OutboxSyncDbContext db, string actor, string action, string target, JsonObject details, CancellationToken ct)
