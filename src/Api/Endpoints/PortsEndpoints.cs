@@ -96,6 +96,9 @@ public static class PortsEndpoints
             }
             port.DeviceId = deviceId ?? port.DeviceId;
             port.DeviceOwner = deviceOwner ?? port.DeviceOwner;
+            // The back end holds the port with its old addresses until this entry is applied, so a subnet it leaves
+            // stays a parent until then: its delete must wait for this entry (DependencyRules reads depends_on).
+            var formerParents = ResourceSnapshots.PortParents(port).ToList();
             if (fixedIps is not null)
             {
                 var network = await s.Db.Networks.SingleAsync(n => n.Id == port.NetworkId, ct);
@@ -111,7 +114,7 @@ public static class PortsEndpoints
             }
             else
             {
-                s.Accept.Outbox.Append(port, operation, () => ResourceViews.Port(port), ResourceSnapshots.PortParents(port));
+                s.Accept.Outbox.Append(port, operation, () => ResourceViews.Port(port), ResourceSnapshots.PortParents(port).Concat(formerParents));
             }
             return ResourceViews.Port(port);
         }, ct);

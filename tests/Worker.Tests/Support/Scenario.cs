@@ -13,7 +13,7 @@ namespace OutboxSync.Worker.Tests.Support;
 /// revision = revision_number after the change, payload = Neutron view, depends_on = parents), since the API is
 /// not part of this branch.
 /// </summary>
-public sealed class Scenario(NpgsqlDataSource db)
+public sealed partial class Scenario(NpgsqlDataSource db)
 {
     private int _macCounter;
     private int _cidrCounter;
