@@ -12,6 +12,7 @@ namespace OutboxSync.System.Tests;
 /// outboxsync_api and outboxsync_worker, and resource writes, the drain, the operator API and the clustered
 /// maintenance jobs all work. (What the roles must not do is pinned in Shared.Tests' DatabaseRolesTests.)
 /// </summary>
+[Collection(nameof(WholeStackCollection))]
 public sealed class RestrictedRolesStackTests : IAsyncLifetime
 {
     private static readonly StackToken Admin = new("roles-admin-token-0123456789", "admin-project", "admin", Admin: true);

@@ -10,6 +10,7 @@ namespace OutboxSync.System.Tests;
 /// with admin, project and unknown tokens, then every process's stdout and stderr is searched for every token,
 /// every configured token hash and both database passwords.
 /// </summary>
+[Collection(nameof(WholeStackCollection))]
 public sealed class StackLogSecrecyTests : IAsyncLifetime
 {
     private static readonly StackToken Admin = new("secrecy-admin-token-a1b2c3d4e5f6", "admin-project", "admin", Admin: true);
