@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Npgsql;
 using OutboxSync.System.Tests.Support;
@@ -9,8 +10,8 @@ namespace OutboxSync.System.Tests;
 
 /// <summary>
 /// The grants of migrations/009 are enough to run the system: API and workers connect as LOGIN users of
-/// outboxsync_api and outboxsync_worker, and resource writes, the drain, the operator API and the clustered
-/// maintenance jobs all work. (What the roles must not do is pinned in Shared.Tests' DatabaseRolesTests.)
+/// outboxsync_api and outboxsync_worker, and resource writes, the drain, the operator API, reconciliation with its
+/// repairs and the clustered maintenance jobs all work. (What the roles must not do is pinned in Shared.Tests' DatabaseRolesTests.)
 /// </summary>
 [Collection(nameof(WholeStackCollection))]
 public sealed class RestrictedRolesStackTests : IAsyncLifetime
@@ -69,7 +70,22 @@ public sealed class RestrictedRolesStackTests : IAsyncLifetime
         Assert.Equal("roles-renamed", (await BackendAsync($"v1/networks/{network}"))!["attributes"]!["name"]!.GetValue<string>());
         Assert.Contains("10.40.0.50", (await BackendAsync($"v1/ports/{port}"))!["attributes"]!["fixed_ips"]!.ToJsonString(), StringComparison.Ordinal);
 
+        // Drift at the back end, repaired by reconciliation through ordinary outbox entries the worker role writes:
+        // a port lost there (re-created), an attribute changed there at the same revision (re-sent), and an
+        // object only the back end has (deleted).
+        var orphan = Guid.NewGuid().ToString();
+        var revision = (await BackendAsync($"v1/networks/{network}"))!["revision"]!.GetValue<long>();
+        (await _simulator.DeleteAsync($"_sim/objects/ports/{port}")).EnsureSuccessStatusCode();
+        (await _simulator.PutAsJsonAsync($"_sim/objects/networks/{network}", new { revision, attributes = new { name = "drifted" } })).EnsureSuccessStatusCode();
+        (await _simulator.PutAsJsonAsync($"_sim/objects/routers/{orphan}", new { revision = 1, attributes = new { name = "orphan" } })).EnsureSuccessStatusCode();
+
         await AssertOperatorApiAnswersAsync();
+        await Eventually.WaitAsync(async () => (await BackendAsync($"v1/networks/{network}"))!["attributes"]!["name"]!.GetValue<string>(),
+            name => name == "roles-renamed", TimeSpan.FromSeconds(90), "the drifted network to be re-sent");
+        await Eventually.WaitAsync(() => BackendAsync($"v1/ports/{port}"), p => p is not null, TimeSpan.FromSeconds(90), "the lost port to be re-created");
+        await Eventually.WaitAsync(() => BackendAsync($"v1/routers/{orphan}"), r => r is null, TimeSpan.FromSeconds(90), "the orphan router to be deleted");
+        await _neutron.WaitForStatusAsync($"/v2.0/ports/{port}", "port", "ACTIVE");
+        await _neutron.WaitForStatusAsync($"/v2.0/networks/{network}", "network", "ACTIVE");
 
         // Deletes: the worker removes the rows (and, by cascade, their addresses and interface) once confirmed.
         await _neutron.SendOkAsync(HttpMethod.Put, $"/v2.0/routers/{router}/remove_router_interface", new JsonObject { ["subnet_id"] = subnet });
