@@ -56,28 +56,42 @@ public sealed class ServiceProcess : IAsyncDisposable
         var service = new ServiceProcess(Process.Start(psi)!, url);
         if (url is not null && healthPath is not null)
         {
-            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-            await Eventually.WaitAsync(async () =>
+            try
             {
-                if (service.HasExited)
-                {
-                    throw new InvalidOperationException($"{project} exited at start:\n{service.Output}");
-                }
-                try
-                {
-                    return (await http.GetAsync(url + healthPath)).IsSuccessStatusCode;
-                }
-                catch (HttpRequestException)
-                {
-                    return false;
-                }
-                catch (TaskCanceledException)
-                {
-                    return false;
-                }
-            }, ok => ok, TimeSpan.FromSeconds(60), $"{project} to answer at {url}");
+                await WaitUntilHealthyAsync(service, project, url + healthPath);
+            }
+            catch
+            {
+                // The caller never gets the process, so it cannot clean it up.
+                await service.DisposeAsync();
+                throw;
+            }
         }
         return service;
+    }
+
+    private static async Task WaitUntilHealthyAsync(ServiceProcess service, string project, string healthUrl)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        await Eventually.WaitAsync(async () =>
+        {
+            if (service.HasExited)
+            {
+                throw new InvalidOperationException($"{project} exited at start:\n{service.Output}");
+            }
+            try
+            {
+                return (await http.GetAsync(healthUrl)).IsSuccessStatusCode;
+            }
+            catch (HttpRequestException)
+            {
+                return false;
+            }
+            catch (TaskCanceledException)
+            {
+                return false;
+            }
+        }, ok => ok, TimeSpan.FromSeconds(60), $"{project} to answer at {healthUrl}");
     }
 
     public void Kill() => _process.Kill(entireProcessTree: true);

@@ -193,7 +193,7 @@ public static class OperatorEndpoints
     {
         await using var cmd = db.CreateCommand("""
             select r.instance_id, r.host, r.started_at, r.heartbeat_at, r.in_flight,
-                   (select count(*) from resource_leases l where l.holder = r.instance_id and l.expires_at > now()) as leases_held
+                   (select count(*) from operator_leases l where l.holder = r.instance_id and l.expires_at > now()) as leases_held
             from worker_replicas r order by r.instance_id
             """);
         return TypedResults.Ok(new JsonObject { ["workers"] = await ReadRowsAsync(cmd, ct) });
@@ -203,7 +203,7 @@ public static class OperatorEndpoints
     {
         await using var cmd = db.CreateCommand("""
             select resource_id, holder, token, acquired_at, expires_at, expires_at > now() as live
-            from resource_leases where (@holder is null or holder = @holder) order by acquired_at limit 1000
+            from operator_leases where (@holder is null or holder = @holder) order by acquired_at limit 1000
             """);
         cmd.Parameters.Add(new NpgsqlParameter("holder", NpgsqlDbType.Text) { Value = (object?)holder ?? DBNull.Value });
         return TypedResults.Ok(new JsonObject { ["leases"] = await ReadRowsAsync(cmd, ct) });
