@@ -51,9 +51,33 @@ fi
 echo "Applying migrations..."
 dotnet "$(bin Migrator)" "$db"
 
-# Demo tokens: random per run; the API only ever sees their SHA-256 hashes.
 token() { python3 -c 'import secrets; print(secrets.token_hex(16))'; }
 sha() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
+
+# Least privilege (docs/operations.md, "Database roles"): the migrations ran as the owner; the API and the workers
+# log in as members of the group roles the migrations created. On the local cluster this script creates those
+# logins with fresh passwords (the cluster trusts loopback, but the same strings work with password auth); with
+# OUTBOXSYNC_DATABASE, pass such logins' strings in OUTBOXSYNC_API_DATABASE / OUTBOXSYNC_WORKER_DATABASE.
+api_db=${OUTBOXSYNC_API_DATABASE:-$db}
+worker_db=${OUTBOXSYNC_WORKER_DATABASE:-$db}
+if [ -n "$pgdata" ]; then
+  api_password=$(token); worker_password=$(token)
+  as_pg "$pgbin/psql" -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$pgport" -U postgres -d outboxsync \
+    -v api_password="$api_password" -v worker_password="$worker_password" >/dev/null <<'SQL'
+do $$ begin
+  if not exists (select 1 from pg_roles where rolname = 'outboxsync_api_login') then create role outboxsync_api_login login; end if;
+  if not exists (select 1 from pg_roles where rolname = 'outboxsync_worker_login') then create role outboxsync_worker_login login; end if;
+end $$;
+alter role outboxsync_api_login password :'api_password';
+alter role outboxsync_worker_login password :'worker_password';
+grant outboxsync_api to outboxsync_api_login;
+grant outboxsync_worker to outboxsync_worker_login;
+SQL
+  api_db="Host=127.0.0.1;Port=$pgport;Database=outboxsync;Username=outboxsync_api_login;Password=$api_password"
+  worker_db="Host=127.0.0.1;Port=$pgport;Database=outboxsync;Username=outboxsync_worker_login;Password=$worker_password"
+fi
+
+# Demo tokens: random per run; the API only ever sees their SHA-256 hashes.
 admin_token=$(token); p1_token=$(token); p2_token=$(token)
 cat >"$run/tokens.json" <<JSON
 [
@@ -63,7 +87,6 @@ cat >"$run/tokens.json" <<JSON
 ]
 JSON
 
-export Database__ConnectionString="$db"
 sim_url=""
 if [ -f "$(bin Simulator)" ]; then
   sim_port=$(free_port); sim_url="http://127.0.0.1:$sim_port"
@@ -74,12 +97,12 @@ if [ -f "$(bin Simulator)" ]; then
 fi
 
 api_port=$(free_port); api_url="http://127.0.0.1:$api_port"
-Auth__TokensFile="$run/tokens.json" dotnet "$(bin Api)" --urls "$api_url" >"$run/logs/api.log" 2>&1 &
+Database__ConnectionString="$api_db" Auth__TokensFile="$run/tokens.json" dotnet "$(bin Api)" --urls "$api_url" >"$run/logs/api.log" 2>&1 &
 pids+=($!)
 
 if [ -f "$(bin Worker)" ] && [ -n "$sim_url" ]; then
   for i in $(seq 1 "$workers"); do
-    Backend__BaseUrl="$sim_url" Worker__InstanceId="worker-$i-$$" dotnet "$(bin Worker)" >"$run/logs/worker-$i.log" 2>&1 &
+    Database__ConnectionString="$worker_db" Backend__BaseUrl="$sim_url" Worker__InstanceId="worker-$i-$$" dotnet "$(bin Worker)" >"$run/logs/worker-$i.log" 2>&1 &
     pids+=($!)
   done
 fi

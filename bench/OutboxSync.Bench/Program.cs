@@ -69,6 +69,7 @@ public sealed class BenchOptions
     public int S3Ports => Smoke ? 50 : 5000;
     public int PgbenchSeconds => Smoke ? 1 : 10;
     public int S4Count => Smoke ? 10 : 300;
+    public int S4Rounds => Smoke ? 2 : 5;
     public int S5Updates => Smoke ? 10 : 100;
     public int S5LatencyMs => Smoke ? 50 : 200;
     public long[] S8Finished => Smoke ? [0, 1_000] : [0, 100_000, 1_000_000];

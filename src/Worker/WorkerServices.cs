@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using OutboxSync.Hosting;
 using OutboxSync.Leases;
 using OutboxSync.Outbox;
 using OutboxSync.Worker.Backend;
@@ -41,6 +42,8 @@ public static class WorkerServices
         services.AddSingleton<DependencyRules>();
         services.AddSingleton<RetrySchedule>();
         services.AddSingleton<DrainSignals>();
+        services.AddSingleton<DrainHealthCheck>();
+        services.AddHealthChecks().AddCheck<DrainHealthCheck>("drain", tags: [HealthEndpoints.ReadyTag]);
 
         services.AddHttpClient<BackendClient>((sp, http) =>
             {
@@ -69,6 +72,7 @@ public static class WorkerServices
 
         services.AddSingleton<ReconciliationRuns>();
         services.AddSingleton<Reconciler>();
+        services.AddSingleton<ReconciliationRepair>();
         services.AddSingleton<ReconciliationJob>();
         services.AddHostedService(sp => sp.GetRequiredService<ReconciliationJob>());
         return builder;

@@ -14,8 +14,9 @@ public sealed class SmokeRunTests
         var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}") ? "Release" : "Debug";
         var harness = Path.Combine(root, "bench", "OutboxSync.Bench", "bin", configuration, "net10.0", "OutboxSync.Bench.dll");
         var output = Directory.CreateTempSubdirectory("bench-smoke-");
-        // The product and one synchronous baseline keep the run under two minutes on a busy 2-core machine (Hangfire's
-        // server start and queue polling alone take about a minute); the full run (BENCHMARKS.md) covers every design.
+        // The product and one synchronous baseline (Hangfire's server start and queue polling alone take about a minute);
+        // the full run (BENCHMARKS.md) covers every design. About a minute on an idle 2-core machine, but the suite runs
+        // test assemblies side by side, and at load 15 one run took over two; the deadline only catches a hang.
         var psi = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in new[] { harness, "--smoke", "--designs", "outboxsync,inline", "--scenarios", "S1,S2,S5", "--out", output.FullName })
         {
@@ -24,7 +25,7 @@ public sealed class SmokeRunTests
         using var process = Process.Start(psi)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(8));
         try
         {
             await process.WaitForExitAsync(timeout.Token);
@@ -32,7 +33,7 @@ public sealed class SmokeRunTests
         catch (OperationCanceledException)
         {
             process.Kill(entireProcessTree: true);
-            Assert.Fail($"smoke run exceeded 2 minutes:\n{await stdout}\n{await stderr}");
+            Assert.Fail($"smoke run exceeded 8 minutes:\n{await stdout}\n{await stderr}");
         }
 
         Assert.True(process.ExitCode == 0, $"harness exited {process.ExitCode}:\n{await stdout}\n{await stderr}");

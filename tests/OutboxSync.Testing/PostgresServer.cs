@@ -10,21 +10,26 @@ namespace OutboxSync.Testing;
 /// OUTBOXSYNC_TEST_DATABASE; else a throwaway cluster from the installed binaries (initdb as the postgres
 /// user when running as root), stopped when the process exits. One per test process.
 /// </summary>
-public sealed class PostgresServer
+public sealed class PostgresServer : IAsyncDisposable
 {
     public const string EnvironmentVariable = "OUTBOXSYNC_TEST_DATABASE";
 
     private static readonly Lazy<Task<PostgresServer>> Shared = new(StartAsync);
     private readonly string? _dataDir;
     private readonly string? _binDir;
-    private string? _root;
+    private readonly string? _startOptions;
+    private readonly string? _root;
+    private readonly bool _dedicated;
 
-    private PostgresServer(string adminConnectionString, string? dataDir, string? binDir, int port)
+    private PostgresServer(string adminConnectionString, string? dataDir, string? binDir, int port, string? startOptions = null, string? root = null, bool dedicated = false)
     {
         AdminConnectionString = adminConnectionString;
         _dataDir = dataDir;
         _binDir = binDir;
         Port = port;
+        _startOptions = startOptions;
+        _root = root;
+        _dedicated = dedicated;
     }
 
     /// <summary>Connection string of a superuser on the maintenance database.</summary>
@@ -41,11 +46,10 @@ public sealed class PostgresServer
     public static Task<PostgresServer> InstanceAsync() => Shared.Value;
 
     /// <summary>
-    /// A throwaway cluster of the caller's own, whatever OUTBOXSYNC_TEST_DATABASE says: for tests that restart the
-    /// server or kill its sessions, which must not hit the cluster other test classes share. Stop it with
-    /// <see cref="DestroyAsync"/> (it is also stopped at process exit).
+    /// A cluster of its own (never the shared one), for tests that stop and start the database; stopped and deleted
+    /// on dispose. Needs the installed binaries even when OUTBOXSYNC_TEST_DATABASE is set.
     /// </summary>
-    public static Task<PostgresServer> StartPrivateAsync() => StartClusterAsync();
+    public static Task<PostgresServer> StartDedicatedAsync() => StartClusterAsync(dedicated: true);
 
     public string ConnectionStringFor(string database) =>
         new NpgsqlConnectionStringBuilder(AdminConnectionString) { Database = database }.ConnectionString;
@@ -58,10 +62,10 @@ public sealed class PostgresServer
             var port = new NpgsqlConnectionStringBuilder(fromEnv).Port;
             return new PostgresServer(fromEnv, null, null, port);
         }
-        return await StartClusterAsync();
+        return await StartClusterAsync(dedicated: false);
     }
 
-    private static async Task<PostgresServer> StartClusterAsync()
+    private static async Task<PostgresServer> StartClusterAsync(bool dedicated)
     {
         var binDir = FindBinaries() ?? throw new InvalidOperationException(
             $"No PostgreSQL found: set {EnvironmentVariable} to a connection string, or install PostgreSQL (initdb, pg_ctl).");
@@ -81,20 +85,9 @@ public sealed class PostgresServer
 
         var server = new PostgresServer(
             $"Host=127.0.0.1;Port={freePort};Username=postgres;Database=postgres;Pooling=true;Maximum Pool Size=200;Timeout=30",
-            dataDir, binDir, freePort);
-        server._root = root;
+            dataDir, binDir, freePort, options, root, dedicated);
         AppDomain.CurrentDomain.ProcessExit += (_, _) => server.Stop(asRoot, root);
         return server;
-    }
-
-    /// <summary>Stops a cluster this process started and deletes its files (immediate shutdown).</summary>
-    public Task DestroyAsync()
-    {
-        if (_root is not null)
-        {
-            Stop(Environment.UserName == "root", _root);
-        }
-        return Task.CompletedTask;
     }
 
     /// <summary>Restarts the cluster this process started (fast shutdown); no-op for an external server.</summary>
@@ -111,8 +104,20 @@ public sealed class PostgresServer
     public Task StopAsync() =>
         RunPgAsync(Environment.UserName == "root", Path.Combine(_binDir!, "pg_ctl"), ["-D", _dataDir!, "-m", "fast", "-w", "stop"]);
 
+    /// <summary>Starts a stopped cluster again with its original port, socket directory and settings.</summary>
     public Task StartAgainAsync() =>
-        RunPgAsync(Environment.UserName == "root", Path.Combine(_binDir!, "pg_ctl"), ["-D", _dataDir!, "-w", "start"]);
+        RunPgAsync(Environment.UserName == "root", Path.Combine(_binDir!, "pg_ctl"),
+            ["-D", _dataDir!, "-o", _startOptions!, "-l", Path.Combine(_root!, "log"), "-w", "-t", "60", "start"]);
+
+    /// <summary>Stops and deletes a dedicated cluster (the shared one is left to process exit).</summary>
+    public ValueTask DisposeAsync()
+    {
+        if (_dedicated && _root is not null)
+        {
+            Stop(Environment.UserName == "root", _root);
+        }
+        return ValueTask.CompletedTask;
+    }
 
     private void Stop(bool asRoot, string root)
     {

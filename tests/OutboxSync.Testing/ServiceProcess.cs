@@ -62,15 +62,21 @@ public sealed class ServiceProcess : IAsyncDisposable
             }
             catch (TimeoutException e)
             {
-                // Never leave a process that did not come up running behind the test.
+                // The caller never gets the process, so it cannot clean it up; its output says why it never answered.
                 await service.DisposeAsync();
                 throw new TimeoutException($"{e.Message}\n{project} output (last lines):\n{string.Join('\n', service.Output.Split('\n').TakeLast(200))}", e);
+            }
+            catch
+            {
+                // The caller never gets the process, so it cannot clean it up.
+                await service.DisposeAsync();
+                throw;
             }
         }
         return service;
     }
 
-    private static async Task WaitUntilHealthyAsync(ServiceProcess service, string project, string url)
+    private static async Task WaitUntilHealthyAsync(ServiceProcess service, string project, string healthUrl)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
         await Eventually.WaitAsync(async () =>
@@ -81,7 +87,7 @@ public sealed class ServiceProcess : IAsyncDisposable
             }
             try
             {
-                return (await http.GetAsync(url)).IsSuccessStatusCode;
+                return (await http.GetAsync(healthUrl)).IsSuccessStatusCode;
             }
             catch (HttpRequestException)
             {
@@ -91,7 +97,7 @@ public sealed class ServiceProcess : IAsyncDisposable
             {
                 return false;
             }
-        }, ok => ok, TimeSpan.FromSeconds(60), $"{project} to answer at {url}");
+        }, ok => ok, TimeSpan.FromSeconds(60), $"{project} to answer at {healthUrl}");
     }
 
     public void Kill() => _process.Kill(entireProcessTree: true);

@@ -6,7 +6,6 @@ using OutboxSync.Api.Auth;
 using OutboxSync.Api.Errors;
 using OutboxSync.Api.Lists;
 using OutboxSync.Api.Requests;
-using OutboxSync.Api.Views;
 using OutboxSync.Outbox;
 using OutboxSync.Resources;
 
@@ -27,21 +26,16 @@ public static class NetworksEndpoints
         return group;
     }
 
-    private static async Task<Ok<JsonObject>> List(HttpContext context, [AsParameters] ResourceServices s, CancellationToken ct)
-    {
-        var tenant = TenantContext.From(context);
-        var request = ListRequest.Parse(context.Request.Query, Type, s.Options.Value.MaxPageSize);
-        var page = await s.Lister.ListAsync(s.Db.Networks, Type, request, tenant, s.Lookup.HidePendingDeletes, ct);
-        var subnets = await s.Lookup.SubnetIdsAsync(page.Items.Select(n => n.Id).ToList(), ct);
-        var views = page.Items.Select(n => ResourceViews.Select(ResourceViews.Network(n, subnets.GetValueOrDefault(n.Id) ?? []), request.Fields)).ToList();
-        return TypedResults.Ok(Responses.ListBody(context.Request, Type.Collection, views, page.Items.Select(n => n.Id.ToString()).ToList(), page.HasMore, request));
-    }
+    private static Task<Ok<JsonObject>> List(HttpContext context, [AsParameters] ResourceServices s, CancellationToken ct) =>
+        ResourceReads.ListAsync(context, s, Type, s.Db.Networks, RenderAsync, ct);
 
-    private static async Task<Ok<JsonObject>> Show(string id, HttpContext context, [AsParameters] ResourceServices s, CancellationToken ct)
+    private static Task<Ok<JsonObject>> Show(string id, HttpContext context, [AsParameters] ResourceServices s, CancellationToken ct) =>
+        ResourceReads.ShowAsync<Network>(id, context, s, Type, RenderAsync, ct);
+
+    private static async Task<List<JsonObject>> RenderAsync(ResourceServices s, IReadOnlyList<Network> networks, CancellationToken ct)
     {
-        var network = await s.Lookup.FindAsync<Network>(Type, id, TenantContext.From(context), forUpdate: false, ct);
-        var fields = ListRequest.Parse(FieldsOnly(context), Type, 1).Fields;
-        return TypedResults.Ok(Responses.Envelope("network", ResourceViews.Select(await ViewAsync(s, network, ct), fields)));
+        var subnets = await s.Lookup.SubnetIdsAsync(networks.Select(n => n.Id).ToList(), ct);
+        return networks.Select(n => ResourceViews.Network(n, subnets.GetValueOrDefault(n.Id) ?? [])).ToList();
     }
 
     private static async Task<Created<JsonObject>> Create(HttpContext context, [AsParameters] ResourceServices s, CancellationToken ct)
@@ -77,7 +71,7 @@ public static class NetworksEndpoints
         {
             var network = await s.Lookup.FindAsync<Network>(Type, id, tenant, forUpdate: true, ct);
             Revisions.CheckIfMatch(context.Request, network);
-            EnsureNotDeleting(network);
+            Revisions.EnsureNotDeleting(network);
             network.Name = attributes.Name() ?? network.Name;
             network.Description = attributes.Description() ?? network.Description;
             network.AdminStateUp = attributes.Bool("admin_state_up") ?? network.AdminStateUp;
@@ -136,7 +130,7 @@ public static class NetworksEndpoints
         var network = new Network
         {
             Id = Guid.NewGuid(),
-            ProjectId = ProjectFor(a, tenant),
+            ProjectId = tenant.OwnerOfNew(a.ProjectId()),
             Name = a.Name() ?? "",
             Description = a.Description() ?? "",
             AdminStateUp = a.Bool("admin_state_up") ?? true,
@@ -149,19 +143,6 @@ public static class NetworksEndpoints
         return network;
     }
 
-    /// <summary>The project a new resource belongs to; only admin may name another project.</summary>
-    public static string ProjectFor(Attributes a, TenantContext tenant)
-    {
-        var requested = a.ProjectId();
-        if (requested is null || requested == tenant.ProjectId)
-        {
-            return tenant.ProjectId;
-        }
-        return tenant.IsAdmin
-            ? requested
-            : throw NeutronException.Forbidden("(rule:create_resource and rule:create_resource:project_id) is disallowed by policy");
-    }
-
     private static bool? AdminOnly(Attributes a, string name, TenantContext tenant)
     {
         var value = a.Bool(name);
@@ -172,22 +153,4 @@ public static class NetworksEndpoints
         return value;
     }
 
-    public static void EnsureNotDeleting(StandardResource resource)
-    {
-        if (resource.Status == ResourceStatus.PendingDelete)
-        {
-            throw NeutronException.Conflict("ResourceBeingDeleted",
-                $"{resource.Type.Name} {resource.Id} is being deleted and cannot be changed.");
-        }
-    }
-
-    private static async Task<JsonObject> ViewAsync(ResourceServices s, Network network, CancellationToken ct)
-    {
-        var subnets = await s.Lookup.SubnetIdsAsync([network.Id], ct);
-        return ResourceViews.Network(network, subnets.GetValueOrDefault(network.Id) ?? []);
-    }
-
-    /// <summary>Only the fields= part of a show's query string matters; other keys are ignored as Neutron does.</summary>
-    public static QueryCollection FieldsOnly(HttpContext context) =>
-        new(context.Request.Query.Where(q => q.Key == "fields").ToDictionary(q => q.Key, q => q.Value));
 }

@@ -5,7 +5,6 @@ using OutboxSync.Api.Auth;
 using OutboxSync.Api.Errors;
 using OutboxSync.Api.Lists;
 using OutboxSync.Api.Requests;
-using OutboxSync.Api.Views;
 using OutboxSync.Ipam;
 using OutboxSync.Outbox;
 using OutboxSync.Persistence;
@@ -28,20 +27,16 @@ public static class PortsEndpoints
         return group;
     }
 
-    private static async Task<Ok<JsonObject>> List(HttpContext context, [AsParameters] ResourceServices s, CancellationToken ct)
-    {
-        var request = ListRequest.Parse(context.Request.Query, Type, s.Options.Value.MaxPageSize);
-        var page = await s.Lister.ListAsync(s.Db.Ports, Type, request, TenantContext.From(context), s.Lookup.HidePendingDeletes, ct);
-        await s.Lookup.LoadFixedIpsAsync(page.Items, ct);
-        var views = page.Items.Select(x => ResourceViews.Select(ResourceViews.Port(x), request.Fields)).ToList();
-        return TypedResults.Ok(Responses.ListBody(context.Request, Type.Collection, views, page.Items.Select(x => x.Id.ToString()).ToList(), page.HasMore, request));
-    }
+    private static Task<Ok<JsonObject>> List(HttpContext context, [AsParameters] ResourceServices s, CancellationToken ct) =>
+        ResourceReads.ListAsync(context, s, Type, s.Db.Ports, RenderAsync, ct);
 
-    private static async Task<Ok<JsonObject>> Show(string id, HttpContext context, [AsParameters] ResourceServices s, CancellationToken ct)
+    private static Task<Ok<JsonObject>> Show(string id, HttpContext context, [AsParameters] ResourceServices s, CancellationToken ct) =>
+        ResourceReads.ShowAsync<Port>(id, context, s, Type, RenderAsync, ct);
+
+    private static async Task<List<JsonObject>> RenderAsync(ResourceServices s, IReadOnlyList<Port> ports, CancellationToken ct)
     {
-        var port = await s.Lookup.FindAsync<Port>(Type, id, TenantContext.From(context), forUpdate: false, ct);
-        var fields = ListRequest.Parse(NetworksEndpoints.FieldsOnly(context), Type, 1).Fields;
-        return TypedResults.Ok(Responses.Envelope("port", ResourceViews.Select(ResourceViews.Port(port), fields)));
+        await s.Lookup.LoadFixedIpsAsync(ports, ct);
+        return ports.Select(ResourceViews.Port).ToList();
     }
 
     private sealed record PortRequest(Port Port, string? Mac, List<PortAddressing.Request>? FixedIps);
@@ -63,7 +58,7 @@ public static class PortsEndpoints
                 port.MacAddress = await ipam.MacAsync(request.Mac, network.Id, ct);
                 port.FixedIps = await ipam.AllocateAsync(network, port.Id, request.FixedIps, allowGateway: false, ct);
                 s.Db.Ports.Add(port);
-                s.Accept.Outbox.Append(port, OutboxOperation.Create, () => ResourceViews.Port(port), Parents(port));
+                s.Accept.Outbox.Append(port, OutboxOperation.Create, () => ResourceViews.Port(port), ResourceSnapshots.PortParents(port));
                 // Flush per port so the next port's IPAM sees this one's addresses.
                 await s.Db.SaveChangesAsync(ct);
             }
@@ -85,7 +80,7 @@ public static class PortsEndpoints
         {
             var port = await s.Lookup.FindAsync<Port>(Type, id, tenant, forUpdate: true, ct);
             Revisions.CheckIfMatch(context.Request, port);
-            NetworksEndpoints.EnsureNotDeleting(port);
+            Revisions.EnsureNotDeleting(port);
             var isInterface = port.DeviceOwner == Port.RouterInterfaceOwner;
             port.Name = a.Name() ?? port.Name;
             port.Description = a.Description() ?? port.Description;
@@ -101,6 +96,9 @@ public static class PortsEndpoints
             }
             port.DeviceId = deviceId ?? port.DeviceId;
             port.DeviceOwner = deviceOwner ?? port.DeviceOwner;
+            // The back end holds the port with its old addresses until this entry is applied, so a subnet it leaves
+            // stays a parent until then: its delete must wait for this entry (DependencyRules reads depends_on).
+            var formerParents = ResourceSnapshots.PortParents(port).ToList();
             if (fixedIps is not null)
             {
                 var network = await s.Db.Networks.SingleAsync(n => n.Id == port.NetworkId, ct);
@@ -116,7 +114,7 @@ public static class PortsEndpoints
             }
             else
             {
-                s.Accept.Outbox.Append(port, operation, () => ResourceViews.Port(port), Parents(port));
+                s.Accept.Outbox.Append(port, operation, () => ResourceViews.Port(port), ResourceSnapshots.PortParents(port).Concat(formerParents));
             }
             return ResourceViews.Port(port);
         }, ct);
@@ -141,7 +139,7 @@ public static class PortsEndpoints
             }
             port.Status = ResourceStatus.PendingDelete;
             port.StatusReason = null;
-            s.Accept.Outbox.Append(port, OutboxOperation.Delete, () => ResourceViews.Port(port), Parents(port));
+            s.Accept.Outbox.Append(port, OutboxOperation.Delete, () => ResourceViews.Port(port), ResourceSnapshots.PortParents(port));
             return 0;
         }, ct);
         return TypedResults.NoContent();
@@ -159,11 +157,9 @@ public static class PortsEndpoints
         {
             throw NeutronException.NotFound("network", networkId);
         }
-        NetworksEndpoints.EnsureNotDeleting(network);
+        Revisions.EnsureNotDeleting(network);
         return network;
     }
-
-    public static IEnumerable<Guid> Parents(Port port) => port.FixedIps.Select(a => a.SubnetId).Prepend(port.NetworkId);
 
     private static PortRequest Parse(Attributes a, TenantContext tenant, DateTimeOffset now)
     {
@@ -181,7 +177,7 @@ public static class PortsEndpoints
         var port = new Port
         {
             Id = Guid.NewGuid(),
-            ProjectId = NetworksEndpoints.ProjectFor(a, tenant),
+            ProjectId = tenant.OwnerOfNew(a.ProjectId()),
             Name = a.Name() ?? "",
             Description = a.Description() ?? "",
             AdminStateUp = a.Bool("admin_state_up") ?? true,

@@ -63,4 +63,14 @@ public static class Revisions
         var now = time.GetUtcNow();
         return now.AddTicks(-(now.Ticks % 10));
     }
+
+    /// <summary>A resource on its way out takes no further changes (409, as Neutron answers a change racing a delete).</summary>
+    public static void EnsureNotDeleting(StandardResource resource)
+    {
+        if (resource.Status == ResourceStatus.PendingDelete)
+        {
+            throw NeutronException.Conflict("ResourceBeingDeleted",
+                $"{resource.Type.Name} {resource.Id} is being deleted and cannot be changed.");
+        }
+    }
 }

@@ -4,7 +4,6 @@ using Microsoft.EntityFrameworkCore;
 using OutboxSync.Api.Auth;
 using OutboxSync.Api.Errors;
 using OutboxSync.Api.Requests;
-using OutboxSync.Api.Views;
 using OutboxSync.Ipam;
 using OutboxSync.Outbox;
 using OutboxSync.Resources;
@@ -26,13 +25,13 @@ public static class RouterInterfaces
         var result = await s.Accept.RunAsync(async () =>
         {
             var router = await s.Lookup.FindAsync<Router>(ResourceType.Router, id, tenant, forUpdate: true, ct);
-            NetworksEndpoints.EnsureNotDeleting(router);
+            Revisions.EnsureNotDeleting(router);
             Port port;
             Subnet subnet;
             if (subnetId is { } sid)
             {
                 subnet = await s.Lookup.FindAsync<Subnet>(ResourceType.Subnet, sid.ToString(), tenant, forUpdate: false, ct);
-                NetworksEndpoints.EnsureNotDeleting(subnet);
+                Revisions.EnsureNotDeleting(subnet);
                 if (subnet.GatewayIp is null)
                 {
                     throw NeutronException.BadRequest($"Bad router request: Subnet {subnet.Id} does not have a gateway IP.");
@@ -56,7 +55,7 @@ public static class RouterInterfaces
             else
             {
                 port = await s.Lookup.FindAsync<Port>(ResourceType.Port, portId!.Value.ToString(), tenant, forUpdate: true, ct);
-                NetworksEndpoints.EnsureNotDeleting(port);
+                Revisions.EnsureNotDeleting(port);
                 if (port.DeviceOwner.Length > 0 || port.DeviceId.Length > 0)
                 {
                     throw NeutronException.Conflict("PortInUse",
@@ -67,7 +66,7 @@ public static class RouterInterfaces
                     throw NeutronException.BadRequest($"Bad router request: Router port must have exactly one fixed IP.");
                 }
                 subnet = await s.Db.Subnets.SingleAsync(x => x.Id == port.FixedIps[0].SubnetId, ct);
-                NetworksEndpoints.EnsureNotDeleting(subnet);
+                Revisions.EnsureNotDeleting(subnet);
                 await EnsureNoInterfaceOnSubnetAsync(s, router, subnet, ct);
                 port.DeviceOwner = Port.RouterInterfaceOwner;
                 port.DeviceId = router.Id.ToString();

@@ -5,7 +5,6 @@ using OutboxSync.Api.Auth;
 using OutboxSync.Api.Errors;
 using OutboxSync.Api.Lists;
 using OutboxSync.Api.Requests;
-using OutboxSync.Api.Views;
 using OutboxSync.Outbox;
 using OutboxSync.Resources;
 
@@ -28,20 +27,14 @@ public static class RoutersEndpoints
         return group;
     }
 
-    private static async Task<Ok<JsonObject>> List(HttpContext context, [AsParameters] ResourceServices s, CancellationToken ct)
-    {
-        var request = ListRequest.Parse(context.Request.Query, Type, s.Options.Value.MaxPageSize);
-        var page = await s.Lister.ListAsync(s.Db.Routers, Type, request, TenantContext.From(context), s.Lookup.HidePendingDeletes, ct);
-        var views = page.Items.Select(x => ResourceViews.Select(ResourceViews.Router(x), request.Fields)).ToList();
-        return TypedResults.Ok(Responses.ListBody(context.Request, Type.Collection, views, page.Items.Select(x => x.Id.ToString()).ToList(), page.HasMore, request));
-    }
+    private static Task<Ok<JsonObject>> List(HttpContext context, [AsParameters] ResourceServices s, CancellationToken ct) =>
+        ResourceReads.ListAsync(context, s, Type, s.Db.Routers, RenderAsync, ct);
 
-    private static async Task<Ok<JsonObject>> Show(string id, HttpContext context, [AsParameters] ResourceServices s, CancellationToken ct)
-    {
-        var router = await s.Lookup.FindAsync<Router>(Type, id, TenantContext.From(context), forUpdate: false, ct);
-        var fields = ListRequest.Parse(NetworksEndpoints.FieldsOnly(context), Type, 1).Fields;
-        return TypedResults.Ok(Responses.Envelope("router", ResourceViews.Select(ResourceViews.Router(router), fields)));
-    }
+    private static Task<Ok<JsonObject>> Show(string id, HttpContext context, [AsParameters] ResourceServices s, CancellationToken ct) =>
+        ResourceReads.ShowAsync<Router>(id, context, s, Type, RenderAsync, ct);
+
+    private static Task<List<JsonObject>> RenderAsync(ResourceServices s, IReadOnlyList<Router> routers, CancellationToken ct) =>
+        Task.FromResult(routers.Select(ResourceViews.Router).ToList());
 
     private static async Task<Created<JsonObject>> Create(HttpContext context, [AsParameters] ResourceServices s, CancellationToken ct)
     {
@@ -56,7 +49,7 @@ public static class RoutersEndpoints
             var router = new Router
             {
                 Id = Guid.NewGuid(),
-                ProjectId = NetworksEndpoints.ProjectFor(a, tenant),
+                ProjectId = tenant.OwnerOfNew(a.ProjectId()),
                 Name = a.Name() ?? "",
                 Description = a.Description() ?? "",
                 AdminStateUp = a.Bool("admin_state_up") ?? true,
@@ -94,7 +87,7 @@ public static class RoutersEndpoints
         {
             var router = await s.Lookup.FindAsync<Router>(Type, id, tenant, forUpdate: true, ct);
             Revisions.CheckIfMatch(context.Request, router);
-            NetworksEndpoints.EnsureNotDeleting(router);
+            Revisions.EnsureNotDeleting(router);
             router.Name = a.Name() ?? router.Name;
             router.Description = a.Description() ?? router.Description;
             router.AdminStateUp = a.Bool("admin_state_up") ?? router.AdminStateUp;
@@ -170,7 +163,7 @@ public static class RoutersEndpoints
         {
             throw NeutronException.BadRequest($"Bad router request: Network {networkId} is not an external network.");
         }
-        NetworksEndpoints.EnsureNotDeleting(network);
+        Revisions.EnsureNotDeleting(network);
         bool snat = true;
         if (info["enable_snat"] is { } snatNode)
         {

@@ -6,7 +6,6 @@ using OutboxSync.Api.Auth;
 using OutboxSync.Api.Errors;
 using OutboxSync.Api.Lists;
 using OutboxSync.Api.Requests;
-using OutboxSync.Api.Views;
 using OutboxSync.Ipam;
 using OutboxSync.Outbox;
 using OutboxSync.Resources;
@@ -28,20 +27,14 @@ public static class SubnetsEndpoints
         return group;
     }
 
-    private static async Task<Ok<JsonObject>> List(HttpContext context, [AsParameters] ResourceServices s, CancellationToken ct)
-    {
-        var request = ListRequest.Parse(context.Request.Query, Type, s.Options.Value.MaxPageSize);
-        var page = await s.Lister.ListAsync(s.Db.Subnets, Type, request, TenantContext.From(context), s.Lookup.HidePendingDeletes, ct);
-        var views = page.Items.Select(x => ResourceViews.Select(ResourceViews.Subnet(x), request.Fields)).ToList();
-        return TypedResults.Ok(Responses.ListBody(context.Request, Type.Collection, views, page.Items.Select(x => x.Id.ToString()).ToList(), page.HasMore, request));
-    }
+    private static Task<Ok<JsonObject>> List(HttpContext context, [AsParameters] ResourceServices s, CancellationToken ct) =>
+        ResourceReads.ListAsync(context, s, Type, s.Db.Subnets, RenderAsync, ct);
 
-    private static async Task<Ok<JsonObject>> Show(string id, HttpContext context, [AsParameters] ResourceServices s, CancellationToken ct)
-    {
-        var subnet = await s.Lookup.FindAsync<Subnet>(Type, id, TenantContext.From(context), forUpdate: false, ct);
-        var fields = ListRequest.Parse(NetworksEndpoints.FieldsOnly(context), Type, 1).Fields;
-        return TypedResults.Ok(Responses.Envelope("subnet", ResourceViews.Select(ResourceViews.Subnet(subnet), fields)));
-    }
+    private static Task<Ok<JsonObject>> Show(string id, HttpContext context, [AsParameters] ResourceServices s, CancellationToken ct) =>
+        ResourceReads.ShowAsync<Subnet>(id, context, s, Type, RenderAsync, ct);
+
+    private static Task<List<JsonObject>> RenderAsync(ResourceServices s, IReadOnlyList<Subnet> subnets, CancellationToken ct) =>
+        Task.FromResult(subnets.Select(ResourceViews.Subnet).ToList());
 
     private static async Task<Created<JsonObject>> Create(HttpContext context, [AsParameters] ResourceServices s, CancellationToken ct)
     {
@@ -61,7 +54,7 @@ public static class SubnetsEndpoints
                 {
                     throw NeutronException.Forbidden("(rule:create_subnet and rule:create_subnet:network_id) is disallowed by policy");
                 }
-                NetworksEndpoints.EnsureNotDeleting(network);
+                Revisions.EnsureNotDeleting(network);
                 var siblings = await s.Db.Subnets.Where(x => x.NetworkId == network.Id).Select(x => new { x.Id, x.Cidr }).ToListAsync(ct);
                 foreach (var sibling in siblings.Concat(created.Where(c => c.NetworkId == network.Id).Select(c => new { c.Id, c.Cidr })))
                 {
@@ -93,7 +86,7 @@ public static class SubnetsEndpoints
         {
             var subnet = await s.Lookup.FindAsync<Subnet>(Type, id, tenant, forUpdate: true, ct);
             Revisions.CheckIfMatch(context.Request, subnet);
-            NetworksEndpoints.EnsureNotDeleting(subnet);
+            Revisions.EnsureNotDeleting(subnet);
             SubnetCidr.TryParse(subnet.Cidr, out var cidr, out _);
             subnet.Name = a.Name() ?? subnet.Name;
             subnet.Description = a.Description() ?? subnet.Description;
@@ -159,7 +152,7 @@ public static class SubnetsEndpoints
         var subnet = new Subnet
         {
             Id = Guid.NewGuid(),
-            ProjectId = NetworksEndpoints.ProjectFor(a, tenant),
+            ProjectId = tenant.OwnerOfNew(a.ProjectId()),
             Name = a.Name() ?? "",
             Description = a.Description() ?? "",
             NetworkId = networkId,

@@ -3,7 +3,6 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using OutboxSync.Api.Auth;
 using OutboxSync.Api.Errors;
 using OutboxSync.Api.Requests;
-using OutboxSync.Api.Views;
 using OutboxSync.Outbox;
 using OutboxSync.Resources;
 
@@ -94,7 +93,7 @@ public static class TagsEndpoints
             {
                 throw NeutronException.BadRequest($"A resource can have at most {MaxTags} tags.");
             }
-            NetworksEndpoints.EnsureNotDeleting(resource);
+            Revisions.EnsureNotDeleting(resource);
             resource.Tags = tags;
             var operation = Revisions.Bump(resource, Revisions.Now(s.Time));
             if (resource is Port port && await RouterInterfaces.InterfaceChangeAsync(s, port, ct) is { } asInterface)
@@ -113,7 +112,7 @@ public static class TagsEndpoints
         {
             Network n => ([], (await s.Lookup.SubnetIdsAsync([n.Id], ct)).GetValueOrDefault(n.Id) ?? []),
             Subnet sub => ([sub.NetworkId], []),
-            Port p => (PortsEndpoints.Parents(p).ToList(), []),
+            Port p => (ResourceSnapshots.PortParents(p).ToList(), []),
             _ => ([], []),
         };
 

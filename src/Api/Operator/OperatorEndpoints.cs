@@ -9,7 +9,6 @@ using OutboxSync.Api.Accept;
 using OutboxSync.Api.Auth;
 using OutboxSync.Api.Endpoints;
 using OutboxSync.Api.Errors;
-using OutboxSync.Api.Views;
 using OutboxSync.Outbox;
 using OutboxSync.Persistence;
 using OutboxSync.Resources;
@@ -62,7 +61,13 @@ public static class OperatorEndpoints
         return TypedResults.Ok(new JsonObject { ["entries"] = await ReadRowsAsync(cmd, ct) });
     }
 
-    /// <summary>A failed entry goes back to pending with fresh attempts; its resource back to PENDING_*.</summary>
+    /// <summary>
+    /// A failed entry is queued again as a new entry carrying the same change (fresh attempts, its resource back to
+    /// PENDING_*); the failed one is marked superseded and keeps its last_error. A new entry means a new
+    /// Idempotency-Key (seq-based): the back end caches its final answer per key, so resending under the old key
+    /// would only replay the rejection that failed it. The copy keeps dispatched_at, since the change may have
+    /// reached the back end before it failed.
+    /// </summary>
     private static async Task<Ok<JsonObject>> Retry(long seq, HttpContext context, OutboxSyncDbContext db, OutboxWakeup wakeup, CancellationToken ct)
     {
         var actor = TenantContext.From(context).Name;
@@ -73,17 +78,23 @@ public static class OperatorEndpoints
         {
             throw NeutronException.Conflict("OutboxEntryNotFailed", $"Outbox entry {seq} is {entry.State}; only failed entries can be retried.");
         }
-        entry.State = OutboxState.Pending;
-        entry.Attempts = 0;
-        entry.NextAttemptAt = DateTimeOffset.UtcNow;
-        entry.LastError = null;
-        entry.CompletedAt = null;
+        var retriedAs = (await db.Database.SqlQueryRaw<long>("""
+            insert into outbox_entries (resource_type, resource_id, operation, revision, payload, project_id, depends_on, trace_parent, dispatched_at)
+            select resource_type, resource_id, operation, revision, payload, project_id, depends_on, trace_parent, dispatched_at
+            from outbox_entries where seq = {0}
+            returning seq as "Value"
+            """, seq).ToListAsync(ct))[0];
+        entry.State = OutboxState.Superseded;
         await SetPendingStatusAsync(db, entry, ct);
         await db.SaveChangesAsync(ct);
-        await AuditAsync(db, actor, "retry", $"outbox/{seq}", new JsonObject { ["resource_id"] = entry.ResourceId.ToString() }, ct);
+        // Finished and due by the database's clock, as every other time is: the API's clock may run ahead of it.
+        // (The copy's next_attempt_at defaults to now().)
+        await db.Database.ExecuteSqlRawAsync("update outbox_entries set completed_at = clock_timestamp() where seq = {0}", [seq], ct);
+        await AuditAsync(db, actor, "retry", $"outbox/{seq}",
+            new JsonObject { ["resource_id"] = entry.ResourceId.ToString(), ["retried_as"] = retriedAs }, ct);
         await tx.CommitAsync(ct);
         wakeup.Poke();
-        return TypedResults.Ok(new JsonObject { ["seq"] = seq, ["state"] = entry.State });
+        return TypedResults.Ok(new JsonObject { ["seq"] = seq, ["state"] = entry.State, ["retried_as"] = retriedAs });
     }
 
     /// <summary>Drops a pending or failed entry; its resource is marked ERROR naming the discard, since the back
@@ -99,13 +110,14 @@ public static class OperatorEndpoints
             throw NeutronException.Conflict("OutboxEntryFinished", $"Outbox entry {seq} is {entry.State} and cannot be discarded.");
         }
         entry.State = OutboxState.Discarded;
-        entry.CompletedAt = DateTimeOffset.UtcNow;
         var table = ResourceType.FromName(entry.ResourceType)!.Table;
         // The table name comes from the fixed ResourceType list, never from the request.
         var markError = $"update {table} set status = 'ERROR', status_reason = {{0}} where id = {{1}}";
         await db.Database.ExecuteSqlRawAsync(markError,
             [$"outbox entry {seq} ({entry.Operation}) discarded by operator {actor}", entry.ResourceId], ct);
         await db.SaveChangesAsync(ct);
+        // Finished by the database's clock: retention compares completed_at with it.
+        await db.Database.ExecuteSqlRawAsync("update outbox_entries set completed_at = clock_timestamp() where seq = {0}", [seq], ct);
         await AuditAsync(db, actor, "discard", $"outbox/{seq}", new JsonObject { ["resource_id"] = entry.ResourceId.ToString() }, ct);
         await tx.CommitAsync(ct);
         return TypedResults.Ok(new JsonObject { ["seq"] = seq, ["state"] = entry.State });
@@ -144,7 +156,7 @@ public static class OperatorEndpoints
         }
         resource.Status = deleting ? ResourceStatus.PendingDelete : resource.AppliedRevision == 0 ? ResourceStatus.PendingCreate : ResourceStatus.PendingUpdate;
         resource.StatusReason = null;
-        var (snapshot, parents) = await SnapshotAsync(db, lookup, resource, ct);
+        var (snapshot, parents) = await ResourceSnapshots.RenderAsync(db, resource, ct);
         outbox.Append(resource, operation, () => snapshot, parents);
         await db.SaveChangesAsync(ct);
         await outbox.FlushAsync(ct);
@@ -181,7 +193,7 @@ public static class OperatorEndpoints
     {
         await using var cmd = db.CreateCommand("""
             select r.instance_id, r.host, r.started_at, r.heartbeat_at, r.in_flight,
-                   (select count(*) from resource_leases l where l.holder = r.instance_id and l.expires_at > now()) as leases_held
+                   (select count(*) from operator_leases l where l.holder = r.instance_id and l.expires_at > now()) as leases_held
             from worker_replicas r order by r.instance_id
             """);
         return TypedResults.Ok(new JsonObject { ["workers"] = await ReadRowsAsync(cmd, ct) });
@@ -191,7 +203,7 @@ public static class OperatorEndpoints
     {
         await using var cmd = db.CreateCommand("""
             select resource_id, holder, token, acquired_at, expires_at, expires_at > now() as live
-            from resource_leases where (@holder is null or holder = @holder) order by acquired_at limit 1000
+            from operator_leases where (@holder is null or holder = @holder) order by acquired_at limit 1000
             """);
         cmd.Parameters.Add(new NpgsqlParameter("holder", NpgsqlDbType.Text) { Value = (object?)holder ?? DBNull.Value });
         return TypedResults.Ok(new JsonObject { ["leases"] = await ReadRowsAsync(cmd, ct) });
@@ -213,34 +225,6 @@ public static class OperatorEndpoints
         // Table and status expression come from fixed values above, never from the request.
         var markPending = $"update {table} set status = {status}, status_reason = null where id = {{0}}";
         await db.Database.ExecuteSqlRawAsync(markPending, [entry.ResourceId], ct);
-    }
-
-    private static async Task<(JsonObject Snapshot, List<Guid> Parents)> SnapshotAsync(OutboxSyncDbContext db, ResourceLookup lookup,
-        StandardResource resource, CancellationToken ct)
-    {
-        switch (resource)
-        {
-            case Network n:
-                var subnets = (await lookup.SubnetIdsAsync([n.Id], ct)).GetValueOrDefault(n.Id) ?? [];
-                return (ResourceViews.Network(n, subnets), []);
-            case Subnet s:
-                return (ResourceViews.Subnet(s), [s.NetworkId]);
-            case Port p:
-                var view = ResourceViews.Port(p);
-                var parents = PortsEndpoints.Parents(p).ToList();
-                if (await db.RouterInterfaces.AsNoTracking().SingleOrDefaultAsync(i => i.PortId == p.Id, ct) is { } iface)
-                {
-                    view["router_id"] = iface.RouterId.ToString();
-                    view["subnet_id"] = iface.SubnetId.ToString();
-                    view["ip_address"] = p.FixedIps.FirstOrDefault(f => f.SubnetId == iface.SubnetId)?.IpAddress;
-                    parents.Add(iface.RouterId);
-                }
-                return (view, parents);
-            case Router r:
-                return (ResourceViews.Router(r), []);
-            default:
-                throw new InvalidOperationException();
-        }
     }
 
     private static async Task AuditAsync(OutboxSyncDbContext db, string actor, string action, string target, JsonObject details, CancellationToken ct)

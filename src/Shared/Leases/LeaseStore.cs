@@ -14,15 +14,24 @@ public sealed class LeaseStore(NpgsqlDataSource dataSource, IOptions<LeaseOption
     // Invariant: at most one live lease per resource. A row is (re)taken only when absent or expired by the
     // database clock; the ON CONFLICT arbiter serialises concurrent acquirers of one id, so exactly one wins.
     // Invariant: the winner's token comes from the sequence, so it is larger than every token issued before it.
+    // The previous holder (for the takeover metric only) is read from the statement's snapshot in the same
+    // statement; under a race it can name an older holder than the row actually overwritten, and no decision
+    // depends on it.
     private const string AcquireSql = """
-        insert into resource_leases as l (resource_id, holder, token, acquired_at, expires_at)
-        select id, @holder, nextval('fencing_tokens'), clock_timestamp(), clock_timestamp() + @ttl
-        from unnest(@ids) as id
-        on conflict (resource_id) do update
-            set holder = excluded.holder, token = excluded.token,
-                acquired_at = excluded.acquired_at, expires_at = excluded.expires_at
-            where l.expires_at < clock_timestamp()
-        returning l.resource_id, l.token
+        with previous as (
+            select resource_id, holder from resource_leases where resource_id = any(@ids)
+        ), won as (
+            insert into resource_leases as l (resource_id, holder, token, acquired_at, expires_at)
+            select id, @holder, nextval('fencing_tokens'), clock_timestamp(), clock_timestamp() + @ttl
+            from unnest(@ids) as id
+            on conflict (resource_id) do update
+                set holder = excluded.holder, token = excluded.token,
+                    acquired_at = excluded.acquired_at, expires_at = excluded.expires_at
+                where l.expires_at < clock_timestamp()
+            returning l.resource_id, l.token
+        )
+        select won.resource_id, won.token, previous.holder
+        from won left join previous on previous.resource_id = won.resource_id
         """;
 
     // Invariant: only the current, still-live holder extends a lease; once it expired (even if nobody took it
@@ -40,7 +49,8 @@ public sealed class LeaseStore(NpgsqlDataSource dataSource, IOptions<LeaseOption
 
     public LeaseOptions Options => options.Value;
 
-    /// <summary>Tries to take the lease on each id; returns the ones won (ids under a live lease are skipped).</summary>
+    /// <summary>Tries to take the lease on each id; returns the ones won (ids under a live lease are skipped). A won
+    /// lease whose row already existed (expired, not released) names its <see cref="ResourceLease.PreviousHolder"/>.</summary>
     public async Task<IReadOnlyList<ResourceLease>> AcquireAsync(IEnumerable<Guid> resourceIds, string holder, CancellationToken ct = default)
     {
         var ids = resourceIds.Distinct().ToArray();
@@ -59,7 +69,10 @@ public sealed class LeaseStore(NpgsqlDataSource dataSource, IOptions<LeaseOption
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
         {
-            won.Add(new ResourceLease(reader.GetGuid(0), holder, new FencingToken(reader.GetInt64(1)), time, sentAt, o.TrustWindow));
+            won.Add(new ResourceLease(reader.GetGuid(0), holder, new FencingToken(reader.GetInt64(1)), time, sentAt, o.TrustWindow)
+            {
+                PreviousHolder = reader.IsDBNull(2) ? null : reader.GetString(2),
+            });
         }
         return won;
     }

@@ -25,6 +25,13 @@ public sealed class ResourceLease
     public string Holder { get; }
     public FencingToken Token { get; }
 
+    /// <summary>Holder of the expired lease row this acquisition replaced; null when the resource had no lease row
+    /// (never leased, or released).</summary>
+    public string? PreviousHolder { get; init; }
+
+    /// <summary>Taken over from another replica whose lease expired without being released (it died or stalled).</summary>
+    public bool IsTakeover => PreviousHolder is not null && PreviousHolder != Holder;
+
     /// <summary>False once the trust window passed or a renewal found the lease gone.</summary>
     public bool IsTrusted => Volatile.Read(ref _lost) == 0 && _time.GetTimestamp() < Volatile.Read(ref _trustUntil);
 

@@ -48,22 +48,75 @@ public sealed class BackendClient(HttpClient http)
     }
 
     /// <summary>One page of a collection listing (GET /v1/{collection}?limit&amp;marker); throws on any failure.</summary>
-    public async Task<(IReadOnlyList<(Guid Id, long Revision)> Items, string? NextMarker)> ListPageAsync(string collection, int limit, string? marker, CancellationToken ct)
+    public async Task<(IReadOnlyList<BackendObject> Items, string? NextMarker)> ListPageAsync(string collection, int limit, string? marker, CancellationToken ct)
     {
         var path = $"v1/{collection}?limit={limit}" + (marker is null ? "" : $"&marker={Uri.EscapeDataString(marker)}");
         using var response = await http.GetAsync(path, ct);
         response.EnsureSuccessStatusCode();
         using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync(ct));
-        var items = new List<(Guid, long)>();
+        var items = new List<BackendObject>();
         foreach (var item in doc.RootElement.GetProperty("items").EnumerateArray())
         {
             if (Guid.TryParse(item.GetProperty("id").GetString(), out var id))
             {
-                items.Add((id, item.GetProperty("revision").GetInt64()));
+                var attributes = item.TryGetProperty("attributes", out var a) && a.ValueKind == JsonValueKind.Object
+                    ? System.Text.Json.Nodes.JsonNode.Parse(a.GetRawText())?.AsObject() : null;
+                items.Add(new BackendObject(id, item.GetProperty("revision").GetInt64(), ParentsOf(item), attributes));
             }
         }
         var next = doc.RootElement.TryGetProperty("next_marker", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() : null;
         return (items, next);
+    }
+
+    /// <summary>A router's interfaces, each as its port id, revision and the subnet it sits on.</summary>
+    public async Task<IReadOnlyList<BackendObject>> ListInterfacesAsync(Guid routerId, CancellationToken ct)
+    {
+        using var response = await http.GetAsync($"v1/routers/{routerId}/interfaces", ct);
+        if (response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return [];
+        }
+        response.EnsureSuccessStatusCode();
+        using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync(ct));
+        var interfaces = new List<BackendObject>();
+        foreach (var item in doc.RootElement.GetProperty("items").EnumerateArray())
+        {
+            if (Guid.TryParse(item.GetProperty("port_id").GetString(), out var port))
+            {
+                var subnet = item.TryGetProperty("attributes", out var a) && a.ValueKind == JsonValueKind.Object
+                    && a.TryGetProperty("subnet_id", out var s) && s.ValueKind == JsonValueKind.String
+                    && Guid.TryParse(s.GetString(), out var subnetId) ? [subnetId] : Array.Empty<Guid>();
+                interfaces.Add(new BackendObject(port, item.GetProperty("revision").GetInt64(), subnet));
+            }
+        }
+        return interfaces;
+    }
+
+    // The parent links the contract defines (docs/backend-api.md, Resources): network_id and fixed_ips[].subnet_id.
+    private static IReadOnlyList<Guid> ParentsOf(JsonElement item)
+    {
+        var parents = new List<Guid>();
+        if (!item.TryGetProperty("attributes", out var attributes) || attributes.ValueKind != JsonValueKind.Object)
+        {
+            return parents;
+        }
+        if (attributes.TryGetProperty("network_id", out var network) && network.ValueKind == JsonValueKind.String
+            && Guid.TryParse(network.GetString(), out var networkId))
+        {
+            parents.Add(networkId);
+        }
+        if (attributes.TryGetProperty("fixed_ips", out var ips) && ips.ValueKind == JsonValueKind.Array)
+        {
+            foreach (var ip in ips.EnumerateArray())
+            {
+                if (ip.ValueKind == JsonValueKind.Object && ip.TryGetProperty("subnet_id", out var subnet)
+                    && subnet.ValueKind == JsonValueKind.String && Guid.TryParse(subnet.GetString(), out var subnetId))
+                {
+                    parents.Add(subnetId);
+                }
+            }
+        }
+        return parents;
     }
 
     public static BackendOutcome Classify(HttpStatusCode status, string body)

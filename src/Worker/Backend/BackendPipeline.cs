@@ -18,6 +18,7 @@ public sealed class BackendPipeline
     private readonly BackendClient _client;
     private readonly TimeProvider _time;
     private readonly ResiliencePipeline<BackendOutcome> _pipeline;
+    private int _circuitState = BackendMetrics.Closed;
 
     public BackendPipeline(BackendClient client, IOptions<BackendOptions> options, TimeProvider time)
     {
@@ -48,10 +49,17 @@ public sealed class BackendPipeline
             MinimumThroughput = o.BreakMinimumThroughput,
             SamplingDuration = o.BreakSamplingDuration,
             BreakDuration = o.BreakDuration,
+            OnOpened = _ => SetCircuitState(BackendMetrics.Open),
+            OnHalfOpened = _ => SetCircuitState(BackendMetrics.HalfOpen),
+            OnClosed = _ => SetCircuitState(BackendMetrics.Closed),
         });
         builder.AddTimeout(o.AttemptTimeout);
         _pipeline = builder.Build();
+        BackendMetrics.SetCircuitState(BackendMetrics.Closed);
     }
+
+    /// <summary>The breaker's state as exported: 0 closed, 1 open, 2 half-open.</summary>
+    public int CircuitState => Volatile.Read(ref _circuitState);
 
     /// <summary>
     /// Sends <paramref name="request"/> with retries. Every attempt, retries included, starts only while
@@ -84,6 +92,13 @@ public sealed class BackendPipeline
     }
 
     public Task<BackendOutcome> SendAsync(BackendRequest request, CancellationToken ct) => SendAsync(request, null, ct);
+
+    private ValueTask SetCircuitState(int state)
+    {
+        Volatile.Write(ref _circuitState, state);
+        BackendMetrics.SetCircuitState(state);
+        return ValueTask.CompletedTask;
+    }
 
     private async Task<BackendOutcome> AttemptAsync(BackendRequest request, ResourceLease? lease, CancellationToken ct)
     {

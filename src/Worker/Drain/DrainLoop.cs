@@ -9,7 +9,7 @@ namespace OutboxSync.Worker.Drain;
 /// resource finishing) or the poll interval. On stop it takes no new work and gives in-flight calls the shutdown
 /// timeout before leases are released.
 /// </summary>
-public sealed class DrainLoop(DrainPass pass, DrainSignals signals, IOptions<DrainOptions> options, ILogger<DrainLoop> logger) : BackgroundService
+public sealed class DrainLoop(DrainPass pass, DrainSignals signals, DrainHealthCheck health, IOptions<DrainOptions> options, ILogger<DrainLoop> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -17,6 +17,7 @@ public sealed class DrainLoop(DrainPass pass, DrainSignals signals, IOptions<Dra
         DrainLog.Started(logger, o.InstanceId, o.MaxInFlight);
         while (!stoppingToken.IsCancellationRequested)
         {
+            health.LoopTurned();
             var result = DrainResult.Nothing;
             try
             {

@@ -57,6 +57,7 @@ public sealed class DrainPass(
         var due = await claim.FindDueResourcesAsync(free, ct);
         var candidates = due.Where(id => !_inFlight.ContainsKey(id)).ToList();
         var won = await leases.AcquireAsync(candidates, o.InstanceId, ct);
+        LeaseMetrics.RecordAcquired(won);
         foreach (var lease in won)
         {
             heartbeat.Track(lease);

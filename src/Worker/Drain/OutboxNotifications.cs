@@ -13,6 +13,7 @@ namespace OutboxSync.Worker.Drain;
 /// </summary>
 public sealed class OutboxNotifications(
     DrainSignals signals,
+    DrainHealthCheck health,
     IOptions<DrainOptions> drainOptions,
     IOptions<DatabaseOptions> databaseOptions,
     TimeProvider time,
@@ -46,6 +47,7 @@ public sealed class OutboxNotifications(
                     await listen.ExecuteNonQueryAsync(stoppingToken);
                 }
                 DrainLog.Listening(logger);
+                health.Listening(true);
                 backoff = TimeSpan.FromMilliseconds(500);
                 signals.Wake();
                 while (!stoppingToken.IsCancellationRequested)
@@ -59,6 +61,7 @@ public sealed class OutboxNotifications(
             }
             catch (Exception e)
             {
+                health.Listening(false);
                 DrainLog.ListenFailed(logger, e, backoff);
                 try
                 {

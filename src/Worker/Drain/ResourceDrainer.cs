@@ -13,8 +13,8 @@ using OutboxSync.Worker.Retry;
 
 namespace OutboxSync.Worker.Drain;
 
-/// <summary>What draining one resource achieved.</summary>
-public sealed record ResourceDrainSummary(int Applied, int Failed, int Cancelled, int Blocked, int Rescheduled, bool LeaseLost);
+/// <summary>What draining one resource achieved; <paramref name="LostReason"/> says why the lease was lost (see <see cref="LeaseMetrics"/>).</summary>
+public sealed record ResourceDrainSummary(int Applied, int Failed, int Cancelled, int Blocked, int Rescheduled, bool LeaseLost, string? LostReason = null);
 
 /// <summary>
 /// Drains ONE resource under its lease: read its pending entries in seq order, coalesce, check dependencies, call
@@ -45,6 +45,7 @@ public sealed class ResourceDrainer(
             {
                 DrainLog.LeaseLost(logger, lease.ResourceId, lease.Token.Value);
                 tally.Lost = true;
+                tally.LostReason = LeaseMetrics.UntrustedReason(lease);
                 break;
             }
             var backlog = await claim.ReadBacklogAsync(lease.ResourceId, options.Value.BacklogReadLimit, abort);
@@ -58,6 +59,8 @@ public sealed class ResourceDrainer(
             {
                 DrainLog.LeaseLost(logger, lease.ResourceId, lease.Token.Value);
                 tally.Lost = true;
+                // Steps that know better (back-end answers, trust checks) set the reason; else a guarded write missed.
+                tally.LostReason ??= LeaseMetrics.GuardedWrite;
                 break;
             }
             if (end == StepEnd.Waiting)
@@ -112,8 +115,8 @@ public sealed class ResourceDrainer(
         {
             DrainLog.Cancelled(logger, lease.ResourceId, cancel.Delete.Seq, lease.Token.Value);
             tally.Cancelled++;
-            return End(await completion.ConfirmAsync(lease, new Confirmation(
-                cancel.Delete.ResourceType, cancel.Delete.Seq, cancel.Covered.Select(e => e.Seq).ToList(), cancel.Delete.Revision, RemoveRow: true), ct));
+            return Confirmed(await completion.ConfirmAsync(lease, new Confirmation(
+                cancel.Delete.ResourceType, cancel.Delete.Seq, cancel.Covered.Select(e => e.Seq).ToList(), cancel.Delete.Revision, RemoveRow: true), ct), cancel.Covered.Count);
         }
         return await SendAsync(lease, (DrainStep.Send)step, tally, ct);
     }
@@ -122,7 +125,12 @@ public sealed class ResourceDrainer(
     {
         var seqs = send.AllSeqs.ToList();
         // Stop acting before the database could consider the lease expired; someone else may take it next.
-        if (!lease.IsTrusted || await completion.MarkDispatchedAsync(lease, seqs, ct) == CompletionResult.Lost)
+        if (!lease.IsTrusted)
+        {
+            tally.LostReason = LeaseMetrics.UntrustedReason(lease);
+            return StepEnd.Lost;
+        }
+        if (await completion.MarkDispatchedAsync(lease, seqs, ct) == CompletionResult.Lost)
         {
             return StepEnd.Lost;
         }
@@ -137,19 +145,20 @@ public sealed class ResourceDrainer(
             case BackendOutcomeKind.NotFound when isDelete:
                 DrainLog.Applied(logger, send.Operation, lease.ResourceId, entry.Seq, entry.Revision, lease.Token.Value, send.Covered.Count);
                 tally.Applied++;
-                return End(await completion.ConfirmAsync(lease, new Confirmation(
-                    entry.ResourceType, entry.Seq, send.Covered.Select(e => e.Seq).ToList(), entry.Revision, RemoveRow: isDelete), ct));
+                return Confirmed(await completion.ConfirmAsync(lease, new Confirmation(
+                    entry.ResourceType, entry.Seq, send.Covered.Select(e => e.Seq).ToList(), entry.Revision, RemoveRow: isDelete), ct), send.Covered.Count);
 
             case BackendOutcomeKind.StaleRevision:
                 DrainLog.StaleRevision(logger, lease.ResourceId, entry.Seq, lease.Token.Value);
                 tally.Applied++;
-                return End(await completion.ConfirmAsync(lease, new Confirmation(
-                    entry.ResourceType, entry.Seq, send.Covered.Select(e => e.Seq).ToList(), entry.Revision, RemoveRow: false, OutboxState.Superseded), ct));
+                return Confirmed(await completion.ConfirmAsync(lease, new Confirmation(
+                    entry.ResourceType, entry.Seq, send.Covered.Select(e => e.Seq).ToList(), entry.Revision, RemoveRow: false, OutboxState.Superseded), ct), send.Covered.Count);
 
             case BackendOutcomeKind.StaleToken:
             case BackendOutcomeKind.LeaseExpired:
                 // Someone holds (or may soon hold) a newer token: write nothing and leave the resource to them.
                 // The entry stays pending with its idempotency key; the next holder resends it.
+                tally.LostReason = outcome.Kind == BackendOutcomeKind.StaleToken ? LeaseMetrics.StaleToken : LeaseMetrics.UntrustedReason(lease);
                 lease.MarkLost();
                 return StepEnd.Lost;
 
@@ -209,8 +218,8 @@ public sealed class ResourceDrainer(
     private async Task<StepEnd> SupersedeAsync(ResourceLease lease, DrainStep.AlreadyApplied done, Tally tally, CancellationToken ct)
     {
         tally.Applied++;
-        return End(await completion.ConfirmAsync(lease, new Confirmation(
-            done.Entry.ResourceType, done.Entry.Seq, done.Covered.Select(e => e.Seq).ToList(), done.Entry.Revision, RemoveRow: false, OutboxState.Superseded), ct));
+        return Confirmed(await completion.ConfirmAsync(lease, new Confirmation(
+            done.Entry.ResourceType, done.Entry.Seq, done.Covered.Select(e => e.Seq).ToList(), done.Entry.Revision, RemoveRow: false, OutboxState.Superseded), ct), done.Covered.Count);
     }
 
     private async Task<StepEnd> FailAsync(ResourceLease lease, DrainStep.Send send, IReadOnlyList<long> seqs, string reason, Tally tally, CancellationToken ct)
@@ -229,6 +238,16 @@ public sealed class ResourceDrainer(
     }
 
     private static StepEnd End(CompletionResult result) => result == CompletionResult.Lost ? StepEnd.Lost : StepEnd.Progressed;
+
+    /// <summary>A confirmation that also finished <paramref name="covered"/> folded entries, counted once it was written.</summary>
+    private static StepEnd Confirmed(CompletionResult result, int covered)
+    {
+        if (result != CompletionResult.Lost)
+        {
+            DrainMetrics.RecordCoalesced(covered);
+        }
+        return End(result);
+    }
 
     private static DrainStep? Fallback(DrainStep step) => step switch
     {
@@ -261,8 +280,9 @@ public sealed class ResourceDrainer(
         public int Blocked;
         public int Rescheduled;
         public bool Lost;
+        public string? LostReason;
 
-        public ResourceDrainSummary ToSummary() => new(Applied, Failed, Cancelled, Blocked, Rescheduled, Lost);
+        public ResourceDrainSummary ToSummary() => new(Applied, Failed, Cancelled, Blocked, Rescheduled, Lost, Lost ? LostReason : null);
     }
 }
 

@@ -1,20 +1,37 @@
+using System.Text.Json.Nodes;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using OutboxSync.Persistence;
 using OutboxSync.Resources;
 using OutboxSync.Worker.Backend;
 
 namespace OutboxSync.Worker.Maintenance;
 
-/// <summary>One difference between what the database says the back end holds and what it holds.</summary>
-public sealed record ReconciliationFinding(string Kind, string ResourceType, Guid Id, long? DatabaseRevision, long? BackEndRevision);
+/// <summary>One difference between what the database says the back end holds and what it holds, and what was done about it.</summary>
+/// <param name="BackEndParents">For an orphan: the parents its back-end attributes name (its delete goes before theirs).</param>
+/// <param name="Fields">For attribute drift: the attributes that differ.</param>
+/// <param name="Repair"><c>enqueued</c>, <c>skipped: why</c>, or null when repairs are off.</param>
+/// <param name="RepairSeq">The outbox entry that carries the repair.</param>
+public sealed record ReconciliationFinding(string Kind, string ResourceType, Guid Id, long? DatabaseRevision, long? BackEndRevision,
+    IReadOnlyList<Guid>? BackEndParents = null, string? Repair = null, long? RepairSeq = null, IReadOnlyList<string>? Fields = null)
+{
+    public const string MissingAtBackEnd = "missing_at_back_end";
+    public const string OrphanAtBackEnd = "orphan_at_back_end";
+    public const string RevisionDrift = "revision_drift";
+    public const string AttributeDrift = "attribute_drift";
+}
 
 /// <summary>
 /// Compares every settled resource with the back end, both ways: confirmed here but absent there
 /// (<c>missing_at_back_end</c>), present there but unknown here (<c>orphan_at_back_end</c>), and confirmed at a
-/// different revision (<c>revision_drift</c>). Report only: repairs go through the operator's resync. Resources
-/// with pending entries, or whose entries finished after the listing began, are skipped as in motion.
+/// different revision (<c>revision_drift</c>) or, for an ACTIVE resource at the same revision, with different
+/// attributes than the state it would send now (<c>attribute_drift</c>). Finding only: <see cref="ReconciliationRepair"/> enqueues the repairs.
+/// Resources with pending entries, or whose entries finished after the run began, are skipped as in motion.
 /// </summary>
-public sealed class Reconciler(BackendClient backend, NpgsqlDataSource dataSource, IOptions<ReconciliationOptions> options)
+public sealed class Reconciler(BackendClient backend, NpgsqlDataSource dataSource, IServiceScopeFactory scopes,
+    IOptions<ReconciliationOptions> options, TimeProvider time)
 {
     // Every row, with whether the resource was in motion during the run and whether the back end may hold it
     // only as a router interface (then its absence from the port list is expected).
@@ -22,7 +39,8 @@ public sealed class Reconciler(BackendClient backend, NpgsqlDataSource dataSourc
         select r.id, r.applied_revision,
                exists (select 1 from outbox_entries e where e.resource_id = r.id
                        and (e.state = 'pending' or e.completed_at >= @since)) as moving,
-               {1} as interface_only
+               {1} as interface_only,
+               r.status = 'ACTIVE' and r.revision_number = r.applied_revision as settled
         from {0} r
         """;
 
@@ -39,14 +57,14 @@ public sealed class Reconciler(BackendClient backend, NpgsqlDataSource dataSourc
             // Back end first, database second: anything that changed in between shows up as "moving" below.
             var remote = await ListAllAsync(type.Collection, ct);
             var interfaceOnly = type == ResourceType.Port ? "r.device_owner = 'network:router_interface'" : "false";
-            var local = new Dictionary<Guid, (long Applied, bool Moving, bool InterfaceOnly)>();
+            var local = new Dictionary<Guid, (long Applied, bool Moving, bool InterfaceOnly, bool Settled)>();
             await using (var cmd = dataSource.CreateCommand(string.Format(System.Globalization.CultureInfo.InvariantCulture, RowsSql, type.Table, interfaceOnly)))
             {
                 cmd.Parameters.AddWithValue("since", since);
                 await using var reader = await cmd.ExecuteReaderAsync(ct);
                 while (await reader.ReadAsync(ct))
                 {
-                    local[reader.GetGuid(0)] = (reader.GetInt64(1), reader.GetBoolean(2), reader.GetBoolean(3));
+                    local[reader.GetGuid(0)] = (reader.GetInt64(1), reader.GetBoolean(2), reader.GetBoolean(3), reader.GetBoolean(4));
                 }
             }
             var moving = new HashSet<Guid>();
@@ -62,37 +80,86 @@ public sealed class Reconciler(BackendClient backend, NpgsqlDataSource dataSourc
 
             foreach (var (id, row) in local.Where(l => !l.Value.Moving))
             {
-                if (!remote.TryGetValue(id, out var remoteRevision))
+                if (!remote.TryGetValue(id, out var remoteObject))
                 {
                     if (row.Applied > 0 && !row.InterfaceOnly)
                     {
-                        findings.Add(new("missing_at_back_end", type.Name, id, row.Applied, null));
+                        findings.Add(new(ReconciliationFinding.MissingAtBackEnd, type.Name, id, row.Applied, null));
                     }
                 }
-                else if (remoteRevision != row.Applied)
+                else if (remoteObject.Revision != row.Applied)
                 {
-                    findings.Add(new("revision_drift", type.Name, id, row.Applied, remoteRevision));
+                    findings.Add(new(ReconciliationFinding.RevisionDrift, type.Name, id, row.Applied, remoteObject.Revision));
                 }
             }
-            foreach (var (id, remoteRevision) in remote.Where(r => !local.ContainsKey(r.Key) && !moving.Contains(r.Key)))
+            var comparable = local.Where(l => !l.Value.Moving && l.Value.Settled && !l.Value.InterfaceOnly
+                    && remote.TryGetValue(l.Key, out var r) && r.Revision == l.Value.Applied)
+                .Select(l => l.Key).ToList();
+            foreach (var (id, desired) in await RenderAsync(type, comparable, ct))
             {
-                findings.Add(new("orphan_at_back_end", type.Name, id, null, remoteRevision));
+                if (DifferingFields(desired, remote[id].Attributes) is { Count: > 0 } fields)
+                {
+                    findings.Add(new(ReconciliationFinding.AttributeDrift, type.Name, id, local[id].Applied, remote[id].Revision, Fields: fields));
+                }
+            }
+            foreach (var (id, remoteObject) in remote.Where(r => !local.ContainsKey(r.Key) && !moving.Contains(r.Key)))
+            {
+                findings.Add(new(ReconciliationFinding.OrphanAtBackEnd, type.Name, id, null, remoteObject.Revision, remoteObject.Parents));
             }
             checkedCounts[type.Collection] = local.Count + remote.Count(r => !local.ContainsKey(r.Key));
         }
         return (findings, checkedCounts);
     }
 
-    private async Task<Dictionary<Guid, long>> ListAllAsync(string collection, CancellationToken ct)
+    // Not sent state, or state that changes without a new revision: status (the worker's own bookkeeping), a
+    // network's subnet list (subnets come and go without touching the network) and an interface port's interface
+    // fields (interfaces are compared through their ports).
+    private static readonly HashSet<string> NotCompared = ["status", "status_reason", "subnets", "router_id", "subnet_id", "ip_address"];
+
+    /// <summary>The attributes of the state we would send now that the back end holds differently (or not at all).</summary>
+    public static IReadOnlyList<string> DifferingFields(JsonObject desired, JsonObject? actual) =>
+        desired.Where(p => !NotCompared.Contains(p.Key)
+                && (actual is null || !actual.TryGetPropertyValue(p.Key, out var held) || !JsonNode.DeepEquals(p.Value, held)))
+            .Select(p => p.Key).Order(StringComparer.Ordinal).ToList();
+
+    // The views a request at the current revision would have sent, rendered in batches of ids.
+    private async Task<Dictionary<Guid, JsonObject>> RenderAsync(ResourceType type, List<Guid> ids, CancellationToken ct)
     {
-        var all = new Dictionary<Guid, long>();
+        var views = new Dictionary<Guid, JsonObject>();
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<OutboxSyncDbContext>();
+        foreach (var batch in ids.Chunk(500))
+        {
+            IEnumerable<(Guid, JsonObject)> rendered = type.Name switch
+            {
+                "network" => (await db.Networks.AsNoTracking().Where(n => batch.Contains(n.Id)).ToListAsync(ct)).Select(n => (n.Id, ResourceViews.Network(n, []))),
+                "subnet" => (await db.Subnets.AsNoTracking().Where(n => batch.Contains(n.Id)).ToListAsync(ct)).Select(n => (n.Id, ResourceViews.Subnet(n))),
+                "port" => (await db.Ports.AsNoTracking().Include(p => p.FixedIps).Where(n => batch.Contains(n.Id)).ToListAsync(ct)).Select(n => (n.Id, ResourceViews.Port(n))),
+                _ => (await db.Routers.AsNoTracking().Where(n => batch.Contains(n.Id)).ToListAsync(ct)).Select(n => (n.Id, ResourceViews.Router(n))),
+            };
+            foreach (var (id, view) in rendered)
+            {
+                views[id] = view;
+            }
+        }
+        return views;
+    }
+
+    private async Task<Dictionary<Guid, BackendObject>> ListAllAsync(string collection, CancellationToken ct)
+    {
+        var all = new Dictionary<Guid, BackendObject>();
         string? marker = null;
         do
         {
-            var (items, next) = await WithRetriesAsync(() => backend.ListPageAsync(collection, options.Value.PageSize, marker, ct), ct);
-            foreach (var (id, revision) in items)
+            if (marker is not null && options.Value.PagePause > TimeSpan.Zero)
             {
-                all[id] = revision;
+                // The back end serves the drain too: a run reads at a bounded rate rather than in one burst.
+                await Task.Delay(options.Value.PagePause, time, ct);
+            }
+            var (items, next) = await WithRetriesAsync(() => backend.ListPageAsync(collection, options.Value.PageSize, marker, ct), ct);
+            foreach (var item in items)
+            {
+                all[item.Id] = item;
             }
             marker = next;
         }
@@ -100,7 +167,7 @@ public sealed class Reconciler(BackendClient backend, NpgsqlDataSource dataSourc
         return all;
     }
 
-    private static async Task<T> WithRetriesAsync<T>(Func<Task<T>> read, CancellationToken ct)
+    internal static async Task<T> WithRetriesAsync<T>(Func<Task<T>> read, CancellationToken ct)
     {
         for (var attempt = 1; ; attempt++)
         {

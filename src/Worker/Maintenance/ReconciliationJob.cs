@@ -5,11 +5,12 @@ namespace OutboxSync.Worker.Maintenance;
 
 /// <summary>
 /// Picks up reconciliation runs requested through the operator API (one replica per run), executes them with
-/// <see cref="Reconciler"/> and records findings and a summary. Thin loop around <see cref="RunOnceAsync"/>.
+/// <see cref="Reconciler"/>, enqueues repairs with <see cref="ReconciliationRepair"/> and records findings and a summary. Thin loop around <see cref="RunOnceAsync"/>.
 /// </summary>
 public sealed partial class ReconciliationJob(
     ReconciliationRuns runs,
     Reconciler reconciler,
+    ReconciliationRepair repair,
     IOptions<ReconciliationOptions> options,
     TimeProvider time,
     ILogger<ReconciliationJob> logger) : BackgroundService
@@ -24,12 +25,14 @@ public sealed partial class ReconciliationJob(
         }
         try
         {
-            var (findings, checkedCounts) = await reconciler.RunAsync(run.StartedAt, ct);
+            var (found, checkedCounts) = await reconciler.RunAsync(run.StartedAt, ct);
+            var findings = options.Value.Repair ? await repair.EnqueueAsync(found, run.StartedAt, ct) : found;
             var summary = new
             {
                 Checked = checkedCounts,
                 Findings = findings.Count,
                 ByKind = findings.GroupBy(f => f.Kind).ToDictionary(g => g.Key, g => g.Count()),
+                RepairsEnqueued = findings.Count(f => f.RepairSeq is not null),
             };
             await runs.FinishAsync(run.Id, findings, summary, ct);
             LogFinished(logger, run.Id, findings.Count);

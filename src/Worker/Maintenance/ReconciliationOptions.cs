@@ -25,4 +25,19 @@ public sealed class ReconciliationOptions
     /// <value>The default value is 15 minutes.</value></summary>
     [Range(typeof(TimeSpan), "00:00:10", "1.00:00:00")]
     public TimeSpan AbandonedAfter { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>Pause between two back-end list pages, so a run never competes with the drain at full speed.
+    /// <value>The default value is 20 milliseconds.</value></summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
+    public TimeSpan PagePause { get; set; } = TimeSpan.FromMilliseconds(20);
+
+    /// <summary>Whether a run enqueues repairs for what it finds (otherwise it only reports).
+    /// <value>The default value is true.</value></summary>
+    public bool Repair { get; set; } = true;
+
+    /// <summary>At most this many repairs per run; the rest are reported as skipped and found again by the next run,
+    /// so a back end that lost everything is refilled in bounded steps alongside normal work.
+    /// <value>The default value is 1000.</value></summary>
+    [Range(0, 1_000_000)]
+    public int MaxRepairsPerRun { get; set; } = 1000;
 }

@@ -19,8 +19,36 @@ public sealed class TransactionShortnessTests(ApiFactory api, ITestOutputHelper 
     // CPU between statements for tens of milliseconds; the bounds allow that and still catch any transaction held
     // across real work (a device call, a sleep, a lock wait of seconds). Measured on this machine: oldest 70-125 ms,
     // idle-in-transaction runs of 4-7 samples, under full test-suite load.
+    // When other work starves the machine (the suite runs test assemblies side by side), a continuation can wait for
+    // a core for longer than that; the bounds then grow by the worst wait a thread-pool timer saw during the same
+    // load (see ProbeRuntimeLagAsync), so the test measures the accept path and not the machine's other tenants.
     private const double MaxTransactionMs = 250;
     private const int MaxIdleInTransactionSamples = 12;
+
+    private static (double TransactionMs, int IdleSamples) Bounds(double lagMs) =>
+        (MaxTransactionMs + 2 * lagMs, MaxIdleInTransactionSamples + (int)Math.Ceiling(2 * lagMs / SampleEvery.TotalMilliseconds));
+
+    /// <summary>The worst delay between a 10 ms timer's due time and its continuation running on the thread pool —
+    /// the same wait the API's continuations (and so its open transactions) see between two statements.</summary>
+    private static async Task<double> ProbeRuntimeLagAsync(CancellationToken stop)
+    {
+        var worst = 0.0;
+        var clock = new Stopwatch();
+        while (!stop.IsCancellationRequested)
+        {
+            clock.Restart();
+            try
+            {
+                await Task.Delay(10, stop);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+            worst = Math.Max(worst, clock.Elapsed.TotalMilliseconds - 10);
+        }
+        return worst;
+    }
 
     private sealed record Sample(int Pid, string State, DateTime XactStart, double AgeMs, string Query);
 
@@ -123,6 +151,7 @@ public sealed class TransactionShortnessTests(ApiFactory api, ITestOutputHelper 
 
         using var stopSampling = new CancellationTokenSource();
         var sampler = StartSampler(stopSampling.Token);
+        var lag = Task.Run(() => ProbeRuntimeLagAsync(stopSampling.Token));
         var clock = Stopwatch.StartNew();
         var requests = 0;
         var failures = new List<string>();
@@ -153,18 +182,21 @@ public sealed class TransactionShortnessTests(ApiFactory api, ITestOutputHelper 
         await Task.WhenAll(Enumerable.Range(0, Clients).Select(i => Task.Run(() => Hammer(i))));
         await stopSampling.CancelAsync();
         var observed = await sampler;
+        var worstLag = await lag;
+        var (maxTransactionMs, maxIdleSamples) = Bounds(worstLag);
 
         output.WriteLine($"{requests} requests in {clock.Elapsed.TotalSeconds:F1}s; {observed.Samples} samples, " +
                          $"{observed.SamplesWithTransactions} with open transactions; oldest {observed.Oldest?.AgeMs:F1} ms " +
-                         $"({observed.Oldest?.State}: {observed.Oldest?.Query}); longest idle-in-transaction run {observed.LongestIdleRun}");
+                         $"({observed.Oldest?.State}: {observed.Oldest?.Query}); longest idle-in-transaction run {observed.LongestIdleRun}; " +
+                         $"worst runtime lag {worstLag:F1} ms, so bounds {maxTransactionMs:F0} ms / {maxIdleSamples} samples");
 
         Assert.Empty(failures.Take(5));
         Assert.True(requests > Clients * 3, $"the load was too light to mean anything: {requests} requests");
         Assert.True(observed.Samples > 50, $"too few samples: {observed.Samples}");
         Assert.True(observed.SamplesWithTransactions > 10, $"the sampler never saw a transaction ({observed.SamplesWithTransactions} samples)");
-        Assert.True(observed.Oldest!.AgeMs < MaxTransactionMs,
+        Assert.True(observed.Oldest!.AgeMs < maxTransactionMs,
             $"a transaction was open for {observed.Oldest.AgeMs:F1} ms (state '{observed.Oldest.State}', query: {observed.Oldest.Query})");
-        Assert.True(observed.LongestIdleRun <= MaxIdleInTransactionSamples,
+        Assert.True(observed.LongestIdleRun <= maxIdleSamples,
             $"session {observed.LongestIdle?.Pid} was 'idle in transaction' for {observed.LongestIdleRun} consecutive samples (query: {observed.LongestIdle?.Query})");
     }
 
@@ -182,6 +214,7 @@ public sealed class TransactionShortnessTests(ApiFactory api, ITestOutputHelper 
         }
         using var stopSampling = new CancellationTokenSource();
         var sampler = StartSampler(stopSampling.Token);
+        var lag = Task.Run(() => ProbeRuntimeLagAsync(stopSampling.Token));
         var clock = Stopwatch.StartNew();
         var created = 0;
         var failures = new List<string>();
@@ -209,13 +242,16 @@ public sealed class TransactionShortnessTests(ApiFactory api, ITestOutputHelper 
         await Task.WhenAll(Enumerable.Range(0, 20).Select(i => Task.Run(() => Hammer(i))));
         await stopSampling.CancelAsync();
         var observed = await sampler;
-        output.WriteLine($"{created} ports; oldest transaction {observed.Oldest?.AgeMs:F1} ms ({observed.Oldest?.Query})");
+        var worstLag = await lag;
+        var (maxTransactionMs, maxIdleSamples) = Bounds(worstLag);
+        output.WriteLine($"{created} ports; oldest transaction {observed.Oldest?.AgeMs:F1} ms ({observed.Oldest?.Query}); " +
+                         $"worst runtime lag {worstLag:F1} ms, so bounds {maxTransactionMs:F0} ms / {maxIdleSamples} samples");
 
         Assert.Empty(failures.Take(5));
         Assert.True(created > 20, $"too few ports created: {created}");
-        Assert.True(observed.Oldest is null || observed.Oldest.AgeMs < MaxTransactionMs,
+        Assert.True(observed.Oldest is null || observed.Oldest.AgeMs < maxTransactionMs,
             $"a transaction was open for {observed.Oldest?.AgeMs:F1} ms (query: {observed.Oldest?.Query})");
-        Assert.True(observed.LongestIdleRun <= MaxIdleInTransactionSamples,
+        Assert.True(observed.LongestIdleRun <= maxIdleSamples,
             $"a session was 'idle in transaction' for {observed.LongestIdleRun} consecutive samples (query: {observed.LongestIdle?.Query})");
     }
 }

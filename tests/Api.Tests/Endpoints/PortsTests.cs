@@ -384,4 +384,20 @@ public sealed partial class PortsTests(ApiFactory api) : IClassFixture<ApiFactor
             .Expect(HttpStatusCode.Created).Item("port");
         Assert.Equal("10.67.0.10", Str(reuse["fixed_ips"]![0]!, "ip_address"));
     }
+
+    [Fact]
+    public async Task A_port_update_that_moves_its_address_depends_on_the_subnet_it_leaves_and_the_one_it_joins()
+    {
+        var (n, left) = await api.P1.CreateNetworkWithSubnetAsync("10.68.0.0/24");
+        var joined = await api.P1.CreateSubnetAsync(Id(n), "10.69.0.0/24");
+        var p = (await api.P1.PostAsync("/v2.0/ports", PortBody(Id(n), new JsonObject { ["fixed_ips"] = FixedIp(Id(left)) })))
+            .Expect(HttpStatusCode.Created).Item("port");
+        (await api.P1.PutAsync($"/v2.0/ports/{Id(p)}", new JsonObject { ["port"] = new JsonObject { ["fixed_ips"] = FixedIp(Id(joined)) } }))
+            .Expect(HttpStatusCode.OK);
+
+        // Until the update is applied the back end's port still names the subnet it leaves: that subnet's delete waits.
+        var dependsOn = await api.Db.ScalarAsync<string>(
+            "select array_to_string(depends_on, ',') from outbox_entries where resource_id = $1 and operation = 'update'", Guid.Parse(Id(p)));
+        Assert.Equal(new[] { Id(n), Id(left), Id(joined) }.Order(), dependsOn.Split(',').Order());
+    }
 }

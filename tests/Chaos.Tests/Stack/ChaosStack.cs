@@ -56,7 +56,7 @@ public sealed class ChaosStack : IAsyncDisposable
     /// <param name="logDirectory">When set, every process's output is written there when the stack stops.</param>
     public static async Task<ChaosStack> StartAsync(Action<string> log, string? logDirectory)
     {
-        var stack = new ChaosStack(await PostgresServer.StartPrivateAsync(), logDirectory);
+        var stack = new ChaosStack(await PostgresServer.StartDedicatedAsync(), logDirectory);
         try
         {
             await stack.StartProcessesAsync(log);
@@ -186,6 +186,6 @@ public sealed class ChaosStack : IAsyncDisposable
         {
             await _bouncer.DisposeAsync();
         }
-        await Server.DestroyAsync();
+        await Server.DisposeAsync();
     }
 }

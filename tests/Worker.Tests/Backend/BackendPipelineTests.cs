@@ -35,6 +35,36 @@ public sealed class BackendPipelineTests
     }
 
     [Fact]
+    public async Task The_circuit_state_reads_open_after_failures_then_half_open_and_closed_once_a_probe_succeeds()
+    {
+        var (pipeline, backend) = Build(new BackendOptions
+        {
+            BaseUrl = "http://backend.test/", RetryCount = 0, BreakMinimumThroughput = 2, BreakFailureRatio = 0.5,
+            BreakDuration = TimeSpan.FromMilliseconds(500),
+        });
+        Assert.Equal(0, pipeline.CircuitState);
+        backend.Fault = _ => (503, "outage");
+        while (pipeline.CircuitState == 0 && backend.Calls.Count < 20)
+        {
+            await pipeline.SendAsync(Create(Guid.NewGuid()), CancellationToken.None);
+        }
+        Assert.Equal(1, pipeline.CircuitState);
+
+        backend.Fault = null;
+        backend.Latency = TimeSpan.FromMilliseconds(300);
+        // After the break the next call is the probe: half-open while it runs, closed once it succeeds.
+        var probe = await Eventually.WaitAsync(async () =>
+        {
+            var call = pipeline.SendAsync(Create(Guid.NewGuid()), CancellationToken.None);
+            var seenHalfOpen = await Eventually.WaitAsync(() => Task.FromResult(pipeline.CircuitState), s => s != 1 || call.IsCompleted,
+                TimeSpan.FromSeconds(10), "probe started") == 2;
+            return (Outcome: (await call).Kind, SeenHalfOpen: seenHalfOpen);
+        }, r => r.Outcome == BackendOutcomeKind.Applied, TimeSpan.FromSeconds(30), "a successful probe");
+        Assert.True(probe.SeenHalfOpen, "the state never read half-open during the probe");
+        Assert.Equal(0, pipeline.CircuitState);
+    }
+
+    [Fact]
     public async Task Rejections_do_not_open_the_circuit()
     {
         var (pipeline, backend) = Build();

@@ -67,6 +67,29 @@ public sealed class LeaseStoreTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Acquire_names_the_previous_holder_only_when_it_takes_over_an_expired_unreleased_lease()
+    {
+        var store = Store(TimeSpan.FromMilliseconds(300));
+        var id = Guid.NewGuid();
+        var fresh = await store.AcquireAsync(id, "a");
+        Assert.Null(fresh!.PreviousHolder);
+        Assert.False(fresh.IsTakeover);
+
+        var taken = await Eventually.WaitAsync(() => store.AcquireAsync(id, "b"), l => l is not null, TimeSpan.FromSeconds(10), "takeover after expiry");
+        Assert.Equal("a", taken!.PreviousHolder);
+        Assert.True(taken.IsTakeover);
+
+        // Its own expired lease re-acquired is not a takeover; a released one leaves no row to take over.
+        var again = await Eventually.WaitAsync(() => store.AcquireAsync(id, "b"), l => l is not null, TimeSpan.FromSeconds(10), "re-acquire after own expiry");
+        Assert.Equal("b", again!.PreviousHolder);
+        Assert.False(again.IsTakeover);
+        Assert.True(await store.ReleaseAsync(again));
+        var afterRelease = await store.AcquireAsync(id, "c");
+        Assert.Null(afterRelease!.PreviousHolder);
+        Assert.False(afterRelease.IsTakeover);
+    }
+
+    [Fact]
     public async Task Renewal_keeps_a_lease_alive_past_its_duration()
     {
         var store = Store(TimeSpan.FromSeconds(1.5));

@@ -88,6 +88,95 @@ public sealed class ReconciliationTests : IAsyncLifetime
         Assert.Equal(0L, await check.ExecuteScalarAsync());
     }
 
+    [Fact]
+    public async Task A_run_repairs_missing_drifted_and_orphaned_objects_through_the_outbox_and_the_next_run_finds_nothing()
+    {
+        await using var worker = await WorkerHost.StartAsync(_db, _sim.BaseUrl.ToString(), settings: new Dictionary<string, string?>
+        {
+            ["Worker:Reconciliation:PollInterval"] = "00:00:00.100",
+        });
+        var kept = await _scenario.CreateNetworkAsync("kept");
+        var subnet = await _scenario.CreateSubnetAsync(kept);
+        var missing = await _scenario.CreateNetworkAsync("missing");
+        var drifted = await _scenario.CreateNetworkAsync("drifted-here");
+        var missingPort = await _scenario.CreatePortAsync(kept, subnet, "missing-port");
+        var tampered = await _scenario.CreateNetworkAsync("tampered-here");
+        await _scenario.WaitUntilDrainedAsync();
+
+        (await _sim.Admin.DeleteAsync($"_sim/objects/networks/{missing}")).EnsureSuccessStatusCode();
+        (await _sim.Admin.DeleteAsync($"_sim/objects/ports/{missingPort}")).EnsureSuccessStatusCode();
+        (await _sim.Admin.PutAsJsonAsync($"_sim/objects/networks/{drifted}", new { revision = 42, attributes = new { name = "drifted-there" } })).EnsureSuccessStatusCode();
+        // Same revision, one attribute changed behind the system's back.
+        var tamperedAttributes = (await _sim.ListAsync("networks"))[tampered].Attributes;
+        tamperedAttributes["name"] = "tampered-there";
+        (await _sim.Admin.PutAsJsonAsync($"_sim/objects/networks/{tampered}", new JsonObject { ["revision"] = 1, ["attributes"] = tamperedAttributes.DeepClone() })).EnsureSuccessStatusCode();
+        // An orphan family: network ← subnet ← port, and a router with an interface on that subnet.
+        var (orphanNet, orphanSubnet, orphanPort, orphanRouter, orphanIface) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
+        (await _sim.Admin.PutAsJsonAsync($"_sim/objects/networks/{orphanNet}", new { revision = 3, attributes = new { name = "orphan" } })).EnsureSuccessStatusCode();
+        (await _sim.Admin.PutAsJsonAsync($"_sim/objects/subnets/{orphanSubnet}", new { revision = 1, attributes = new { network_id = orphanNet } })).EnsureSuccessStatusCode();
+        (await _sim.Admin.PutAsJsonAsync($"_sim/objects/ports/{orphanPort}",
+            new { revision = 1, attributes = new { network_id = orphanNet, fixed_ips = new[] { new { subnet_id = orphanSubnet, ip_address = "10.9.0.5" } } } })).EnsureSuccessStatusCode();
+        (await _sim.Admin.PutAsJsonAsync($"_sim/objects/routers/{orphanRouter}", new { revision = 1, attributes = new { name = "orphan-router" } })).EnsureSuccessStatusCode();
+        using (var attach = new HttpRequestMessage(HttpMethod.Put, $"v1/routers/{orphanRouter}/interfaces/{orphanIface}")
+        {
+            Content = JsonContent.Create(new { revision = 1, attributes = new { subnet_id = orphanSubnet, ip_address = "10.9.0.1" } }),
+        })
+        {
+            attach.Headers.Add("X-Fencing-Token", "1");
+            attach.Headers.Add("Idempotency-Key", Guid.NewGuid().ToString());
+            (await _sim.Admin.SendAsync(attach)).EnsureSuccessStatusCode();
+        }
+
+        var run = await RunReconciliationAsync();
+        var findings = JsonNode.Parse(run.Findings)!.AsArray().Select(f => f!.AsObject()).ToList();
+        Assert.Equal(
+            new[]
+            {
+                ("missing_at_back_end", missing), ("missing_at_back_end", missingPort), ("orphan_at_back_end", orphanNet),
+                ("orphan_at_back_end", orphanPort), ("orphan_at_back_end", orphanRouter), ("orphan_at_back_end", orphanSubnet),
+                ("revision_drift", drifted), ("attribute_drift", tampered),
+            }.OrderBy(f => f.Item1).ThenBy(f => f.Item2).ToList(),
+            findings.Select(f => (f["kind"]!.GetValue<string>(), Guid.Parse(f["id"]!.GetValue<string>()))).OrderBy(f => f.Item1).ThenBy(f => f.Item2).ToList());
+        Assert.All(findings, f => Assert.StartsWith("enqueued", f["repair"]!.GetValue<string>(), StringComparison.Ordinal));
+        Assert.All(findings, f => Assert.NotNull(f["repair_seq"]));
+        Assert.Equal(["name"], findings.Single(f => f["kind"]!.GetValue<string>() == "attribute_drift")["fields"]!.AsArray().Select(n => n!.GetValue<string>()));
+
+        await _scenario.WaitUntilDrainedAsync();
+        var networks = await _sim.ListAsync("networks");
+        Assert.Equal(2, networks[missing].Revision);
+        Assert.Equal("missing", networks[missing].Attributes["name"]!.GetValue<string>());
+        Assert.Equal(43, networks[drifted].Revision);
+        Assert.Equal("drifted-here", networks[drifted].Attributes["name"]!.GetValue<string>());
+        Assert.False(networks.ContainsKey(orphanNet));
+        Assert.Equal((2L, "tampered-here"), (networks[tampered].Revision, networks[tampered].Attributes["name"]!.GetValue<string>()));
+        Assert.Contains(missingPort, (await _sim.ListAsync("ports")).Keys);
+        Assert.DoesNotContain(orphanPort, (await _sim.ListAsync("ports")).Keys);
+        Assert.DoesNotContain(orphanSubnet, (await _sim.ListAsync("subnets")).Keys);
+        Assert.DoesNotContain(orphanRouter, (await _sim.ListAsync("routers")).Keys);
+        Assert.DoesNotContain(await _sim.InterfacesAsync(), i => i.Router == orphanRouter);
+        foreach (var (table, id) in new[] { ("networks", missing), ("networks", drifted), ("networks", tampered), ("ports", missingPort) })
+        {
+            var row = (await _scenario.ResourceAsync(table, id))!.Value;
+            Assert.Equal(("ACTIVE", row.Revision), (row.Status, row.Applied));
+        }
+        Assert.All(await _sim.ViolationsAsync(), v => Assert.Equal(0, v.Value));
+
+        var again = await RunReconciliationAsync();
+        Assert.Equal("[]", again.Findings.Replace(" ", "", StringComparison.Ordinal));
+    }
+
+    private async Task<(string State, string Findings, string Summary)> RunReconciliationAsync()
+    {
+        long runId;
+        await using (var request = _ds.CreateCommand("insert into reconciliation_runs (requested_by) values ('test') returning id"))
+        {
+            runId = (long)(await request.ExecuteScalarAsync())!;
+        }
+        var run = await Eventually.WaitAsync(() => ReadRunAsync(runId), r => r.State is "finished" or "failed", TimeSpan.FromSeconds(60), "run to finish");
+        Assert.Equal("finished", run.State);
+        return run;
+    }
+
     private async Task<(string State, string Findings, string Summary)> ReadRunAsync(long id)
     {
         await using var cmd = _ds.CreateCommand("select state, findings::text, summary::text from reconciliation_runs where id = @id");

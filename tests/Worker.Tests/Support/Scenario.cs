@@ -1,6 +1,10 @@
 using System.Text.Json.Nodes;
+using Microsoft.EntityFrameworkCore;
 using Npgsql;
 using NpgsqlTypes;
+using OutboxSync.Outbox;
+using OutboxSync.Persistence;
+using OutboxSync.Resources;
 
 namespace OutboxSync.Worker.Tests.Support;
 
@@ -9,7 +13,7 @@ namespace OutboxSync.Worker.Tests.Support;
 /// revision = revision_number after the change, payload = Neutron view, depends_on = parents), since the API is
 /// not part of this branch.
 /// </summary>
-public sealed class Scenario(NpgsqlDataSource db)
+public sealed partial class Scenario(NpgsqlDataSource db)
 {
     private int _macCounter;
     private int _cidrCounter;
@@ -25,7 +29,7 @@ public sealed class Scenario(NpgsqlDataSource db)
                 insert into networks (id, project_id, name, status, revision_number, created_at, updated_at)
                 values (@id, 'p1', @name, 'PENDING_CREATE', 1, now(), now())
                 """, ("id", netId), ("name", name));
-            await AppendAsync(conn, tx, "network", netId, "create", 1, NetworkView(netId, name, 1), []);
+            await AppendAsync(conn, tx, "network", netId, "create", 1, await RenderAsync(conn, tx, "network", netId), []);
         });
         return netId;
     }
@@ -40,7 +44,7 @@ public sealed class Scenario(NpgsqlDataSource db)
                     status = case when status = 'PENDING_CREATE' then status else 'PENDING_UPDATE' end
                 where id = @id returning revision_number
                 """, ("id", netId), ("name", name));
-            seq = await AppendAsync(conn, tx, "network", netId, "update", rev, NetworkView(netId, name, rev), []);
+            seq = await AppendAsync(conn, tx, "network", netId, "update", rev, await RenderAsync(conn, tx, "network", netId), []);
         });
         return seq;
     }
@@ -78,12 +82,7 @@ public sealed class Scenario(NpgsqlDataSource db)
                 insert into subnets (id, project_id, name, status, revision_number, created_at, updated_at, network_id, cidr, ip_version, gateway_ip)
                 values (@id, 'p1', @name, 'PENDING_CREATE', 1, now(), now(), @net, @cidr, 4, @gw)
                 """, ("id", id), ("name", name), ("net", netId), ("cidr", cidr), ("gw", cidr.Replace(".0/24", ".1", StringComparison.Ordinal)));
-            await AppendAsync(conn, tx, "subnet", id, "create", 1, new JsonObject
-            {
-                ["id"] = id.ToString(), ["name"] = name, ["project_id"] = "p1", ["network_id"] = netId.ToString(),
-                ["cidr"] = cidr, ["ip_version"] = 4, ["gateway_ip"] = cidr.Replace(".0/24", ".1", StringComparison.Ordinal),
-                ["allocation_pools"] = new JsonArray(), ["status"] = "PENDING_CREATE", ["revision_number"] = 1,
-            }, [netId]);
+            await AppendAsync(conn, tx, "subnet", id, "create", 1, await RenderAsync(conn, tx, "subnet", id), [netId]);
         });
         return id;
     }
@@ -100,21 +99,14 @@ public sealed class Scenario(NpgsqlDataSource db)
                 insert into ports (id, project_id, name, status, revision_number, created_at, updated_at, network_id, mac_address)
                 values (@id, 'p1', @name, 'PENDING_CREATE', 1, now(), now(), @net, @mac)
                 """, ("id", id), ("name", name), ("net", netId), ("mac", mac));
-            var fixedIps = new JsonArray();
             var deps = new List<Guid> { netId };
             if (subnetId is { } s)
             {
                 var ip = $"10.0.{_macCounter / 250}.{(_macCounter % 250) + 2}";
                 await ExecAsync(conn, tx, "insert into ip_allocations (subnet_id, ip_address, port_id) values (@s, @ip, @p)", ("s", s), ("ip", ip), ("p", id));
-                fixedIps.Add(new JsonObject { ["subnet_id"] = s.ToString(), ["ip_address"] = ip });
                 deps.Add(s);
             }
-            await AppendAsync(conn, tx, "port", id, "create", 1, new JsonObject
-            {
-                ["id"] = id.ToString(), ["name"] = name, ["project_id"] = "p1", ["network_id"] = netId.ToString(),
-                ["mac_address"] = mac, ["fixed_ips"] = fixedIps, ["device_id"] = "", ["device_owner"] = "",
-                ["status"] = "PENDING_CREATE", ["revision_number"] = 1,
-            }, deps);
+            await AppendAsync(conn, tx, "port", id, "create", 1, await RenderAsync(conn, tx, "port", id), deps);
         });
         return id;
     }
@@ -129,11 +121,7 @@ public sealed class Scenario(NpgsqlDataSource db)
                     status = case when status = 'PENDING_CREATE' then status else 'PENDING_UPDATE' end
                 where id = @id returning revision_number
                 """, ("id", portId), ("name", name));
-            seq = await AppendAsync(conn, tx, "port", portId, "update", rev, new JsonObject
-            {
-                ["id"] = portId.ToString(), ["name"] = name, ["project_id"] = "p1", ["network_id"] = netId.ToString(),
-                ["fixed_ips"] = new JsonArray(), ["revision_number"] = rev,
-            }, [netId]);
+            seq = await AppendAsync(conn, tx, "port", portId, "update", rev, await RenderAsync(conn, tx, "port", portId), [netId]);
         });
         return seq;
     }
@@ -149,10 +137,7 @@ public sealed class Scenario(NpgsqlDataSource db)
                 insert into routers (id, project_id, name, status, revision_number, created_at, updated_at)
                 values (@id, 'p1', @name, 'PENDING_CREATE', 1, now(), now())
                 """, ("id", id), ("name", name));
-            await AppendAsync(conn, tx, "router", id, "create", 1, new JsonObject
-            {
-                ["id"] = id.ToString(), ["name"] = name, ["project_id"] = "p1", ["status"] = "PENDING_CREATE", ["revision_number"] = 1,
-            }, []);
+            await AppendAsync(conn, tx, "router", id, "create", 1, await RenderAsync(conn, tx, "router", id), []);
         });
         return id;
     }
@@ -174,13 +159,7 @@ public sealed class Scenario(NpgsqlDataSource db)
                 """, ("id", portId), ("net", netId), ("mac", mac), ("r", routerId.ToString()));
             await ExecAsync(conn, tx, "insert into ip_allocations (subnet_id, ip_address, port_id) values (@s, @ip, @p)", ("s", subnetId), ("ip", ip), ("p", portId));
             await ExecAsync(conn, tx, "insert into router_interfaces (port_id, router_id, subnet_id) values (@p, @r, @s)", ("p", portId), ("r", routerId), ("s", subnetId));
-            await AppendAsync(conn, tx, "port", portId, "add_interface", 1, new JsonObject
-            {
-                ["id"] = portId.ToString(), ["project_id"] = "p1", ["network_id"] = netId.ToString(), ["mac_address"] = mac,
-                ["fixed_ips"] = new JsonArray(new JsonObject { ["subnet_id"] = subnetId.ToString(), ["ip_address"] = ip }),
-                ["device_id"] = routerId.ToString(), ["device_owner"] = "network:router_interface",
-                ["router_id"] = routerId.ToString(), ["subnet_id"] = subnetId.ToString(), ["ip_address"] = ip,
-            }, [routerId, subnetId, netId]);
+            await AppendAsync(conn, tx, "port", portId, "add_interface", 1, await RenderAsync(conn, tx, "port", portId), [routerId, subnetId, netId]);
         });
         return portId;
     }
@@ -259,11 +238,20 @@ public sealed class Scenario(NpgsqlDataSource db)
         return seq;
     }
 
-    private static JsonObject NetworkView(Guid id, string name, long rev) => new()
+    /// <summary>The payload the API would write: the product's own rendering of the rows just written, in this transaction.</summary>
+    private static async Task<JsonObject> RenderAsync(NpgsqlConnection conn, NpgsqlTransaction tx, string type, Guid id)
     {
-        ["id"] = id.ToString(), ["name"] = name, ["project_id"] = "p1", ["admin_state_up"] = true, ["mtu"] = 1500,
-        ["shared"] = false, ["router:external"] = false, ["status"] = "PENDING", ["revision_number"] = rev,
-    };
+        await using var context = new OutboxSyncDbContext(new DbContextOptionsBuilder<OutboxSyncDbContext>().UseNpgsql(conn).Options);
+        await context.Database.UseTransactionAsync(tx);
+        StandardResource resource = type switch
+        {
+            "network" => await context.Networks.AsNoTracking().SingleAsync(r => r.Id == id),
+            "subnet" => await context.Subnets.AsNoTracking().SingleAsync(r => r.Id == id),
+            "port" => await context.Ports.AsNoTracking().Include(p => p.FixedIps).SingleAsync(r => r.Id == id),
+            _ => await context.Routers.AsNoTracking().SingleAsync(r => r.Id == id),
+        };
+        return (await ResourceSnapshots.RenderAsync(context, resource, CancellationToken.None)).Snapshot;
+    }
 
     private async Task InTransactionAsync(Func<NpgsqlConnection, NpgsqlTransaction, Task> work)
     {

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using OutboxSync.Resources;
 
-namespace OutboxSync.Api.Views;
+namespace OutboxSync.Resources;
 
 /// <summary>Neutron's JSON view of each resource; the same view is the outbox snapshot sent to the back end.</summary>
 public static class ResourceViews

@@ -1,0 +1,36 @@
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http.HttpResults;
+using OutboxSync.Api.Auth;
+using OutboxSync.Api.Lists;
+using OutboxSync.Resources;
+
+namespace OutboxSync.Api.Endpoints;
+
+/// <summary>
+/// List and show, the same for every resource type: parse the query, read a page (or one resource the caller may
+/// see), render the Neutron views and apply <c>fields=</c>. Each type supplies only how to render a batch, so a view
+/// that needs related rows (a network's subnets, a port's addresses) loads them once per page.
+/// </summary>
+public static class ResourceReads
+{
+    public delegate Task<List<JsonObject>> Renderer<in T>(ResourceServices s, IReadOnlyList<T> items, CancellationToken ct);
+
+    public static async Task<Ok<JsonObject>> ListAsync<T>(HttpContext context, ResourceServices s, ResourceType type, Microsoft.EntityFrameworkCore.DbSet<T> source,
+        Renderer<T> render, CancellationToken ct) where T : StandardResource
+    {
+        var request = ListRequest.Parse(context.Request.Query, type, s.Options.Value.MaxPageSize);
+        var page = await s.Lister.ListAsync(source, type, request, TenantContext.From(context), s.Lookup.HidePendingDeletes, ct);
+        var views = (await render(s, page.Items, ct)).Select(v => ResourceViews.Select(v, request.Fields)).ToList();
+        return TypedResults.Ok(Responses.ListBody(context.Request, type.Collection, views, page.Items.Select(x => x.Id.ToString()).ToList(), page.HasMore, request));
+    }
+
+    public static async Task<Ok<JsonObject>> ShowAsync<T>(string id, HttpContext context, ResourceServices s, ResourceType type,
+        Renderer<T> render, CancellationToken ct) where T : StandardResource
+    {
+        var item = await s.Lookup.FindAsync<T>(type, id, TenantContext.From(context), forUpdate: false, ct);
+        // Only the fields= part of a show's query string matters; other keys are ignored, as Neutron does.
+        var fieldsOnly = new QueryCollection(context.Request.Query.Where(q => q.Key == "fields").ToDictionary(q => q.Key, q => q.Value));
+        var fields = ListRequest.Parse(fieldsOnly, type, 1).Fields;
+        return TypedResults.Ok(Responses.Envelope(type.Name, ResourceViews.Select((await render(s, [item], ct))[0], fields)));
+    }
+}

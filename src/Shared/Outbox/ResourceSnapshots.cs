@@ -1,0 +1,47 @@
+using System.Text.Json.Nodes;
+using Microsoft.EntityFrameworkCore;
+using OutboxSync.Persistence;
+using OutboxSync.Resources;
+
+namespace OutboxSync.Outbox;
+
+/// <summary>
+/// The desired state an outbox entry carries for a resource's current rows, and the parents it depends on. A user
+/// request renders its snapshot as it goes; this is for entries written outside one (operator resync,
+/// reconciliation repair), so they carry exactly what a request at this revision would have carried.
+/// </summary>
+public static class ResourceSnapshots
+{
+    /// <summary>A port's parents: its network and the subnets of its addresses.</summary>
+    public static IEnumerable<Guid> PortParents(Port port) => port.FixedIps.Select(a => a.SubnetId).Prepend(port.NetworkId);
+
+    /// <param name="resource">A port must have its <see cref="Port.FixedIps"/> loaded.</param>
+    public static async Task<(JsonObject Snapshot, List<Guid> Parents)> RenderAsync(OutboxSyncDbContext db, StandardResource resource, CancellationToken ct)
+    {
+        switch (resource)
+        {
+            case Network n:
+                var subnets = await db.Subnets.AsNoTracking().Where(s => s.NetworkId == n.Id)
+                    .OrderBy(s => s.CreatedAt).ThenBy(s => s.Id).Select(s => s.Id).ToListAsync(ct);
+                return (ResourceViews.Network(n, subnets), []);
+            case Subnet s:
+                return (ResourceViews.Subnet(s), [s.NetworkId]);
+            case Port p:
+                var view = ResourceViews.Port(p);
+                var parents = PortParents(p).ToList();
+                // A router-interface port is sent as the interface: the router, the subnet and the address on it.
+                if (await db.RouterInterfaces.AsNoTracking().SingleOrDefaultAsync(i => i.PortId == p.Id, ct) is { } iface)
+                {
+                    view["router_id"] = iface.RouterId.ToString();
+                    view["subnet_id"] = iface.SubnetId.ToString();
+                    view["ip_address"] = p.FixedIps.FirstOrDefault(f => f.SubnetId == iface.SubnetId)?.IpAddress;
+                    parents.Add(iface.RouterId);
+                }
+                return (view, parents);
+            case Router r:
+                return (ResourceViews.Router(r), []);
+            default:
+                throw new ArgumentException($"No snapshot for {resource.GetType().Name}", nameof(resource));
+        }
+    }
+}

@@ -1,0 +1,6 @@
+using System.Text.Json.Nodes;
+
+namespace OutboxSync.Worker.Backend;
+
+/// <summary>One object in a back-end listing: its id, stored revision, the parents its attributes name, and the attributes.</summary>
+public sealed record BackendObject(Guid Id, long Revision, IReadOnlyList<Guid> Parents, JsonObject? Attributes = null);

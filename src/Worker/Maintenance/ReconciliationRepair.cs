@@ -1,0 +1,184 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using NpgsqlTypes;
+using OutboxSync.Hosting;
+using OutboxSync.Outbox;
+using OutboxSync.Persistence;
+using OutboxSync.Resources;
+using OutboxSync.Worker.Backend;
+using OutboxSync.Worker.Drain;
+
+namespace OutboxSync.Worker.Maintenance;
+
+/// <summary>
+/// Repairs what a reconciliation run found by enqueuing ordinary outbox entries, so every repair goes through the
+/// normal locked, ordered, fenced path; nothing here writes to the back end. A resource missing or drifted there
+/// is sent again at a new revision (above anything the back end holds, so it is never refused as stale); an
+/// orphan is deleted, children before parents. Each repair is guarded against the API and the drain moving the
+/// resource since the run looked, so a run never resurrects a deleted resource nor deletes a created one.
+/// </summary>
+public sealed partial class ReconciliationRepair(
+    IServiceScopeFactory scopes,
+    NpgsqlDataSource dataSource,
+    BackendClient backend,
+    IOptions<ReconciliationOptions> options,
+    TimeProvider time,
+    ILogger<ReconciliationRepair> logger)
+{
+    // Invariant: a resource is re-sent only if it is exactly as the run saw it — ACTIVE, its desired revision applied
+    // and equal to the one the run compared, nothing pending and nothing finished since the run began. FOR UPDATE
+    // (held for this short transaction only) excludes the API's accept transactions, which lock the same row first:
+    // an accept that committed earlier fails this guard; a later one waits for our commit and its entry, with a
+    // higher seq and revision, follows the repair.
+    private const string ResendGuardSql = """
+        select 1 as "Value" from {table} r
+        where r.id = @id and r.status = 'ACTIVE' and r.revision_number = @applied and r.applied_revision = @applied
+          and not exists (select 1 from outbox_entries e
+                          where e.resource_id = r.id and (e.state = 'pending' or e.completed_at >= @since))
+        for update of r
+        """;
+
+    // Invariant: an orphan is deleted only if no resource here is it or can become it — no row of any type with
+    // its id (the API generates ids and never reuses them, so none can appear later) and no entry for it pending or
+    // finished since the run began (a create or delete in flight). One statement: the check and the insert agree.
+    private const string OrphanDeleteSql = """
+        insert into outbox_entries (resource_type, resource_id, operation, revision, payload, project_id, depends_on, trace_parent, state, created_at)
+        select @type, @id, @operation, @revision, @payload::jsonb, '', @depends_on, @trace_parent, 'pending', clock_timestamp()
+        where not exists (select 1 from networks where id = @id)
+          and not exists (select 1 from subnets where id = @id)
+          and not exists (select 1 from ports where id = @id)
+          and not exists (select 1 from routers where id = @id)
+          and not exists (select 1 from outbox_entries e
+                          where e.resource_id = @id and (e.state = 'pending' or e.completed_at >= @since))
+        returning seq
+        """;
+
+    /// <summary>Enqueues a repair for each finding, within the per-run limit; returns the findings with what was done.</summary>
+    public async Task<IReadOnlyList<ReconciliationFinding>> EnqueueAsync(IReadOnlyList<ReconciliationFinding> findings, DateTimeOffset since, CancellationToken ct)
+    {
+        using var activity = Telemetry.Source.StartActivity("reconciliation.repair");
+        var done = new List<ReconciliationFinding>(findings.Count);
+        var enqueued = await DetachOrphanRoutersAsync(findings, since, ct);
+        foreach (var finding in InRepairOrder(findings))
+        {
+            if (enqueued >= options.Value.MaxRepairsPerRun)
+            {
+                done.Add(finding with { Repair = "skipped: repair limit per run reached; the next run finds it again" });
+                continue;
+            }
+            var (repair, seq) = finding.Kind == ReconciliationFinding.OrphanAtBackEnd
+                ? await DeleteOrphanAsync(finding, since, ct)
+                : await ResendAsync(finding, since, ct);
+            enqueued += seq is null ? 0 : 1;
+            done.Add(finding with { Repair = repair, RepairSeq = seq });
+        }
+        if (enqueued > 0)
+        {
+            LogEnqueued(logger, enqueued);
+            await using var notify = dataSource.CreateCommand($"select pg_notify('{OutboxNotifications.Channel}', '')");
+            await notify.ExecuteNonQueryAsync(ct);
+        }
+        return done;
+    }
+
+    // Re-sends go parents first and orphan deletes children first, so each entry's dependencies are enqueued before
+    // it (the dependency rules order by seq).
+    private static IEnumerable<ReconciliationFinding> InRepairOrder(IReadOnlyList<ReconciliationFinding> findings)
+    {
+        string[] parentsFirst = [ResourceType.Network.Name, ResourceType.Router.Name, ResourceType.Subnet.Name, ResourceType.Port.Name];
+        var orphans = findings.Where(f => f.Kind == ReconciliationFinding.OrphanAtBackEnd)
+            .OrderByDescending(f => Array.IndexOf(parentsFirst, f.ResourceType));
+        var resends = findings.Where(f => f.Kind != ReconciliationFinding.OrphanAtBackEnd)
+            .OrderBy(f => Array.IndexOf(parentsFirst, f.ResourceType));
+        return orphans.Concat(resends);
+    }
+
+    private async Task<(string Repair, long? Seq)> ResendAsync(ReconciliationFinding finding, DateTimeOffset since, CancellationToken ct)
+    {
+        var type = ResourceType.FromName(finding.ResourceType)!;
+        await using var scope = scopes.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<OutboxSyncDbContext>();
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        var unchanged = await db.Database.SqlQueryRaw<int>(ResendGuardSql.Replace("{table}", type.Table, StringComparison.Ordinal),
+                new NpgsqlParameter("id", finding.Id), new NpgsqlParameter("applied", finding.DatabaseRevision ?? 0),
+                new NpgsqlParameter("since", since))
+            .ToListAsync(ct);
+        if (unchanged.Count == 0)
+        {
+            return ("skipped: the resource changed since the run looked", null);
+        }
+        StandardResource resource = type.Name switch
+        {
+            "network" => await db.Networks.SingleAsync(n => n.Id == finding.Id, ct),
+            "subnet" => await db.Subnets.SingleAsync(s => s.Id == finding.Id, ct),
+            "port" => await db.Ports.Include(p => p.FixedIps).SingleAsync(p => p.Id == finding.Id, ct),
+            _ => await db.Routers.SingleAsync(r => r.Id == finding.Id, ct),
+        };
+        // A new revision above both sides: the back end takes it whatever it holds (a drifted higher revision, or a
+        // tombstone of an out-of-band delete), and the resource shows PENDING_UPDATE until it is confirmed.
+        resource.RevisionNumber = Math.Max(resource.RevisionNumber, finding.BackEndRevision ?? 0) + 1;
+        resource.UpdatedAt = time.GetUtcNow();
+        resource.Status = ResourceStatus.PendingUpdate;
+        resource.StatusReason = $"reconciliation: {finding.Kind}";
+        var (snapshot, parents) = await ResourceSnapshots.RenderAsync(db, resource, ct);
+        var operation = finding.Kind == ReconciliationFinding.MissingAtBackEnd ? OutboxOperation.Create : OutboxOperation.Update;
+        var outbox = new OutboxWriter(db, time);
+        outbox.Append(resource, operation, () => snapshot, parents);
+        await db.SaveChangesAsync(ct);
+        await outbox.FlushAsync(ct);
+        await tx.CommitAsync(ct);
+        var seq = db.ChangeTracker.Entries<OutboxEntry>().Single().Entity.Seq;
+        return ($"enqueued {operation} at revision {resource.RevisionNumber}", seq);
+    }
+
+    // A router with interfaces cannot be deleted: detach each interface first. The detach names the router and the
+    // interface's subnet (so their deletes wait for it) and the port's own parents when the port is an orphan too;
+    // confirming a detach also deletes the port object, so the port needs no delete of its own.
+    private async Task<int> DetachOrphanRoutersAsync(IReadOnlyList<ReconciliationFinding> findings, DateTimeOffset since, CancellationToken ct)
+    {
+        var orphanPorts = findings.Where(f => f.Kind == ReconciliationFinding.OrphanAtBackEnd && f.ResourceType == ResourceType.Port.Name)
+            .ToDictionary(f => f.Id, f => f.BackEndParents ?? []);
+        var enqueued = 0;
+        foreach (var router in findings.Where(f => f.Kind == ReconciliationFinding.OrphanAtBackEnd && f.ResourceType == ResourceType.Router.Name))
+        {
+            foreach (var iface in await Reconciler.WithRetriesAsync(() => backend.ListInterfacesAsync(router.Id, ct), ct))
+            {
+                var payload = new JsonObject { ["id"] = iface.Id.ToString(), ["router_id"] = router.Id.ToString() };
+                var dependsOn = orphanPorts.GetValueOrDefault(iface.Id, []).Concat(iface.Parents).Append(router.Id).ToList();
+                enqueued += await InsertOrphanEntryAsync(ResourceType.Port, iface.Id, OutboxOperation.RemoveInterface, 0, payload, dependsOn, since, ct) is null ? 0 : 1;
+            }
+        }
+        return enqueued;
+    }
+
+    private async Task<(string Repair, long? Seq)> DeleteOrphanAsync(ReconciliationFinding finding, DateTimeOffset since, CancellationToken ct)
+    {
+        var type = ResourceType.FromName(finding.ResourceType)!;
+        var seq = await InsertOrphanEntryAsync(type, finding.Id, OutboxOperation.Delete, finding.BackEndRevision ?? 0,
+            new JsonObject { ["id"] = finding.Id.ToString() }, (finding.BackEndParents ?? []).ToList(), since, ct);
+        return seq is null ? ("skipped: the resource exists here or is in motion", null) : ("enqueued delete", seq);
+    }
+
+    private async Task<long?> InsertOrphanEntryAsync(ResourceType type, Guid id, string operation, long revision, JsonObject payload,
+        List<Guid> dependsOn, DateTimeOffset since, CancellationToken ct)
+    {
+        await using var cmd = dataSource.CreateCommand(OrphanDeleteSql);
+        cmd.Parameters.AddWithValue("type", type.Name);
+        cmd.Parameters.AddWithValue("id", id);
+        cmd.Parameters.AddWithValue("operation", operation);
+        cmd.Parameters.AddWithValue("revision", revision);
+        cmd.Parameters.AddWithValue("payload", payload.ToJsonString());
+        cmd.Parameters.Add(new NpgsqlParameter("depends_on", NpgsqlDbType.Array | NpgsqlDbType.Uuid) { Value = dependsOn.Where(d => d != id).Distinct().ToArray() });
+        cmd.Parameters.Add(new NpgsqlParameter("trace_parent", NpgsqlDbType.Text) { Value = (object?)Activity.Current?.Id ?? DBNull.Value });
+        cmd.Parameters.AddWithValue("since", since);
+        return await cmd.ExecuteScalarAsync(ct) is long seq ? seq : null;
+    }
+
+    [LoggerMessage(LogLevel.Information, "Reconciliation enqueued {Count} repairs")]
+    private static partial void LogEnqueued(ILogger logger, int count);
+}

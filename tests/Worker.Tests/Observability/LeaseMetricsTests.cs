@@ -1,0 +1,99 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using Npgsql;
+using OutboxSync.Hosting;
+using OutboxSync.Worker.Tests.Support;
+
+namespace OutboxSync.Worker.Tests.Observability;
+
+/// <summary>
+/// The lease counters as recorded on the project's Meter by an in-process replica against real PostgreSQL and the
+/// contract fake. Other classes may record too (the Meter is process-wide), so each test asserts its own event
+/// happened at least once under the label it must carry.
+/// </summary>
+public sealed class LeaseMetricsTests : IAsyncLifetime, IDisposable
+{
+    private readonly ConcurrentQueue<(string Instrument, long Value, string? Reason)> _recorded = new();
+    private readonly MeterListener _listener = new();
+    private readonly FakeBackend _backend = new();
+    private TestDatabase _db = null!;
+    private NpgsqlDataSource _ds = null!;
+    private Scenario _scenario = null!;
+
+    public LeaseMetricsTests()
+    {
+        _listener.InstrumentPublished = (instrument, listener) =>
+        {
+            if (instrument.Meter.Name == Telemetry.Name && instrument.Name.StartsWith("outboxsync.worker.lease.", StringComparison.Ordinal))
+            {
+                listener.EnableMeasurementEvents(instrument);
+            }
+        };
+        _listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+        {
+            string? reason = null;
+            foreach (var tag in tags)
+            {
+                if (tag.Key == "reason")
+                {
+                    reason = tag.Value as string;
+                }
+            }
+            _recorded.Enqueue((instrument.Name, value, reason));
+        });
+        _listener.Start();
+    }
+
+    public async Task InitializeAsync()
+    {
+        _db = await TestDatabase.CreateAsync();
+        _ds = _db.CreateDataSource();
+        _scenario = new Scenario(_ds);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _ds.DisposeAsync();
+        await _db.DisposeAsync();
+    }
+
+    public void Dispose() => _listener.Dispose();
+
+    [Fact]
+    public async Task Taking_over_a_dead_replicas_expired_lease_counts_an_acquisition_and_a_takeover()
+    {
+        var net = await _scenario.CreateNetworkAsync("orphaned");
+        await using (var cmd = _ds.CreateCommand("""
+            insert into resource_leases (resource_id, holder, token, acquired_at, expires_at)
+            values (@id, 'dead-replica', nextval('fencing_tokens'), now() - interval '1 minute', now() - interval '30 seconds')
+            """))
+        {
+            cmd.Parameters.AddWithValue("id", net);
+            await cmd.ExecuteNonQueryAsync();
+        }
+
+        await using var worker = await WorkerHost.StartAsync(_db, handler: _backend);
+        await _scenario.WaitUntilDrainedAsync();
+
+        Assert.True(Total("outboxsync.worker.lease.acquisitions") >= 1, Recorded());
+        Assert.True(Total("outboxsync.worker.lease.takeovers") >= 1, Recorded());
+    }
+
+    [Fact]
+    public async Task A_stale_token_answer_counts_a_lost_lease_with_reason_stale_token()
+    {
+        var once = 1;
+        _backend.Fault = _ => Interlocked.Decrement(ref once) >= 0 ? (409, "stale_token") : null;
+        await _scenario.CreateNetworkAsync("fenced");
+
+        await using var worker = await WorkerHost.StartAsync(_db, handler: _backend);
+        await _scenario.WaitUntilDrainedAsync();
+
+        Assert.True(Total("outboxsync.worker.lease.lost", "stale_token") >= 1, Recorded());
+    }
+
+    private long Total(string instrument, string? reason = null) =>
+        _recorded.Where(r => r.Instrument == instrument && (reason is null || r.Reason == reason)).Sum(r => r.Value);
+
+    private string Recorded() => string.Join("; ", _recorded.Select(r => $"{r.Instrument}{(r.Reason is null ? "" : $"[{r.Reason}]")}={r.Value}"));
+}
