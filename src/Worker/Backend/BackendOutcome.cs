@@ -27,7 +27,9 @@ public enum BackendOutcomeKind
     LeaseExpired,
 }
 
-public sealed record BackendOutcome(BackendOutcomeKind Kind, int? StatusCode, string Detail)
+/// <param name="InDoubt">The request was sent and abandoned without an answer (attempt timeout, lease cut-off): the
+/// back end may still be executing it, so nothing more may be sent for the resource until its lease has expired.</param>
+public sealed record BackendOutcome(BackendOutcomeKind Kind, int? StatusCode, string Detail, bool InDoubt = false)
 {
     public bool CountsAgainstBreaker => Kind is BackendOutcomeKind.Transient or BackendOutcomeKind.Outage;
 

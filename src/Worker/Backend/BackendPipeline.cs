@@ -30,10 +30,11 @@ public sealed class BackendPipeline
         {
             builder.AddRetry(new RetryStrategyOptions<BackendOutcome>
             {
-                // Outage is not retried in-call: the back end said it is down; hammering it helps nobody.
+                // Outage is not retried in-call: the back end said it is down; hammering it helps nobody. Nor is a timed-out
+                // attempt: it may still be executing at the back end, and a second call on the same resource while it
+                // runs is exactly the overlap the lease exists to prevent (the drain lets the lease expire instead).
                 ShouldHandle = new PredicateBuilder<BackendOutcome>()
-                    .HandleResult(r => r.Kind == BackendOutcomeKind.Transient)
-                    .Handle<TimeoutRejectedException>(),
+                    .HandleResult(r => r.Kind == BackendOutcomeKind.Transient && !r.InDoubt),
                 MaxRetryAttempts = o.RetryCount,
                 Delay = o.RetryDelay,
                 BackoffType = DelayBackoffType.Exponential,
@@ -81,7 +82,7 @@ public sealed class BackendPipeline
         }
         catch (TimeoutRejectedException)
         {
-            return new BackendOutcome(BackendOutcomeKind.Transient, null, "attempt timed out");
+            return new BackendOutcome(BackendOutcomeKind.Transient, null, "attempt timed out", InDoubt: true);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -119,7 +120,7 @@ public sealed class BackendPipeline
         }
         catch (OperationCanceledException) when (trust.IsCancellationRequested && !ct.IsCancellationRequested)
         {
-            return new BackendOutcome(BackendOutcomeKind.LeaseExpired, null, $"lease on {lease} ran out mid-call");
+            return new BackendOutcome(BackendOutcomeKind.LeaseExpired, null, $"lease on {lease} ran out mid-call", InDoubt: true);
         }
     }
 }

@@ -115,9 +115,11 @@ public sealed class DrainPass(
     private async Task DrainOneAsync(ResourceLease lease)
     {
         DrainMetrics.InFlight.Add(1);
+        var inDoubt = false;
         try
         {
             var summary = await drainer.DrainAsync(lease, _stopping.Token, _abort.Token);
+            inDoubt = summary.InDoubt;
             Interlocked.Add(ref _applied, summary.Applied + summary.Cancelled);
             Interlocked.Add(ref _failed, summary.Failed);
             DrainMetrics.Record(summary);
@@ -125,7 +127,8 @@ public sealed class DrainPass(
         catch (OperationCanceledException) when (_abort.IsCancellationRequested)
         {
             // Shutdown deadline: the call's fate is unknown; the entry stays pending and the next holder resends
-            // it under the same idempotency key.
+            // it under the same idempotency key once the lease has run out.
+            inDoubt = true;
         }
         catch (Exception e)
         {
@@ -137,8 +140,13 @@ public sealed class DrainPass(
             heartbeat.Untrack(lease);
             try
             {
-                // Release lets another replica (or this one) resume at once instead of waiting for expiry.
-                await leases.ReleaseAsync(lease, CancellationToken.None);
+                // Release lets another replica (or this one) resume at once instead of waiting for expiry — unless a
+                // call was abandoned without an answer: it may still run at the back end, and the lease running out
+                // (unrenewed, so within Leases:Duration) is what keeps every replica from sending beside it.
+                if (!inDoubt)
+                {
+                    await leases.ReleaseAsync(lease, CancellationToken.None);
+                }
             }
             catch (Exception e)
             {

@@ -14,7 +14,9 @@ using OutboxSync.Worker.Retry;
 namespace OutboxSync.Worker.Drain;
 
 /// <summary>What draining one resource achieved; <paramref name="LostReason"/> says why the lease was lost (see <see cref="LeaseMetrics"/>).</summary>
-public sealed record ResourceDrainSummary(int Applied, int Failed, int Cancelled, int Blocked, int Rescheduled, bool LeaseLost, string? LostReason = null);
+/// <param name="InDoubt">The last call was abandoned without an answer; the lease must run out rather than be released.</param>
+public sealed record ResourceDrainSummary(int Applied, int Failed, int Cancelled, int Blocked, int Rescheduled, bool LeaseLost, string? LostReason = null,
+    bool InDoubt = false);
 
 /// <summary>
 /// Drains ONE resource under its lease: read its pending entries in seq order, coalesce, check dependencies, call
@@ -136,6 +138,9 @@ public sealed class ResourceDrainer(
         }
 
         var outcome = await CallBackendAsync(lease, send, ct);
+        // An abandoned call may still run at the back end: after recording it, this resource stops here and its
+        // lease is left to expire, so no replica (this one included) sends for it while that call could be running.
+        tally.InDoubt |= outcome.InDoubt;
         var entry = send.Entry;
         var isDelete = send.Operation is OutboxOperation.Delete or OutboxOperation.RemoveInterface;
         switch (outcome.Kind)
@@ -281,8 +286,9 @@ public sealed class ResourceDrainer(
         public int Rescheduled;
         public bool Lost;
         public string? LostReason;
+        public bool InDoubt;
 
-        public ResourceDrainSummary ToSummary() => new(Applied, Failed, Cancelled, Blocked, Rescheduled, Lost, Lost ? LostReason : null);
+        public ResourceDrainSummary ToSummary() => new(Applied, Failed, Cancelled, Blocked, Rescheduled, Lost, Lost ? LostReason : null, InDoubt);
     }
 }
 

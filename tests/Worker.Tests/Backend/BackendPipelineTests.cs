@@ -77,7 +77,7 @@ public sealed class BackendPipelineTests
     }
 
     [Fact]
-    public async Task A_slow_attempt_times_out_and_is_retried_under_the_same_idempotency_key()
+    public async Task A_slow_attempt_times_out_in_doubt_and_is_not_sent_again_while_it_may_still_run()
     {
         var (pipeline, backend) = Build(new BackendOptions
         {
@@ -89,7 +89,24 @@ public sealed class BackendPipelineTests
 
         var outcome = await pipeline.SendAsync(Create(Guid.NewGuid()), CancellationToken.None);
 
-        Assert.Equal(BackendOutcomeKind.Transient, outcome.Kind);
+        Assert.Equal((BackendOutcomeKind.Transient, true), (outcome.Kind, outcome.InDoubt));
+        Assert.Single(seen);
+    }
+
+    [Fact]
+    public async Task A_transient_answer_is_retried_in_call_under_the_same_idempotency_key()
+    {
+        var (pipeline, backend) = Build(new BackendOptions
+        {
+            BaseUrl = "http://backend.test/", RetryCount = 2, RetryDelay = TimeSpan.FromMilliseconds(10),
+        });
+        var seen = new List<string>();
+        backend.OnRequest = c => { lock (seen) { seen.Add(c.Key); } };
+        backend.Fault = _ => (500, "boom");
+
+        var outcome = await pipeline.SendAsync(Create(Guid.NewGuid()), CancellationToken.None);
+
+        Assert.Equal((BackendOutcomeKind.Transient, false), (outcome.Kind, outcome.InDoubt));
         Assert.Equal(3, seen.Count);
         Assert.Single(seen.Distinct());
     }

@@ -417,6 +417,43 @@ public sealed class DrainTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_timed_out_call_keeps_its_lease_until_expiry_so_nothing_is_sent_beside_it()
+    {
+        _backend.Latency = TimeSpan.FromSeconds(3);
+        var net = await _scenario.CreateNetworkAsync("hung");
+        var replica = WorkerHost.Build(_db, handler: _backend, settings: new Dictionary<string, string?>
+        {
+            ["Backend:AttemptTimeout"] = "00:00:00.300",
+            ["Leases:Duration"] = "00:00:30",
+            ["Leases:SafetyMargin"] = "00:00:05",
+            ["Worker:Retry:BaseDelay"] = "00:00:00.010",
+        });
+        await using (replica)
+        {
+            var pass = replica.Pass;
+            Assert.Equal(1, (await pass.RunOnceAsync()).Acquired);
+            await pass.WhenIdleAsync().WaitAsync(TimeSpan.FromSeconds(10));
+
+            // The abandoned call may still run at the back end: the lease is not released, so even though the
+            // entry is due again, no pass (of any replica) takes the resource before the lease runs out.
+            var entry = (await _scenario.EntriesAsync(net))[0];
+            Assert.Equal(("pending", 1), (entry.State, entry.Attempts));
+            Assert.Contains("timed out", entry.LastError, StringComparison.Ordinal);
+            await using (var lease = _scenario.Db.CreateCommand("select expires_at > now() + interval '20 seconds' from resource_leases where resource_id = @id"))
+            {
+                lease.Parameters.AddWithValue("id", net);
+                Assert.Equal(true, await lease.ExecuteScalarAsync());
+            }
+            await using (var due = _scenario.Db.CreateCommand("update outbox_entries set next_attempt_at = now() where resource_id = @id"))
+            {
+                due.Parameters.AddWithValue("id", net);
+                await due.ExecuteNonQueryAsync();
+            }
+            Assert.Equal(0, (await pass.RunOnceAsync()).Acquired);
+        }
+    }
+
+    [Fact]
     public async Task An_old_failed_entry_requeued_by_an_operator_never_moves_the_back_end_backwards()
     {
         _backend.Fault = c => c.Name == "bad" ? (422, "rejected") : null;
