@@ -58,6 +58,8 @@ public sealed class BenchOptions
     // Sizes: full run / smoke run.
     public int[] S1Clients => Smoke ? [4, 8] : [64, 256];
     public TimeSpan S1Duration => TimeSpan.FromSeconds(Smoke ? 1 : 10);
+    public int L1Clients => Smoke ? 8 : 200;
+    public TimeSpan L1Duration => TimeSpan.FromSeconds(Smoke ? 2 : 60);
     public int S1LatencyMs => Smoke ? 200 : 1000;
     public TimeSpan ClientTimeout => TimeSpan.FromSeconds(Smoke ? 5 : 30);
     public int S2Resources => Smoke ? 20 : 2000;

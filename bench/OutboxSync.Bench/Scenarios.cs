@@ -39,6 +39,7 @@ public sealed class Scenarios(BenchOptions o, Postgres pg, Results results)
     {
         var design = stack.Design;
         if (o.Has("S1")) await S1Async(stack);
+        if (o.Has("L1")) await L1Async(stack);
         if (o.Has("S2")) await S2Async(stack);
         if (design == Designs.OutboxSync)
         {
@@ -94,6 +95,20 @@ public sealed class Scenarios(BenchOptions o, Postgres pg, Results results)
             await CollectViolationsAsync(s, $"S1/{clients}");
         }
         results.Add("S1", s.Design, byClients);
+    }
+
+    // L1 (reliability issue's load check): 200 clients for 60 s of create/update churn, device calls of 1 s.
+    private async Task L1Async(Stack s)
+    {
+        _progress.Phase($"{s.Design}: L1 load, {o.L1Clients} clients, device latency 1000 ms, {o.L1Duration.TotalSeconds:F0} s");
+        var net = await FreshAsync(s, 1000, 2);
+        var r = await Load.ChurnAsync(s, net, o.L1Clients, o.L1Duration, o.ClientTimeout, createOnly: false, _progress);
+        _progress.Done();
+        Console.WriteLine($"  p50 {r.P(50):F1} ms  p99 {r.P(99):F1} ms  max {r.MaxMs:F1} ms  {r.RequestsPerSecond:F1} req/s  errors {r.Errors}");
+        results.Add("L1", s.Design, JsonSerializerNode(new { clients = o.L1Clients, seconds = o.L1Duration.TotalSeconds, load = r.Summary() }));
+        await s.WaitDrainedAsync(o.DrainTimeout);
+        await s.StopWorkersAsync();
+        await CollectViolationsAsync(s, "L1");
     }
 
     // S2 drain throughput per replica count; S6 transaction hold sampled meanwhile; S9 worker footprint.
