@@ -57,6 +57,9 @@ public sealed partial class NeutronErrorMiddleware(RequestDelegate next, ILogger
         // failure as InvalidOperationException, a failed SaveChanges as DbUpdateException. Still unavailable, not a bug.
         InvalidOperationException or Microsoft.EntityFrameworkCore.DbUpdateException when IsUnavailable(e.InnerException) =>
             (503, "ServiceUnavailable", "The database is unavailable; retry later."),
+        // A missing grant is this deployment's misconfiguration, not an outage: say so instead of "retry later".
+        _ when Innermost<PostgresException>(e) is { SqlState: PostgresErrorCodes.InsufficientPrivilege } =>
+            (500, "HTTPInternalServerError", "The database refused the operation (insufficient privilege): the API's database role lacks a grant."),
         NpgsqlException or TimeoutException => (503, "ServiceUnavailable", "The database is unavailable; retry later."),
         _ => (500, "HTTPInternalServerError", "Request failed: internal server error while processing your request."),
     };
@@ -72,6 +75,16 @@ public sealed partial class NeutronErrorMiddleware(RequestDelegate next, ILogger
         Microsoft.EntityFrameworkCore.DbUpdateException update => IsUnavailable(update.InnerException),
         _ => false,
     };
+
+    private static T? Innermost<T>(Exception? e) where T : Exception
+    {
+        T? found = null;
+        for (; e is not null; e = e.InnerException)
+        {
+            found = e as T ?? found;
+        }
+        return found;
+    }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Unhandled failure for {Method} {Path}")]
     private static partial void LogUnhandled(ILogger logger, Exception e, string method, string path);
