@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Npgsql;
 using OutboxSync.Leases;
 using OutboxSync.Outbox;
 
@@ -116,10 +117,12 @@ public sealed class DrainPass(
     {
         DrainMetrics.InFlight.Add(1);
         var inDoubt = false;
+        var lost = false;
         try
         {
             var summary = await drainer.DrainAsync(lease, _stopping.Token, _abort.Token);
             inDoubt = summary.InDoubt;
+            lost = summary.LeaseLost;
             Interlocked.Add(ref _applied, summary.Applied + summary.Cancelled);
             Interlocked.Add(ref _failed, summary.Failed);
             DrainMetrics.Record(summary);
@@ -138,19 +141,46 @@ public sealed class DrainPass(
         {
             DrainMetrics.InFlight.Add(-1);
             heartbeat.Untrack(lease);
+            // Release lets another replica (or this one) resume at once instead of waiting for expiry — unless a
+            // call was abandoned without an answer: it may still run at the back end, and the lease running out
+            // (unrenewed, so within Leases:Duration) is what keeps every replica from sending beside it.
+            if (inDoubt)
+            {
+                DrainLog.LeftInDoubt(logger, lease.ResourceId, lease.Token.Value);
+            }
+            else
+            {
+                await ReleaseAsync(lease, lost);
+            }
+        }
+    }
+
+    /// <summary>Releases a finished drain's lease. The statement is idempotent, so it is retried on a fresh
+    /// connection: a pooled connection the server ended (restart, pg_terminate_backend) fails only its first use.</summary>
+    private async Task ReleaseAsync(ResourceLease lease, bool knownLost)
+    {
+        const int attempts = 3;
+        for (var attempt = 1; ; attempt++)
+        {
             try
             {
-                // Release lets another replica (or this one) resume at once instead of waiting for expiry — unless a
-                // call was abandoned without an answer: it may still run at the back end, and the lease running out
-                // (unrenewed, so within Leases:Duration) is what keeps every replica from sending beside it.
-                if (!inDoubt)
+                if (!await leases.ReleaseAsync(lease, CancellationToken.None) && !knownLost)
                 {
-                    await leases.ReleaseAsync(lease, CancellationToken.None);
+                    // The lease ran out between the last guarded write and the release (e.g. the process stalled).
+                    // Nothing stale was written, but operators should know the lease is too short for such stalls.
+                    DrainLog.LostBeforeRelease(logger, lease.ResourceId, lease.Token.Value);
+                    LeaseMetrics.RecordLost(LeaseMetrics.ReleaseMissed);
                 }
+                return;
+            }
+            catch (NpgsqlException e) when (attempt < attempts)
+            {
+                DrainLog.ReleaseRetried(logger, e, lease.ResourceId, lease.Token.Value, attempt);
             }
             catch (Exception e)
             {
-                DrainLog.DrainCrashed(logger, e, lease.ResourceId, lease.Token.Value);
+                DrainLog.ReleaseFailed(logger, e, lease.ResourceId, lease.Token.Value);
+                return;
             }
         }
     }

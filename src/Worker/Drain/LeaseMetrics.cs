@@ -8,12 +8,14 @@ namespace OutboxSync.Worker.Drain;
 internal static class LeaseMetrics
 {
     /// <summary>Lease stopped being trusted: the heartbeat found it gone (renew_failed), a token-guarded write found
-    /// the token gone (guarded_write), the back end saw a newer token (stale_token), or the local trust window ran
-    /// out before a renewal (trust_expired).</summary>
+    /// the token gone (guarded_write), the back end saw a newer token (stale_token), the local trust window ran
+    /// out before a renewal (trust_expired), or the lease ran out after the drain's last write but before its
+    /// release (release_missed).</summary>
     public const string RenewFailed = "renew_failed";
     public const string GuardedWrite = "guarded_write";
     public const string StaleToken = "stale_token";
     public const string TrustExpired = "trust_expired";
+    public const string ReleaseMissed = "release_missed";
 
     public static readonly Counter<long> Acquisitions = Telemetry.Meter.CreateCounter<long>(
         "outboxsync.worker.lease.acquisitions", unit: "{lease}", description: "Resource leases won by this replica");

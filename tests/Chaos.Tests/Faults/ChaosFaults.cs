@@ -181,42 +181,51 @@ public sealed class ChaosFaults(ChaosStack stack, ChaosSettings settings, Action
         {
             var process = slot!.Current!;
             var instance = slot.InstanceId;
-            // Stopped while holding nothing, the pause would prove nothing: stop it at a moment it holds leases.
+            // Stopped while holding nothing, the pause would prove nothing: stop it at a moment it holds leases, and
+            // preferably one it is still working under (not only leases it already left to run out for a call in doubt).
             var held = new Dictionary<Guid, long>();
             var stoppedAt = DateTimeOffset.UtcNow;
-            for (var attempt = 1; held.Count == 0; attempt++)
+            for (var attempt = 1; ; attempt++)
             {
                 await Eventually.WaitAsync(async () => (await HeldLeasesAsync(instance)).Count, n => n > 0, TimeSpan.FromSeconds(120),
                     $"{instance} to hold a lease");
                 process.Signal(19);
                 stoppedAt = DateTimeOffset.UtcNow;
                 held = await HeldLeasesAsync(instance);
-                if (held.Count == 0 && attempt < 20)
+                var working = held.Count(h => !LeaseLines(process, h.Key, h.Value, LeftInDoubt, 0));
+                if (working > 0 || (held.Count > 0 && attempt >= 20))
                 {
-                    process.Signal(18);
+                    break;
                 }
-                else if (held.Count == 0)
+                if (attempt >= 20)
                 {
                     throw new InvalidOperationException($"{instance} never held a lease at the moment it was stopped");
                 }
+                process.Signal(18);
             }
             log($"{Elapsed.TotalSeconds:F0} s: {instance} SIGSTOPped holding {held.Count} leases");
             await Task.Delay(ChaosSettings.PauseDuration);
             var linesBefore = process.Output.Split('\n').Length;
             var resumedAt = DateTimeOffset.UtcNow;
             process.Signal(18);
-            int warnings;
+            // Every lease it held must be accounted for: either it logs that it lost it (it noticed, and wrote
+            // nothing), or it had already left it to run out for a call in doubt (it was not acting on it).
+            bool Noticed(KeyValuePair<Guid, long> h) => LeaseLines(process, h.Key, h.Value, LostLease, linesBefore);
+            bool LeftAlone(KeyValuePair<Guid, long> h) => LeaseLines(process, h.Key, h.Value, LeftInDoubt, 0);
             try
             {
-                warnings = await Eventually.WaitAsync(() => Task.FromResult(LostLeaseWarnings(process, linesBefore)), n => n > 0,
-                    TimeSpan.FromSeconds(30), $"{instance} to log its lost leases");
+                await Eventually.WaitAsync(() => Task.FromResult(held.Count(h => !Noticed(h) && !LeftAlone(h))), n => n == 0,
+                    TimeSpan.FromSeconds(30), $"{instance} to log what became of its leases");
             }
             catch (TimeoutException)
             {
-                warnings = 0;
+                // Reported (and failed) by the run's summary.
             }
-            Report.Pause = new PauseRecord(instance, held, stoppedAt, resumedAt, warnings);
-            log($"{Elapsed.TotalSeconds:F0} s: {instance} SIGCONT after {(resumedAt - stoppedAt).TotalSeconds:F1} s; {warnings} lost-lease warnings");
+            var noticed = held.Count(Noticed);
+            var inDoubt = held.Count(h => !Noticed(h) && LeftAlone(h));
+            Report.Pause = new PauseRecord(instance, held, stoppedAt, resumedAt, noticed, inDoubt);
+            log($"{Elapsed.TotalSeconds:F0} s: {instance} SIGCONT after {(resumedAt - stoppedAt).TotalSeconds:F1} s; {noticed} lost-lease warnings, {inDoubt} left in doubt before the pause"
+                + string.Concat(held.Where(h => !Noticed(h) && !LeftAlone(h)).Select(h => $"; unaccounted: {h.Key} token {h.Value}")));
         }
         finally
         {
@@ -224,8 +233,13 @@ public sealed class ChaosFaults(ChaosStack stack, ChaosSettings settings, Action
         }
     }
 
-    private static int LostLeaseWarnings(ServiceProcess process, int skipLines) =>
-        process.Output.Split('\n').Skip(skipLines).Count(line => line.Contains("Lost the lease on resource", StringComparison.Ordinal));
+    private const string LostLease = "Lost the lease on resource";
+    private const string LeftInDoubt = "Left the lease on resource";
+
+    /// <summary>Whether the worker logged <paramref name="message"/> (the worker's DrainLog wording) for this lease
+    /// after line <paramref name="skipLines"/>.</summary>
+    private static bool LeaseLines(ServiceProcess process, Guid resourceId, long token, string message, int skipLines) =>
+        process.Output.Split('\n').Skip(skipLines).Any(line => line.Contains($"{message} {resourceId} (token {token})", StringComparison.Ordinal));
 
     private async Task<Dictionary<Guid, long>> HeldLeasesAsync(string holder)
     {
