@@ -58,7 +58,7 @@ public sealed partial class NeutronErrorMiddleware(RequestDelegate next, ILogger
         InvalidOperationException or Microsoft.EntityFrameworkCore.DbUpdateException when IsUnavailable(e.InnerException) =>
             (503, "ServiceUnavailable", "The database is unavailable; retry later."),
         // A missing grant is this deployment's misconfiguration, not an outage: say so instead of "retry later".
-        _ when Innermost<PostgresException>(e) is { SqlState: PostgresErrorCodes.InsufficientPrivilege } =>
+        _ when Chain(e).OfType<PostgresException>().LastOrDefault() is { SqlState: PostgresErrorCodes.InsufficientPrivilege } =>
             (500, "HTTPInternalServerError", "The database refused the operation (insufficient privilege): the API's database role lacks a grant."),
         NpgsqlException or TimeoutException => (503, "ServiceUnavailable", "The database is unavailable; retry later."),
         _ => (500, "HTTPInternalServerError", "Request failed: internal server error while processing your request."),
@@ -66,24 +66,24 @@ public sealed partial class NeutronErrorMiddleware(RequestDelegate next, ILogger
 
     /// <summary>A lost connection, a timeout, or the server refusing or ending sessions (classes 08, 53, 57P), possibly
     /// inside EF Core's DbUpdateException.</summary>
-    private static bool IsUnavailable(Exception? e) => e switch
-    {
-        PostgresException { SqlState: var state } => state.StartsWith("08", StringComparison.Ordinal)
-            || state.StartsWith("53", StringComparison.Ordinal) || state.StartsWith("57P", StringComparison.Ordinal),
-        NpgsqlException or TimeoutException => true,
-        // The transient-failure wrapper holds the DbUpdateException that holds the database's exception.
-        Microsoft.EntityFrameworkCore.DbUpdateException update => IsUnavailable(update.InnerException),
-        _ => false,
-    };
+    private static bool IsUnavailable(Exception? e) =>
+        // The first cause below EF Core's DbUpdateExceptions decides: the transient-failure wrapper holds the
+        // DbUpdateException that holds the database's exception.
+        Chain(e).FirstOrDefault(x => x is not Microsoft.EntityFrameworkCore.DbUpdateException) switch
+        {
+            PostgresException { SqlState: var state } => state.StartsWith("08", StringComparison.Ordinal)
+                || state.StartsWith("53", StringComparison.Ordinal) || state.StartsWith("57P", StringComparison.Ordinal),
+            NpgsqlException or TimeoutException => true,
+            _ => false,
+        };
 
-    private static T? Innermost<T>(Exception? e) where T : Exception
+    /// <summary>The exception and its inner exceptions, outermost first.</summary>
+    private static IEnumerable<Exception> Chain(Exception? e)
     {
-        T? found = null;
         for (; e is not null; e = e.InnerException)
         {
-            found = e as T ?? found;
+            yield return e;
         }
-        return found;
     }
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Unhandled failure for {Method} {Path}")]

@@ -61,7 +61,7 @@ public sealed class BackendClient(HttpClient http)
             {
                 var attributes = item.TryGetProperty("attributes", out var a) && a.ValueKind == JsonValueKind.Object
                     ? System.Text.Json.Nodes.JsonNode.Parse(a.GetRawText())?.AsObject() : null;
-                items.Add(new BackendObject(id, item.GetProperty("revision").GetInt64(), ParentsOf(item), attributes));
+                items.Add(new BackendObject(id, item.GetProperty("revision").GetInt64(), ParentsOf(item, routerInterface: false), attributes));
             }
         }
         var next = doc.RootElement.TryGetProperty("next_marker", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() : null;
@@ -83,21 +83,29 @@ public sealed class BackendClient(HttpClient http)
         {
             if (Guid.TryParse(item.GetProperty("port_id").GetString(), out var port))
             {
-                var subnet = item.TryGetProperty("attributes", out var a) && a.ValueKind == JsonValueKind.Object
-                    && a.TryGetProperty("subnet_id", out var s) && s.ValueKind == JsonValueKind.String
-                    && Guid.TryParse(s.GetString(), out var subnetId) ? [subnetId] : Array.Empty<Guid>();
-                interfaces.Add(new BackendObject(port, item.GetProperty("revision").GetInt64(), subnet));
+                interfaces.Add(new BackendObject(port, item.GetProperty("revision").GetInt64(), ParentsOf(item, routerInterface: true)));
             }
         }
         return interfaces;
     }
 
-    // The parent links the contract defines (docs/backend-api.md, Resources): network_id and fixed_ips[].subnet_id.
-    private static IReadOnlyList<Guid> ParentsOf(JsonElement item)
+    // The parent links the contract defines (docs/backend-api.md, Resources): network_id and fixed_ips[].subnet_id of a
+    // collection object; subnet_id of a router interface (its router is in its path). A port object's free-form
+    // attributes may carry an interface's subnet_id too, which is not a parent link there, hence the two shapes.
+    private static IReadOnlyList<Guid> ParentsOf(JsonElement item, bool routerInterface)
     {
         var parents = new List<Guid>();
         if (!item.TryGetProperty("attributes", out var attributes) || attributes.ValueKind != JsonValueKind.Object)
         {
+            return parents;
+        }
+        if (routerInterface)
+        {
+            if (attributes.TryGetProperty("subnet_id", out var ifaceSubnet) && ifaceSubnet.ValueKind == JsonValueKind.String
+                && Guid.TryParse(ifaceSubnet.GetString(), out var ifaceSubnetId))
+            {
+                parents.Add(ifaceSubnetId);
+            }
             return parents;
         }
         if (attributes.TryGetProperty("network_id", out var network) && network.ValueKind == JsonValueKind.String

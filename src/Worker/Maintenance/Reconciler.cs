@@ -1,8 +1,8 @@
 using System.Text.Json.Nodes;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using OutboxSync.Outbox;
 using OutboxSync.Persistence;
 using OutboxSync.Resources;
 using OutboxSync.Worker.Backend;
@@ -130,16 +130,17 @@ public sealed class Reconciler(BackendClient backend, NpgsqlDataSource dataSourc
         var db = scope.ServiceProvider.GetRequiredService<OutboxSyncDbContext>();
         foreach (var batch in ids.Chunk(500))
         {
-            IEnumerable<(Guid, JsonObject)> rendered = type.Name switch
+            foreach (var resource in await ResourceRows.LoadAsync(db, type, batch, tracked: false, ct))
             {
-                "network" => (await db.Networks.AsNoTracking().Where(n => batch.Contains(n.Id)).ToListAsync(ct)).Select(n => (n.Id, ResourceViews.Network(n, []))),
-                "subnet" => (await db.Subnets.AsNoTracking().Where(n => batch.Contains(n.Id)).ToListAsync(ct)).Select(n => (n.Id, ResourceViews.Subnet(n))),
-                "port" => (await db.Ports.AsNoTracking().Include(p => p.FixedIps).Where(n => batch.Contains(n.Id)).ToListAsync(ct)).Select(n => (n.Id, ResourceViews.Port(n))),
-                _ => (await db.Routers.AsNoTracking().Where(n => batch.Contains(n.Id)).ToListAsync(ct)).Select(n => (n.Id, ResourceViews.Router(n))),
-            };
-            foreach (var (id, view) in rendered)
-            {
-                views[id] = view;
+                views[resource.Id] = resource switch
+                {
+                    // The subnet list is not compared (see NotCompared), so it is not loaded.
+                    Network n => ResourceViews.Network(n, []),
+                    Subnet s => ResourceViews.Subnet(s),
+                    Port p => ResourceViews.Port(p),
+                    Router r => ResourceViews.Router(r),
+                    _ => throw new InvalidOperationException($"No view for {resource.GetType().Name}"),
+                };
             }
         }
         return views;

@@ -112,13 +112,7 @@ public sealed partial class ReconciliationRepair(
         {
             return ("skipped: the resource changed since the run looked", null);
         }
-        StandardResource resource = type.Name switch
-        {
-            "network" => await db.Networks.SingleAsync(n => n.Id == finding.Id, ct),
-            "subnet" => await db.Subnets.SingleAsync(s => s.Id == finding.Id, ct),
-            "port" => await db.Ports.Include(p => p.FixedIps).SingleAsync(p => p.Id == finding.Id, ct),
-            _ => await db.Routers.SingleAsync(r => r.Id == finding.Id, ct),
-        };
+        var resource = (await ResourceRows.LoadAsync(db, type, [finding.Id], tracked: true, ct)).Single();
         // A new revision above both sides: the back end takes it whatever it holds (a drifted higher revision, or a
         // tombstone of an out-of-band delete), and the resource shows PENDING_UPDATE until it is confirmed.
         resource.RevisionNumber = Math.Max(resource.RevisionNumber, finding.BackEndRevision ?? 0) + 1;

@@ -1,4 +1,3 @@
-using Npgsql;
 using OutboxSync.Worker.Tests.Support;
 
 namespace OutboxSync.Worker.Tests.EndToEnd;
@@ -8,28 +7,8 @@ namespace OutboxSync.Worker.Tests.EndToEnd;
 /// The simulator's violation counters are the judge.
 /// </summary>
 [Collection(nameof(EndToEndCollection))]
-public sealed class ReplicasAgainstSimulatorTests : IAsyncLifetime
+public sealed class ReplicasAgainstSimulatorTests : SimulatorBackedTests
 {
-    private TestDatabase _db = null!;
-    private NpgsqlDataSource _ds = null!;
-    private Scenario _scenario = null!;
-    private SimulatorProcess _sim = null!;
-
-    public async Task InitializeAsync()
-    {
-        _db = await TestDatabase.CreateAsync();
-        _ds = _db.CreateDataSource();
-        _scenario = new Scenario(_ds);
-        _sim = await SimulatorProcess.StartAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _sim.DisposeAsync();
-        await _ds.DisposeAsync();
-        await _db.DisposeAsync();
-    }
-
     private Dictionary<string, string?> ReplicaSettings(string id) => new()
     {
         ["Worker:InstanceId"] = id,
@@ -41,21 +20,21 @@ public sealed class ReplicasAgainstSimulatorTests : IAsyncLifetime
     [Fact]
     public async Task Two_replicas_converge_a_thousand_operations_on_hundreds_of_resources_under_faults_with_zero_violations()
     {
-        await _sim.SetFaultsAsync(new
+        await Simulator.SetFaultsAsync(new
         {
             latency_min_ms = 2, latency_max_ms = 30,
             failure_rate = 0.05, failure_after_apply_rate = 0.05, reset_rate = 0.02,
             hang_rate = 0.01, hang_ms = 2000, outage = false,
         });
-        await using var a = await WorkerHost.StartAsync(_db, _sim.BaseUrl.ToString(), settings: ReplicaSettings("replica-a"));
-        await using var b = await WorkerHost.StartAsync(_db, _sim.BaseUrl.ToString(), settings: ReplicaSettings("replica-b"));
+        await using var a = await WorkerHost.StartAsync(Database, Simulator.BaseUrl.ToString(), settings: ReplicaSettings("replica-a"));
+        await using var b = await WorkerHost.StartAsync(Database, Simulator.BaseUrl.ToString(), settings: ReplicaSettings("replica-b"));
 
         var operations = await RunWorkloadAsync(new Random(20261123));
         Assert.InRange(operations, 1000, 1500);
-        await _scenario.WaitUntilDrainedAsync(TimeSpan.FromSeconds(240));
-        await _sim.SetFaultsAsync(new { latency_min_ms = 0, latency_max_ms = 0, failure_rate = 0.0, failure_after_apply_rate = 0.0, reset_rate = 0.0, hang_rate = 0.0 });
+        await Scenario.WaitUntilDrainedAsync(TimeSpan.FromSeconds(240));
+        await Simulator.SetFaultsAsync(new { latency_min_ms = 0, latency_max_ms = 0, failure_rate = 0.0, failure_after_apply_rate = 0.0, reset_rate = 0.0, hang_rate = 0.0 });
 
-        Assert.All(await _sim.ViolationsAsync(), v => Assert.True(v.Value == 0, $"{v.Key} = {v.Value}"));
+        Assert.All(await Simulator.ViolationsAsync(), v => Assert.True(v.Value == 0, $"{v.Key} = {v.Value}"));
         await AssertConvergedAsync();
         Assert.True(a.Pass.Totals.Applied > 0 && b.Pass.Totals.Applied > 0, $"both replicas drain: a={a.Pass.Totals} b={b.Pass.Totals}");
     }
@@ -68,15 +47,15 @@ public sealed class ReplicasAgainstSimulatorTests : IAsyncLifetime
         var subnetsOf = new Dictionary<Guid, List<Guid>>();
         for (var i = 0; i < 40; i++)
         {
-            var net = await _scenario.CreateNetworkAsync($"net-{i}");
+            var net = await Scenario.CreateNetworkAsync($"net-{i}");
             nets.Add(net);
-            subnetsOf[net] = [await _scenario.CreateSubnetAsync(net), await _scenario.CreateSubnetAsync(net)];
+            subnetsOf[net] = [await Scenario.CreateSubnetAsync(net), await Scenario.CreateSubnetAsync(net)];
             ops += 3;
         }
         var routers = new List<Guid>();
         for (var i = 0; i < 10; i++)
         {
-            routers.Add(await _scenario.CreateRouterAsync($"router-{i}"));
+            routers.Add(await Scenario.CreateRouterAsync($"router-{i}"));
             ops++;
         }
 
@@ -88,20 +67,20 @@ public sealed class ReplicasAgainstSimulatorTests : IAsyncLifetime
         {
             var net = nets[i % 30];
             var subnet = subnetsOf[net][i % 2];
-            phase2.Add(async () => ports.Add((await _scenario.CreatePortAsync(net, subnet, $"port-{i}"), net)));
+            phase2.Add(async () => ports.Add((await Scenario.CreatePortAsync(net, subnet, $"port-{i}"), net)));
         }
         for (var i = 0; i < 10; i++)
         {
             var (router, net) = (routers[i], nets[i]);
             var subnet = subnetsOf[net][1];
-            phase2.Add(async () => interfaces.Add((router, await _scenario.AddRouterInterfaceAsync(router, subnet, net), subnet, net)));
+            phase2.Add(async () => interfaces.Add((router, await Scenario.AddRouterInterfaceAsync(router, subnet, net), subnet, net)));
         }
         foreach (var net in nets)
         {
             for (var v = 1; v <= 4; v++)
             {
                 var name = $"net-renamed-{v}";
-                phase2.Add(() => _scenario.UpdateNetworkAsync(net, name));
+                phase2.Add(() => Scenario.UpdateNetworkAsync(net, name));
             }
         }
         for (var i = 0; i < 10; i++)
@@ -109,9 +88,9 @@ public sealed class ReplicasAgainstSimulatorTests : IAsyncLifetime
             var n = i;
             phase2.Add(async () =>
             {
-                var shortLived = await _scenario.CreateNetworkAsync($"short-{n}");
-                await _scenario.UpdateNetworkAsync(shortLived, $"short-{n}-b");
-                await _scenario.DeleteNetworkAsync(shortLived);
+                var shortLived = await Scenario.CreateNetworkAsync($"short-{n}");
+                await Scenario.UpdateNetworkAsync(shortLived, $"short-{n}-b");
+                await Scenario.DeleteNetworkAsync(shortLived);
             });
         }
         // Renames of one network stay in order (each closure reads the next name); the rest interleave.
@@ -120,23 +99,23 @@ public sealed class ReplicasAgainstSimulatorTests : IAsyncLifetime
         // Phase 3: port updates, then deletes of ports, emptied networks (with their subnets) and interfaces.
         foreach (var (port, net) in ports)
         {
-            await _scenario.UpdatePortAsync(port, net, "port-upd-1");
-            await _scenario.UpdatePortAsync(port, net, "port-upd-2");
+            await Scenario.UpdatePortAsync(port, net, "port-upd-1");
+            await Scenario.UpdatePortAsync(port, net, "port-upd-2");
             ops += 2;
         }
         var phase3 = new List<Func<Task>>();
         foreach (var (port, net) in ports.Take(40))
         {
-            phase3.Add(() => _scenario.DeletePortAsync(port, net));
+            phase3.Add(() => Scenario.DeletePortAsync(port, net));
         }
         foreach (var net in nets.Skip(30).Take(6))
         {
-            phase3.Add(() => _scenario.DeleteNetworkAsync(net));
+            phase3.Add(() => Scenario.DeleteNetworkAsync(net));
             ops += 2; // its two subnet deletes
         }
         foreach (var (router, port, subnet, net) in interfaces.Take(4))
         {
-            phase3.Add(() => _scenario.RemoveRouterInterfaceAsync(router, port, subnet, net));
+            phase3.Add(() => Scenario.RemoveRouterInterfaceAsync(router, port, subnet, net));
         }
         ops += await RunShuffledAsync(phase3, random);
         return ops;
@@ -154,11 +133,11 @@ public sealed class ReplicasAgainstSimulatorTests : IAsyncLifetime
 
     private async Task AssertConvergedAsync()
     {
-        await using (var failed = _ds.CreateCommand("select count(*) from outbox_entries where state = 'failed'"))
+        await using (var failed = DataSource.CreateCommand("select count(*) from outbox_entries where state = 'failed'"))
         {
             Assert.Equal(0L, await failed.ExecuteScalarAsync());
         }
-        await using (var unsettled = _ds.CreateCommand("""
+        await using (var unsettled = DataSource.CreateCommand("""
             select count(*) from (
                 select status, revision_number, applied_revision from networks
                 union all select status, revision_number, applied_revision from subnets
@@ -180,18 +159,18 @@ public sealed class ReplicasAgainstSimulatorTests : IAsyncLifetime
         })
         {
             var expected = await ReadAsync(sql);
-            var actual = await _sim.ListAsync(collection);
+            var actual = await Simulator.ListAsync(collection);
             Assert.Equal(expected.Keys.Order(), actual.Keys.Order());
             Assert.All(expected, e => Assert.Equal(e.Value, actual[e.Key].Revision));
         }
         var interfaces = await ReadAsync("select port_id, 0::bigint from router_interfaces");
-        Assert.Equal(interfaces.Keys.Order(), (await _sim.InterfacesAsync()).Select(i => i.Port).Order());
+        Assert.Equal(interfaces.Keys.Order(), (await Simulator.InterfacesAsync()).Select(i => i.Port).Order());
     }
 
     private async Task<Dictionary<Guid, long>> ReadAsync(string sql)
     {
         var rows = new Dictionary<Guid, long>();
-        await using var cmd = _ds.CreateCommand(sql);
+        await using var cmd = DataSource.CreateCommand(sql);
         await using var r = await cmd.ExecuteReaderAsync();
         while (await r.ReadAsync())
         {

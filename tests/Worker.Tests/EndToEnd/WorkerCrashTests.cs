@@ -1,38 +1,17 @@
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
-using Npgsql;
 using OutboxSync.Worker.Tests.Support;
 
 namespace OutboxSync.Worker.Tests.EndToEnd;
 
 /// <summary>A worker process killed mid-call; another replica finishes after the leases expire.</summary>
 [Collection(nameof(EndToEndCollection))]
-public sealed class WorkerCrashTests : IAsyncLifetime
+public sealed class WorkerCrashTests : SimulatorBackedTests
 {
-    private TestDatabase _db = null!;
-    private NpgsqlDataSource _ds = null!;
-    private Scenario _scenario = null!;
-    private SimulatorProcess _sim = null!;
-
-    public async Task InitializeAsync()
-    {
-        _db = await TestDatabase.CreateAsync();
-        _ds = _db.CreateDataSource();
-        _scenario = new Scenario(_ds);
-        _sim = await SimulatorProcess.StartAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _sim.DisposeAsync();
-        await _ds.DisposeAsync();
-        await _db.DisposeAsync();
-    }
-
     [Fact]
     public async Task A_worker_killed_mid_call_is_taken_over_after_lease_expiry_and_nothing_is_applied_twice()
     {
-        await _sim.SetFaultsAsync(new { latency_min_ms = 1500, latency_max_ms = 1500 });
+        await Simulator.SetFaultsAsync(new { latency_min_ms = 1500, latency_max_ms = 1500 });
         var leaseSettings = new Dictionary<string, string>
         {
             ["Leases__Duration"] = "00:00:03",
@@ -40,8 +19,8 @@ public sealed class WorkerCrashTests : IAsyncLifetime
         };
         await using var victim = await ServiceProcess.StartAsync("Worker", new Dictionary<string, string>(leaseSettings)
         {
-            ["Database__ConnectionString"] = _db.ConnectionString,
-            ["Backend__BaseUrl"] = _sim.BaseUrl.ToString(),
+            ["Database__ConnectionString"] = Database.ConnectionString,
+            ["Backend__BaseUrl"] = Simulator.BaseUrl.ToString(),
             ["Worker__InstanceId"] = "victim",
             ["Worker__PollInterval"] = "00:00:00.100",
             ["Logging__LogLevel__Default"] = "Warning",
@@ -49,8 +28,8 @@ public sealed class WorkerCrashTests : IAsyncLifetime
         var nets = new List<Guid>();
         for (var i = 0; i < 12; i++)
         {
-            var net = await _scenario.CreateNetworkAsync($"crash-{i}");
-            await _scenario.CreateSubnetAsync(net);
+            var net = await Scenario.CreateNetworkAsync($"crash-{i}");
+            await Scenario.CreateSubnetAsync(net);
             nets.Add(net);
         }
 
@@ -64,20 +43,20 @@ public sealed class WorkerCrashTests : IAsyncLifetime
         await victim.WaitForExitAsync();
         var killedAt = DateTimeOffset.UtcNow;
 
-        await using var survivor = await WorkerHost.StartAsync(_db, _sim.BaseUrl.ToString(), settings: new Dictionary<string, string?>
+        await using var survivor = await WorkerHost.StartAsync(Database, Simulator.BaseUrl.ToString(), settings: new Dictionary<string, string?>
         {
             ["Worker:InstanceId"] = "survivor",
             ["Leases:Duration"] = "00:00:03",
             ["Leases:SafetyMargin"] = "00:00:01",
         });
-        await _scenario.WaitUntilDrainedAsync(TimeSpan.FromSeconds(90));
+        await Scenario.WaitUntilDrainedAsync(TimeSpan.FromSeconds(90));
 
-        Assert.All(await _sim.ViolationsAsync(), v => Assert.True(v.Value == 0, $"{v.Key} = {v.Value}"));
-        var backendNets = await _sim.ListAsync("networks");
+        Assert.All(await Simulator.ViolationsAsync(), v => Assert.True(v.Value == 0, $"{v.Key} = {v.Value}"));
+        var backendNets = await Simulator.ListAsync("networks");
         foreach (var net in nets)
         {
             Assert.Equal(1, backendNets[net].Revision);
-            var calls = (await _sim.Admin.GetFromJsonAsync<JsonObject>($"_sim/calls?resource_id={net}"))!["items"]!.AsArray();
+            var calls = (await Simulator.Admin.GetFromJsonAsync<JsonObject>($"_sim/calls?resource_id={net}"))!["items"]!.AsArray();
             Assert.Equal(1, calls.Count(c => c!["outcome"]!.GetValue<string>() == "applied"));
             if (victimTokens.TryGetValue(net, out var victimToken))
             {
@@ -88,17 +67,17 @@ public sealed class WorkerCrashTests : IAsyncLifetime
                     c => Assert.True(c!["fencing_token"]!.GetValue<long>() > victimToken));
             }
         }
-        Assert.Equal(12, (await _sim.ListAsync("subnets")).Count);
+        Assert.Equal(12, (await Simulator.ListAsync("subnets")).Count);
     }
 
     [Fact]
     public async Task A_worker_paused_longer_than_its_lease_resumes_without_acting_on_resources_taken_over()
     {
-        await _sim.SetFaultsAsync(new { latency_min_ms = 1000, latency_max_ms = 1000 });
+        await Simulator.SetFaultsAsync(new { latency_min_ms = 1000, latency_max_ms = 1000 });
         await using var paused = await ServiceProcess.StartAsync("Worker", new Dictionary<string, string>
         {
-            ["Database__ConnectionString"] = _db.ConnectionString,
-            ["Backend__BaseUrl"] = _sim.BaseUrl.ToString(),
+            ["Database__ConnectionString"] = Database.ConnectionString,
+            ["Backend__BaseUrl"] = Simulator.BaseUrl.ToString(),
             ["Worker__InstanceId"] = "paused",
             ["Worker__PollInterval"] = "00:00:00.100",
             ["Leases__Duration"] = "00:00:03",
@@ -110,44 +89,44 @@ public sealed class WorkerCrashTests : IAsyncLifetime
         var nets = new List<Guid>();
         for (var i = 0; i < 12; i++)
         {
-            nets.Add(await _scenario.CreateNetworkAsync($"pause-{i}"));
+            nets.Add(await Scenario.CreateNetworkAsync($"pause-{i}"));
         }
         await Eventually.WaitAsync(InFlightAtSimulatorAsync, n => n >= 1, TimeSpan.FromSeconds(60), "paused worker's calls in flight");
         paused.Signal(19); // SIGSTOP: the process keeps its sockets and believes its leases, but cannot renew them
 
-        await using (var survivor = await WorkerHost.StartAsync(_db, _sim.BaseUrl.ToString(), settings: new Dictionary<string, string?>
+        await using (var survivor = await WorkerHost.StartAsync(Database, Simulator.BaseUrl.ToString(), settings: new Dictionary<string, string?>
         {
             ["Worker:InstanceId"] = "survivor",
             ["Leases:Duration"] = "00:00:03",
             ["Leases:SafetyMargin"] = "00:00:01",
         }))
         {
-            await _scenario.WaitUntilDrainedAsync(TimeSpan.FromSeconds(60));
+            await Scenario.WaitUntilDrainedAsync(TimeSpan.FromSeconds(60));
             paused.Signal(18); // SIGCONT after the survivor finished everything
             await survivor.Pass.WhenIdleAsync();
-            await Eventually.WaitAsync(() => _sim.Admin.GetFromJsonAsync<JsonObject>("_sim/stats")!, s => s!["in_flight"]!.GetValue<int>() == 0,
+            await Eventually.WaitAsync(() => Simulator.Admin.GetFromJsonAsync<JsonObject>("_sim/stats")!, s => s!["in_flight"]!.GetValue<int>() == 0,
                 TimeSpan.FromSeconds(10), "no calls in flight after resume");
         }
 
-        Assert.All(await _sim.ViolationsAsync(), v => Assert.True(v.Value == 0, $"{v.Key} = {v.Value}"));
+        Assert.All(await Simulator.ViolationsAsync(), v => Assert.True(v.Value == 0, $"{v.Key} = {v.Value}"));
         foreach (var net in nets)
         {
-            var calls = (await _sim.Admin.GetFromJsonAsync<JsonObject>($"_sim/calls?resource_id={net}"))!["items"]!.AsArray();
+            var calls = (await Simulator.Admin.GetFromJsonAsync<JsonObject>($"_sim/calls?resource_id={net}"))!["items"]!.AsArray();
             Assert.Equal(1, calls.Count(c => c!["outcome"]!.GetValue<string>() == "applied"));
-            Assert.Equal("ACTIVE", (await _scenario.ResourceAsync("networks", net))!.Value.Status);
+            Assert.Equal("ACTIVE", (await Scenario.ResourceAsync("networks", net))!.Value.Status);
         }
     }
 
     private async Task<int> InFlightAtSimulatorAsync()
     {
-        var stats = await _sim.Admin.GetFromJsonAsync<JsonObject>("_sim/stats");
+        var stats = await Simulator.Admin.GetFromJsonAsync<JsonObject>("_sim/stats");
         return stats!["in_flight"]!.GetValue<int>();
     }
 
     private async Task<Dictionary<Guid, long>> HeldTokensAsync(string holder)
     {
         var tokens = new Dictionary<Guid, long>();
-        await using var cmd = _ds.CreateCommand("select resource_id, token from resource_leases where holder = @h");
+        await using var cmd = DataSource.CreateCommand("select resource_id, token from resource_leases where holder = @h");
         cmd.Parameters.AddWithValue("h", holder);
         await using var r = await cmd.ExecuteReaderAsync();
         while (await r.ReadAsync())

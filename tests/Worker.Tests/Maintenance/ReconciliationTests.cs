@@ -1,58 +1,37 @@
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
-using Npgsql;
 using OutboxSync.Worker.Tests.Support;
 
 namespace OutboxSync.Worker.Tests.Maintenance;
 
 /// <summary>Reconciliation runs against the real simulator, with drift injected through its admin API.</summary>
 [Collection(nameof(EndToEnd.EndToEndCollection))]
-public sealed class ReconciliationTests : IAsyncLifetime
+public sealed class ReconciliationTests : SimulatorBackedTests
 {
-    private TestDatabase _db = null!;
-    private NpgsqlDataSource _ds = null!;
-    private Scenario _scenario = null!;
-    private SimulatorProcess _sim = null!;
-
-    public async Task InitializeAsync()
-    {
-        _db = await TestDatabase.CreateAsync();
-        _ds = _db.CreateDataSource();
-        _scenario = new Scenario(_ds);
-        _sim = await SimulatorProcess.StartAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _sim.DisposeAsync();
-        await _ds.DisposeAsync();
-        await _db.DisposeAsync();
-    }
-
     [Fact]
     public async Task A_requested_run_reports_missing_orphaned_and_drifted_objects_and_nothing_else()
     {
-        await using var worker = await WorkerHost.StartAsync(_db, _sim.BaseUrl.ToString(), settings: new Dictionary<string, string?>
+        await using var worker = await WorkerHost.StartAsync(Database, Simulator.BaseUrl.ToString(), settings: new Dictionary<string, string?>
         {
             ["Worker:Reconciliation:PollInterval"] = "00:00:00.100",
         });
         var nets = new List<Guid>();
         for (var i = 0; i < 4; i++)
         {
-            nets.Add(await _scenario.CreateNetworkAsync($"r{i}"));
+            nets.Add(await Scenario.CreateNetworkAsync($"r{i}"));
         }
-        var subnet = await _scenario.CreateSubnetAsync(nets[0]);
-        var router = await _scenario.CreateRouterAsync();
-        await _scenario.AddRouterInterfaceAsync(router, subnet, nets[0]);
-        await _scenario.WaitUntilDrainedAsync();
+        var subnet = await Scenario.CreateSubnetAsync(nets[0]);
+        var router = await Scenario.CreateRouterAsync();
+        await Scenario.AddRouterInterfaceAsync(router, subnet, nets[0]);
+        await Scenario.WaitUntilDrainedAsync();
 
         var orphan = Guid.NewGuid();
-        (await _sim.Admin.DeleteAsync($"_sim/objects/networks/{nets[1]}")).EnsureSuccessStatusCode();
-        (await _sim.Admin.PutAsJsonAsync($"_sim/objects/networks/{nets[2]}", new { revision = 42, attributes = new { name = "drifted" } })).EnsureSuccessStatusCode();
-        (await _sim.Admin.PutAsJsonAsync($"_sim/objects/networks/{orphan}", new { revision = 1, attributes = new { name = "orphan" } })).EnsureSuccessStatusCode();
+        (await Simulator.Admin.DeleteAsync($"_sim/objects/networks/{nets[1]}")).EnsureSuccessStatusCode();
+        (await Simulator.Admin.PutAsJsonAsync($"_sim/objects/networks/{nets[2]}", new { revision = 42, attributes = new { name = "drifted" } })).EnsureSuccessStatusCode();
+        (await Simulator.Admin.PutAsJsonAsync($"_sim/objects/networks/{orphan}", new { revision = 1, attributes = new { name = "orphan" } })).EnsureSuccessStatusCode();
 
         long runId;
-        await using (var request = _ds.CreateCommand("insert into reconciliation_runs (requested_by) values ('test') returning id"))
+        await using (var request = DataSource.CreateCommand("insert into reconciliation_runs (requested_by) values ('test') returning id"))
         {
             runId = (long)(await request.ExecuteScalarAsync())!;
         }
@@ -72,51 +51,51 @@ public sealed class ReconciliationTests : IAsyncLifetime
     public async Task Each_requested_run_is_executed_by_exactly_one_of_two_replicas()
     {
         var settings = new Dictionary<string, string?> { ["Worker:Reconciliation:PollInterval"] = "00:00:00.050" };
-        await using var a = await WorkerHost.StartAsync(_db, _sim.BaseUrl.ToString(), settings: settings);
-        await using var b = await WorkerHost.StartAsync(_db, _sim.BaseUrl.ToString(), settings: settings);
-        await using (var request = _ds.CreateCommand("insert into reconciliation_runs (requested_by) select 'test' from generate_series(1, 6)"))
+        await using var a = await WorkerHost.StartAsync(Database, Simulator.BaseUrl.ToString(), settings: settings);
+        await using var b = await WorkerHost.StartAsync(Database, Simulator.BaseUrl.ToString(), settings: settings);
+        await using (var request = DataSource.CreateCommand("insert into reconciliation_runs (requested_by) select 'test' from generate_series(1, 6)"))
         {
             await request.ExecuteNonQueryAsync();
         }
 
         await Eventually.WaitAsync(async () =>
         {
-            await using var cmd = _ds.CreateCommand("select count(*) from reconciliation_runs where state = 'finished'");
+            await using var cmd = DataSource.CreateCommand("select count(*) from reconciliation_runs where state = 'finished'");
             return (long)(await cmd.ExecuteScalarAsync())!;
         }, n => n == 6, TimeSpan.FromSeconds(30), "six finished runs");
-        await using var check = _ds.CreateCommand("select count(*) from reconciliation_runs where state <> 'finished' or started_at is null or finished_at < started_at");
+        await using var check = DataSource.CreateCommand("select count(*) from reconciliation_runs where state <> 'finished' or started_at is null or finished_at < started_at");
         Assert.Equal(0L, await check.ExecuteScalarAsync());
     }
 
     [Fact]
     public async Task A_run_repairs_missing_drifted_and_orphaned_objects_through_the_outbox_and_the_next_run_finds_nothing()
     {
-        await using var worker = await WorkerHost.StartAsync(_db, _sim.BaseUrl.ToString(), settings: new Dictionary<string, string?>
+        await using var worker = await WorkerHost.StartAsync(Database, Simulator.BaseUrl.ToString(), settings: new Dictionary<string, string?>
         {
             ["Worker:Reconciliation:PollInterval"] = "00:00:00.100",
         });
-        var kept = await _scenario.CreateNetworkAsync("kept");
-        var subnet = await _scenario.CreateSubnetAsync(kept);
-        var missing = await _scenario.CreateNetworkAsync("missing");
-        var drifted = await _scenario.CreateNetworkAsync("drifted-here");
-        var missingPort = await _scenario.CreatePortAsync(kept, subnet, "missing-port");
-        var tampered = await _scenario.CreateNetworkAsync("tampered-here");
-        await _scenario.WaitUntilDrainedAsync();
+        var kept = await Scenario.CreateNetworkAsync("kept");
+        var subnet = await Scenario.CreateSubnetAsync(kept);
+        var missing = await Scenario.CreateNetworkAsync("missing");
+        var drifted = await Scenario.CreateNetworkAsync("drifted-here");
+        var missingPort = await Scenario.CreatePortAsync(kept, subnet, "missing-port");
+        var tampered = await Scenario.CreateNetworkAsync("tampered-here");
+        await Scenario.WaitUntilDrainedAsync();
 
-        (await _sim.Admin.DeleteAsync($"_sim/objects/networks/{missing}")).EnsureSuccessStatusCode();
-        (await _sim.Admin.DeleteAsync($"_sim/objects/ports/{missingPort}")).EnsureSuccessStatusCode();
-        (await _sim.Admin.PutAsJsonAsync($"_sim/objects/networks/{drifted}", new { revision = 42, attributes = new { name = "drifted-there" } })).EnsureSuccessStatusCode();
+        (await Simulator.Admin.DeleteAsync($"_sim/objects/networks/{missing}")).EnsureSuccessStatusCode();
+        (await Simulator.Admin.DeleteAsync($"_sim/objects/ports/{missingPort}")).EnsureSuccessStatusCode();
+        (await Simulator.Admin.PutAsJsonAsync($"_sim/objects/networks/{drifted}", new { revision = 42, attributes = new { name = "drifted-there" } })).EnsureSuccessStatusCode();
         // Same revision, one attribute changed behind the system's back.
-        var tamperedAttributes = (await _sim.ListAsync("networks"))[tampered].Attributes;
+        var tamperedAttributes = (await Simulator.ListAsync("networks"))[tampered].Attributes;
         tamperedAttributes["name"] = "tampered-there";
-        (await _sim.Admin.PutAsJsonAsync($"_sim/objects/networks/{tampered}", new JsonObject { ["revision"] = 1, ["attributes"] = tamperedAttributes.DeepClone() })).EnsureSuccessStatusCode();
+        (await Simulator.Admin.PutAsJsonAsync($"_sim/objects/networks/{tampered}", new JsonObject { ["revision"] = 1, ["attributes"] = tamperedAttributes.DeepClone() })).EnsureSuccessStatusCode();
         // An orphan family: network ← subnet ← port, and a router with an interface on that subnet.
         var (orphanNet, orphanSubnet, orphanPort, orphanRouter, orphanIface) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
-        (await _sim.Admin.PutAsJsonAsync($"_sim/objects/networks/{orphanNet}", new { revision = 3, attributes = new { name = "orphan" } })).EnsureSuccessStatusCode();
-        (await _sim.Admin.PutAsJsonAsync($"_sim/objects/subnets/{orphanSubnet}", new { revision = 1, attributes = new { network_id = orphanNet } })).EnsureSuccessStatusCode();
-        (await _sim.Admin.PutAsJsonAsync($"_sim/objects/ports/{orphanPort}",
+        (await Simulator.Admin.PutAsJsonAsync($"_sim/objects/networks/{orphanNet}", new { revision = 3, attributes = new { name = "orphan" } })).EnsureSuccessStatusCode();
+        (await Simulator.Admin.PutAsJsonAsync($"_sim/objects/subnets/{orphanSubnet}", new { revision = 1, attributes = new { network_id = orphanNet } })).EnsureSuccessStatusCode();
+        (await Simulator.Admin.PutAsJsonAsync($"_sim/objects/ports/{orphanPort}",
             new { revision = 1, attributes = new { network_id = orphanNet, fixed_ips = new[] { new { subnet_id = orphanSubnet, ip_address = "10.9.0.5" } } } })).EnsureSuccessStatusCode();
-        (await _sim.Admin.PutAsJsonAsync($"_sim/objects/routers/{orphanRouter}", new { revision = 1, attributes = new { name = "orphan-router" } })).EnsureSuccessStatusCode();
+        (await Simulator.Admin.PutAsJsonAsync($"_sim/objects/routers/{orphanRouter}", new { revision = 1, attributes = new { name = "orphan-router" } })).EnsureSuccessStatusCode();
         using (var attach = new HttpRequestMessage(HttpMethod.Put, $"v1/routers/{orphanRouter}/interfaces/{orphanIface}")
         {
             Content = JsonContent.Create(new { revision = 1, attributes = new { subnet_id = orphanSubnet, ip_address = "10.9.0.1" } }),
@@ -124,7 +103,7 @@ public sealed class ReconciliationTests : IAsyncLifetime
         {
             attach.Headers.Add("X-Fencing-Token", "1");
             attach.Headers.Add("Idempotency-Key", Guid.NewGuid().ToString());
-            (await _sim.Admin.SendAsync(attach)).EnsureSuccessStatusCode();
+            (await Simulator.Admin.SendAsync(attach)).EnsureSuccessStatusCode();
         }
 
         var run = await RunReconciliationAsync();
@@ -141,25 +120,25 @@ public sealed class ReconciliationTests : IAsyncLifetime
         Assert.All(findings, f => Assert.NotNull(f["repair_seq"]));
         Assert.Equal(["name"], findings.Single(f => f["kind"]!.GetValue<string>() == "attribute_drift")["fields"]!.AsArray().Select(n => n!.GetValue<string>()));
 
-        await _scenario.WaitUntilDrainedAsync();
-        var networks = await _sim.ListAsync("networks");
+        await Scenario.WaitUntilDrainedAsync();
+        var networks = await Simulator.ListAsync("networks");
         Assert.Equal(2, networks[missing].Revision);
         Assert.Equal("missing", networks[missing].Attributes["name"]!.GetValue<string>());
         Assert.Equal(43, networks[drifted].Revision);
         Assert.Equal("drifted-here", networks[drifted].Attributes["name"]!.GetValue<string>());
         Assert.False(networks.ContainsKey(orphanNet));
         Assert.Equal((2L, "tampered-here"), (networks[tampered].Revision, networks[tampered].Attributes["name"]!.GetValue<string>()));
-        Assert.Contains(missingPort, (await _sim.ListAsync("ports")).Keys);
-        Assert.DoesNotContain(orphanPort, (await _sim.ListAsync("ports")).Keys);
-        Assert.DoesNotContain(orphanSubnet, (await _sim.ListAsync("subnets")).Keys);
-        Assert.DoesNotContain(orphanRouter, (await _sim.ListAsync("routers")).Keys);
-        Assert.DoesNotContain(await _sim.InterfacesAsync(), i => i.Router == orphanRouter);
+        Assert.Contains(missingPort, (await Simulator.ListAsync("ports")).Keys);
+        Assert.DoesNotContain(orphanPort, (await Simulator.ListAsync("ports")).Keys);
+        Assert.DoesNotContain(orphanSubnet, (await Simulator.ListAsync("subnets")).Keys);
+        Assert.DoesNotContain(orphanRouter, (await Simulator.ListAsync("routers")).Keys);
+        Assert.DoesNotContain(await Simulator.InterfacesAsync(), i => i.Router == orphanRouter);
         foreach (var (table, id) in new[] { ("networks", missing), ("networks", drifted), ("networks", tampered), ("ports", missingPort) })
         {
-            var row = (await _scenario.ResourceAsync(table, id))!.Value;
+            var row = (await Scenario.ResourceAsync(table, id))!.Value;
             Assert.Equal(("ACTIVE", row.Revision), (row.Status, row.Applied));
         }
-        Assert.All(await _sim.ViolationsAsync(), v => Assert.Equal(0, v.Value));
+        Assert.All(await Simulator.ViolationsAsync(), v => Assert.Equal(0, v.Value));
 
         var again = await RunReconciliationAsync();
         Assert.Equal("[]", again.Findings.Replace(" ", "", StringComparison.Ordinal));
@@ -168,7 +147,7 @@ public sealed class ReconciliationTests : IAsyncLifetime
     private async Task<(string State, string Findings, string Summary)> RunReconciliationAsync()
     {
         long runId;
-        await using (var request = _ds.CreateCommand("insert into reconciliation_runs (requested_by) values ('test') returning id"))
+        await using (var request = DataSource.CreateCommand("insert into reconciliation_runs (requested_by) values ('test') returning id"))
         {
             runId = (long)(await request.ExecuteScalarAsync())!;
         }
@@ -179,7 +158,7 @@ public sealed class ReconciliationTests : IAsyncLifetime
 
     private async Task<(string State, string Findings, string Summary)> ReadRunAsync(long id)
     {
-        await using var cmd = _ds.CreateCommand("select state, findings::text, summary::text from reconciliation_runs where id = @id");
+        await using var cmd = DataSource.CreateCommand("select state, findings::text, summary::text from reconciliation_runs where id = @id");
         cmd.Parameters.AddWithValue("id", id);
         await using var r = await cmd.ExecuteReaderAsync();
         await r.ReadAsync();

@@ -243,13 +243,7 @@ public sealed partial class Scenario(NpgsqlDataSource db)
     {
         await using var context = new OutboxSyncDbContext(new DbContextOptionsBuilder<OutboxSyncDbContext>().UseNpgsql(conn).Options);
         await context.Database.UseTransactionAsync(tx);
-        StandardResource resource = type switch
-        {
-            "network" => await context.Networks.AsNoTracking().SingleAsync(r => r.Id == id),
-            "subnet" => await context.Subnets.AsNoTracking().SingleAsync(r => r.Id == id),
-            "port" => await context.Ports.AsNoTracking().Include(p => p.FixedIps).SingleAsync(r => r.Id == id),
-            _ => await context.Routers.AsNoTracking().SingleAsync(r => r.Id == id),
-        };
+        var resource = (await ResourceRows.LoadAsync(context, ResourceType.FromName(type)!, [id], tracked: false, CancellationToken.None)).Single();
         return (await ResourceSnapshots.RenderAsync(context, resource, CancellationToken.None)).Snapshot;
     }
 
