@@ -18,7 +18,7 @@ public sealed class AcceptTransaction(OutboxSyncDbContext db, OutboxWriter outbo
 
     public OutboxWriter Outbox => outbox;
 
-    /// <summary>How often a request is run again after an optimistic IPAM collision.</summary>
+    /// <summary>How often a request is run again after an optimistic IPAM or MAC collision.</summary>
     private const int MaxAttempts = 8;
 
     public async Task<T> RunAsync<T>(Func<Task<T>> work, CancellationToken ct)
@@ -30,9 +30,9 @@ public sealed class AcceptTransaction(OutboxSyncDbContext db, OutboxWriter outbo
                 return await RunOnceAsync(work, ct);
             }
             catch (DbUpdateException e) when (attempt < MaxAttempts
-                && e.InnerException is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation, ConstraintName: "ip_allocations_pkey" })
+                && e.InnerException is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation, ConstraintName: "ip_allocations_pkey" or "ports_mac_address_key" })
             {
-                // Another request took the address we picked: start over with a fresh view of the subnet.
+                // Another request took the address (or generated MAC) we picked: start over with a fresh view.
                 db.ChangeTracker.Clear();
                 outbox.Clear();
             }
@@ -60,7 +60,6 @@ public sealed class AcceptTransaction(OutboxSyncDbContext db, OutboxWriter outbo
         db.Database.AutoSavepointsEnabled = false;
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         var result = await work();
-        await db.SaveChangesAsync(ct);
         var entries = outbox.PendingCount;
         await outbox.FlushAsync(ct);
         await tx.CommitAsync(ct);

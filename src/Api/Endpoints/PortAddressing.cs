@@ -140,26 +140,22 @@ public sealed class PortAddressing(OutboxSyncDbContext db)
     private static NeutronException Exhausted(Network network) =>
         NeutronException.Conflict("IpAddressGenerationFailure", $"No more IP addresses available on network {network.Id}.");
 
-    /// <summary>A generated MAC not yet used, or the requested one if free.</summary>
+    /// <summary>
+    /// The requested MAC if free, else a generated one. A generated MAC is not checked first (a round trip per
+    /// create): the unique constraint on ports.mac_address catches the rare collision (24 random bits) and
+    /// <see cref="Accept.AcceptTransaction"/> runs the request again with a new one.
+    /// </summary>
     public async Task<string> MacAsync(string? requested, Guid networkId, CancellationToken ct)
     {
-        if (requested is not null)
+        if (requested is null)
         {
-            if (await db.Ports.AnyAsync(p => p.MacAddress == requested, ct))
-            {
-                throw NeutronException.Conflict("MacAddressInUse",
-                    $"Unable to complete operation for network {networkId}. The mac address {requested} is in use.");
-            }
-            return requested;
+            return MacAddress.Generate();
         }
-        for (var i = 0; i < 16; i++)
+        if (await db.Ports.AnyAsync(p => p.MacAddress == requested, ct))
         {
-            var mac = MacAddress.Generate();
-            if (!await db.Ports.AnyAsync(p => p.MacAddress == mac, ct))
-            {
-                return mac;
-            }
+            throw NeutronException.Conflict("MacAddressInUse",
+                $"Unable to complete operation for network {networkId}. The mac address {requested} is in use.");
         }
-        throw NeutronException.Conflict("MacAddressGenerationFailure", $"Unable to generate unique mac on network {networkId}.");
+        return requested;
     }
 }

@@ -53,14 +53,18 @@ public static class PortsEndpoints
         {
             foreach (var request in parsed)
             {
+                if (s.Db.ChangeTracker.HasChanges())
+                {
+                    // Bulk: write the previous port first so this port's IPAM sees its addresses. The last (or
+                    // only) port is written with the outbox entries in one round trip.
+                    await s.Db.SaveChangesAsync(ct);
+                }
                 var port = request.Port;
                 var network = await NetworkForPortAsync(s, port.NetworkId, tenant, ct);
                 port.MacAddress = await ipam.MacAsync(request.Mac, network.Id, ct);
                 port.FixedIps = await ipam.AllocateAsync(network, port.Id, request.FixedIps, allowGateway: false, ct);
                 s.Db.Ports.Add(port);
                 s.Accept.Outbox.Append(port, OutboxOperation.Create, () => ResourceViews.Port(port), ResourceSnapshots.PortParents(port));
-                // Flush per port so the next port's IPAM sees this one's addresses.
-                await s.Db.SaveChangesAsync(ct);
             }
             return parsed.Select(p => p.Port).ToList();
         }, ct);

@@ -158,7 +158,6 @@ public static class OperatorEndpoints
         resource.StatusReason = null;
         var (snapshot, parents) = await ResourceSnapshots.RenderAsync(db, resource, ct);
         outbox.Append(resource, operation, () => snapshot, parents);
-        await db.SaveChangesAsync(ct);
         await outbox.FlushAsync(ct);
         await AuditAsync(db, tenant.Name, "resync", $"{resourceType.Name}/{id}", new JsonObject { ["operation"] = operation }, ct);
         await tx.CommitAsync(ct);

@@ -41,13 +41,13 @@ public sealed class OutboxWriter(OutboxSyncDbContext db, TimeProvider time)
     /// change tracker too).</summary>
     public void Clear() => _pending.Clear();
 
-    /// <summary>Inserts the collected entries; the caller's transaction makes them atomic with the resource rows.</summary>
+    /// <summary>
+    /// Saves the caller's pending row changes and the collected entries in one SaveChanges: EF Core batches the
+    /// statements, so a single-resource write costs one round trip, not one for the rows and one for the entries.
+    /// The caller's transaction makes them atomic.
+    /// </summary>
     public async Task FlushAsync(CancellationToken ct)
     {
-        if (_pending.Count == 0)
-        {
-            return;
-        }
         db.OutboxEntries.AddRange(_pending);
         _pending.Clear();
         await db.SaveChangesAsync(ct);

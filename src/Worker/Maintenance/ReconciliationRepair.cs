@@ -123,7 +123,6 @@ public sealed partial class ReconciliationRepair(
         var operation = finding.Kind == ReconciliationFinding.MissingAtBackEnd ? OutboxOperation.Create : OutboxOperation.Update;
         var outbox = new OutboxWriter(db, time);
         outbox.Append(resource, operation, () => snapshot, parents);
-        await db.SaveChangesAsync(ct);
         await outbox.FlushAsync(ct);
         await tx.CommitAsync(ct);
         var seq = db.ChangeTracker.Entries<OutboxEntry>().Single().Entity.Seq;

@@ -11,8 +11,8 @@ using static OutboxSync.Api.Tests.Infrastructure.Neutron;
 namespace OutboxSync.Api.Tests.Accept;
 
 /// <summary>
-/// A failure injected between the resource write and the outbox INSERT (the accept path writes resources first,
-/// then entries, in one transaction) must leave neither behind.
+/// The accept path writes resource rows and outbox entries in one batch inside one transaction; a failure after
+/// both were written and before COMMIT (injected at COMMIT) must leave neither behind.
 /// </summary>
 public sealed partial class AtomicityTests(ApiFactory api) : IClassFixture<ApiFactory>, IAsyncLifetime
 {
@@ -23,14 +23,14 @@ public sealed partial class AtomicityTests(ApiFactory api) : IClassFixture<ApiFa
     public Task InitializeAsync()
     {
         _failing = api.WithWebHostBuilder(b => b.ConfigureTestServices(services =>
-            services.ConfigureDbContext<OutboxSyncDbContext>(o => o.AddInterceptors(_interceptor))));
+            services.ConfigureDbContext<OutboxSyncDbContext>(o => o.AddInterceptors(_interceptor, _interceptor.AtCommit))));
         _p1Failing = new ApiClient(_failing.CreateClient(), ApiFactory.P1Token);
         return Task.CompletedTask;
     }
 
     public async Task DisposeAsync() => await _failing.DisposeAsync();
 
-    /// <summary>Throws when a command inserts into outbox_entries; records the writes that ran before it.</summary>
+    /// <summary>Records the resource writes and whether an outbox INSERT ran; <see cref="FailIfOutboxWritten"/> fails the commit.</summary>
     private sealed partial class FailOutboxInsert : DbCommandInterceptor
     {
         private readonly List<string> _writesBeforeFailure = [];
@@ -52,28 +52,36 @@ public sealed partial class AtomicityTests(ApiFactory api) : IClassFixture<ApiFa
             lock (_writesBeforeFailure)
             {
                 _writesBeforeFailure.Clear();
+                _outboxWritten = false;
                 Failures = 0;
             }
         }
 
+        private bool _outboxWritten;
+
         private void Inspect(DbCommand command)
         {
             var text = command.CommandText;
-            if (OutboxInsert().IsMatch(text))
+            lock (_writesBeforeFailure)
             {
-                lock (_writesBeforeFailure)
-                {
-                    Failures++;
-                }
-                throw new InvalidOperationException("Injected failure between the resource write and the outbox INSERT.");
+                _writesBeforeFailure.AddRange(ResourceWrite().Matches(text).Select(w => w.Value));
+                _outboxWritten |= OutboxInsert().IsMatch(text);
             }
-            if (ResourceWrite().Match(text) is { Success: true } m)
+        }
+
+        /// <summary>Called at COMMIT: fails the transaction once rows and entries were both written in it.</summary>
+        public void FailIfOutboxWritten()
+        {
+            lock (_writesBeforeFailure)
             {
-                lock (_writesBeforeFailure)
+                if (!_outboxWritten)
                 {
-                    _writesBeforeFailure.Add(m.Value);
+                    return;
                 }
+                _outboxWritten = false;
+                Failures++;
             }
+            throw new InvalidOperationException("Injected failure after the resource and outbox writes, before COMMIT.");
         }
 
         public override InterceptionResult<DbDataReader> ReaderExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<DbDataReader> result)
@@ -102,12 +110,30 @@ public sealed partial class AtomicityTests(ApiFactory api) : IClassFixture<ApiFa
             return ValueTask.FromResult(result);
         }
 
+        public CommitFailure AtCommit => new(this);
+
         [GeneratedRegex("insert\\s+into\\s+\"?outbox_entries\"?", RegexOptions.IgnoreCase)]
         private static partial Regex OutboxInsert();
 
         [GeneratedRegex("(insert\\s+into|update|delete\\s+from)\\s+\"?(networks|subnets|ports|routers|ip_allocations|router_interfaces)\"?",
             RegexOptions.IgnoreCase)]
         private static partial Regex ResourceWrite();
+    }
+
+    private sealed class CommitFailure(FailOutboxInsert owner) : DbTransactionInterceptor
+    {
+        public override InterceptionResult TransactionCommitting(DbTransaction transaction, TransactionEventData eventData, InterceptionResult result)
+        {
+            owner.FailIfOutboxWritten();
+            return result;
+        }
+
+        public override ValueTask<InterceptionResult> TransactionCommittingAsync(DbTransaction transaction, TransactionEventData eventData,
+            InterceptionResult result, CancellationToken cancellationToken = default)
+        {
+            owner.FailIfOutboxWritten();
+            return ValueTask.FromResult(result);
+        }
     }
 
     private async Task AssertRolledBackAsync(Func<ApiClient, Task<ApiResponse>> act)
@@ -128,7 +154,7 @@ public sealed partial class AtomicityTests(ApiFactory api) : IClassFixture<ApiFa
     }
 
     [Fact]
-    public async Task A_failed_outbox_insert_leaves_no_network_after_a_create()
+    public async Task A_failure_after_the_outbox_insert_leaves_no_network_after_a_create()
     {
         var name = Unique("atomic");
         await AssertRolledBackAsync(c => c.PostAsync("/v2.0/networks", new JsonObject { ["network"] = new JsonObject { ["name"] = name } }));
@@ -137,7 +163,7 @@ public sealed partial class AtomicityTests(ApiFactory api) : IClassFixture<ApiFa
     }
 
     [Fact]
-    public async Task A_failed_outbox_insert_leaves_no_network_of_a_bulk_create()
+    public async Task A_failure_after_the_outbox_insert_leaves_no_network_of_a_bulk_create()
     {
         await AssertRolledBackAsync(c => c.PostAsync("/v2.0/networks", new JsonObject
         {
@@ -146,7 +172,7 @@ public sealed partial class AtomicityTests(ApiFactory api) : IClassFixture<ApiFa
     }
 
     [Fact]
-    public async Task A_failed_outbox_insert_leaves_a_network_update_unapplied()
+    public async Task A_failure_after_the_outbox_insert_leaves_a_network_update_unapplied()
     {
         var n = await api.P1.CreateNetworkAsync();
         await AssertRolledBackAsync(c => c.PutAsync($"/v2.0/networks/{Id(n)}",
@@ -157,7 +183,7 @@ public sealed partial class AtomicityTests(ApiFactory api) : IClassFixture<ApiFa
     }
 
     [Fact]
-    public async Task A_failed_outbox_insert_leaves_a_network_and_its_subnets_undeleted()
+    public async Task A_failure_after_the_outbox_insert_leaves_a_network_and_its_subnets_undeleted()
     {
         var (n, s) = await api.P1.CreateNetworkWithSubnetAsync();
         await AssertRolledBackAsync(c => c.DeleteAsync($"/v2.0/networks/{Id(n)}"));
@@ -166,7 +192,7 @@ public sealed partial class AtomicityTests(ApiFactory api) : IClassFixture<ApiFa
     }
 
     [Fact]
-    public async Task A_failed_outbox_insert_leaves_no_subnet()
+    public async Task A_failure_after_the_outbox_insert_leaves_no_subnet()
     {
         var n = await api.P1.CreateNetworkAsync();
         await AssertRolledBackAsync(c => c.PostAsync("/v2.0/subnets", new JsonObject
@@ -176,20 +202,20 @@ public sealed partial class AtomicityTests(ApiFactory api) : IClassFixture<ApiFa
     }
 
     [Fact]
-    public async Task A_failed_outbox_insert_leaves_no_port_and_no_address_allocation()
+    public async Task A_failure_after_the_outbox_insert_leaves_no_port_and_no_address_allocation()
     {
         var (n, _) = await api.P1.CreateNetworkWithSubnetAsync();
         await AssertRolledBackAsync(c => c.PostAsync("/v2.0/ports", new JsonObject { ["port"] = new JsonObject { ["network_id"] = Id(n) } }));
     }
 
     [Fact]
-    public async Task A_failed_outbox_insert_leaves_no_router()
+    public async Task A_failure_after_the_outbox_insert_leaves_no_router()
     {
         await AssertRolledBackAsync(c => c.PostAsync("/v2.0/routers", new JsonObject { ["router"] = new JsonObject { ["name"] = "r" } }));
     }
 
     [Fact]
-    public async Task A_failed_outbox_insert_leaves_no_router_interface()
+    public async Task A_failure_after_the_outbox_insert_leaves_no_router_interface()
     {
         var (_, s) = await api.P1.CreateNetworkWithSubnetAsync();
         var r = await api.P1.CreateRouterAsync();
@@ -197,7 +223,7 @@ public sealed partial class AtomicityTests(ApiFactory api) : IClassFixture<ApiFa
     }
 
     [Fact]
-    public async Task A_failed_outbox_insert_leaves_the_tags_unchanged()
+    public async Task A_failure_after_the_outbox_insert_leaves_the_tags_unchanged()
     {
         var n = await api.P1.CreateNetworkAsync();
         await AssertRolledBackAsync(c => c.PutAsync($"/v2.0/networks/{Id(n)}/tags/never"));
