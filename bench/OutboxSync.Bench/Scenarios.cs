@@ -125,7 +125,7 @@ public sealed class Scenarios(BenchOptions o, Postgres pg, Results results)
             var before = Snapshot(s);
             var r = await Load.ChurnAsync(s, net, o.LoadClients, o.SyncDuration, o.ClientTimeout, createOnly: false, _progress);
             _progress.Done();
-            var longest = await sampler.StopAsync();
+            var longest = (await sampler.StopAsync()).System;
             var after = Snapshot(s);
             results.Add("S2", s.Design, new { synchronous = true, ops_per_second = Math.Round(r.RequestsPerSecond, 1), load = r.Summary(), footprint = Footprint(before, after, r.Ok, r.Ok) });
             results.Add("S6", s.Design, new { longest_transaction_s = Math.Round(longest.Seconds, 3), ratio_to_device_latency = Math.Round(longest.Seconds / (o.S2LatencyMs / 1000.0), 3), query = longest.Query });
@@ -136,6 +136,7 @@ public sealed class Scenarios(BenchOptions o, Postgres pg, Results results)
 
         var rows = new JsonObject();
         var worstHold = new TxSampler.Longest(0, "");
+        var worstScheduler = new TxSampler.Longest(0, "");
         foreach (var replicas in o.S2Replicas)
         {
             _progress.Phase($"{s.Design}: S2 drain, {ops} ops on {o.S2Resources} resources, {replicas} replica(s), device latency {o.S2LatencyMs} ms");
@@ -150,8 +151,10 @@ public sealed class Scenarios(BenchOptions o, Postgres pg, Results results)
             var drained = await s.WaitDrainedAsync(o.DrainTimeout, p => _progress.Report($"{p} pending, {sw.Elapsed.TotalSeconds:F0}s"));
             _progress.Done();
             var after = Snapshot(s);
-            var longest = await sampler.StopAsync();
+            var holds = await sampler.StopAsync();
+            var longest = holds.System;
             if (longest.Seconds > worstHold.Seconds) worstHold = longest;
+            if (holds.Scheduler.Seconds > worstScheduler.Seconds) worstScheduler = holds.Scheduler;
             // The drain window comes from the simulator's own call log (first port call start → last finish),
             // so worker process start-up is not counted against the drain.
             var (calls, seconds) = await s.PortCallWindowAsync();
@@ -163,15 +166,20 @@ public sealed class Scenarios(BenchOptions o, Postgres pg, Results results)
                 drained, accepted = load.Ok, load_errors = load.Errors, seconds = Math.Round(seconds, 2),
                 ops_per_second = Math.Round(opsPerSecond, 1), device_calls = calls, device_calls_per_second = Math.Round(callsPerSecond, 1),
                 ideal_per_second = ideal, fraction_of_ideal_calls = Math.Round(callsPerSecond / ideal, 3), fraction_of_ideal_ops = Math.Round(opsPerSecond / ideal, 3),
-                longest_transaction_s = Math.Round(longest.Seconds, 3), footprint = Footprint(before, after, load.Ok, 0),
+                longest_transaction_s = Math.Round(longest.Seconds, 3), longest_transaction_query = longest.Query,
+                scheduler_longest_transaction_s = Math.Round(holds.Scheduler.Seconds, 3), footprint = Footprint(before, after, load.Ok, 0),
                 top_statements = await TopStatementsAsync(),
             });
-            Console.WriteLine($"  {opsPerSecond:F1} ops/s, {callsPerSecond:F1} device calls/s ({calls} calls), ideal {ideal:F0}/s, longest tx {longest.Seconds:F3} s{(drained ? "" : " NOT DRAINED")}");
+            Console.WriteLine($"  {opsPerSecond:F1} ops/s, {callsPerSecond:F1} device calls/s ({calls} calls), ideal {ideal:F0}/s, longest tx {longest.Seconds:F3} s (Quartz {holds.Scheduler.Seconds:F3} s){(drained ? "" : " NOT DRAINED")}");
             await s.StopWorkersAsync();
             await CollectViolationsAsync(s, $"S2/{replicas}");
         }
         results.Add("S2", s.Design, rows);
-        results.Add("S6", s.Design, new { longest_transaction_s = Math.Round(worstHold.Seconds, 3), ratio_to_device_latency = Math.Round(worstHold.Seconds / (o.S2LatencyMs / 1000.0), 3), query = worstHold.Query });
+        results.Add("S6", s.Design, new
+        {
+            longest_transaction_s = Math.Round(worstHold.Seconds, 3), ratio_to_device_latency = Math.Round(worstHold.Seconds / (o.S2LatencyMs / 1000.0), 3), query = worstHold.Query,
+            scheduler_longest_transaction_s = Math.Round(worstScheduler.Seconds, 3), scheduler_query = worstScheduler.Query,
+        });
     }
 
     // S3: end-to-end rate with an instant back end over the pgbench single-row-insert commit rate.
@@ -397,12 +405,17 @@ public sealed class Scenarios(BenchOptions o, Postgres pg, Results results)
     private static JsonNode JsonSerializerNode(object o) => System.Text.Json.JsonSerializer.SerializeToNode(o)!;
 }
 
-/// <summary>Samples pg_stat_activity every 20 ms for the oldest open transaction of any client backend (S6).</summary>
+/// <summary>
+/// Samples pg_stat_activity every 20 ms for the oldest open transaction of any client backend (S6), kept apart for
+/// the system's own transactions and for Quartz.NET's scheduler (statements on its QRTZ_ tables), whose clustered
+/// start-up waits on its row lock inside a transaction and says nothing about holding transactions across device calls.
+/// </summary>
 public sealed class TxSampler : IAsyncDisposable
 {
     public sealed record Longest(double Seconds, string Query);
+    public sealed record Holds(Longest System, Longest Scheduler);
     private readonly CancellationTokenSource _stop = new();
-    private Task<Longest> _run = null!;
+    private Task<Holds> _run = null!;
 
     public static async Task<TxSampler> StartAsync(Postgres pg)
     {
@@ -411,31 +424,37 @@ public sealed class TxSampler : IAsyncDisposable
         var s = new TxSampler();
         s._run = Task.Run(async () =>
         {
-            var best = new Longest(0, "");
+            var system = new Longest(0, "");
+            var scheduler = new Longest(0, "");
             await using (conn)
             {
                 await using var cmd = new NpgsqlCommand("""
-                    select extract(epoch from clock_timestamp() - xact_start)::float8, left(query, 120)
+                    select extract(epoch from clock_timestamp() - xact_start)::float8, left(query, 120), query ilike '%qrtz\_%'
                     from pg_stat_activity
                     where backend_type = 'client backend' and xact_start is not null and pid <> pg_backend_pid()
                       and datname = current_database() and state <> 'idle'
-                    order by xact_start limit 1
+                    order by xact_start
                     """, conn);
                 while (!s._stop.IsCancellationRequested)
                 {
                     await using (var r = await cmd.ExecuteReaderAsync())
                     {
-                        if (await r.ReadAsync() && r.GetDouble(0) > best.Seconds) best = new Longest(r.GetDouble(0), r.GetString(1));
+                        while (await r.ReadAsync())
+                        {
+                            var held = new Longest(r.GetDouble(0), r.GetString(1));
+                            if (r.GetBoolean(2)) { if (held.Seconds > scheduler.Seconds) scheduler = held; }
+                            else if (held.Seconds > system.Seconds) system = held;
+                        }
                     }
                     try { await Task.Delay(20, s._stop.Token); } catch (OperationCanceledException) { }
                 }
             }
-            return best;
+            return new Holds(system, scheduler);
         });
         return s;
     }
 
-    public async Task<Longest> StopAsync()
+    public async Task<Holds> StopAsync()
     {
         _stop.Cancel();
         return await _run;
