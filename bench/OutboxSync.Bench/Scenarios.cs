@@ -407,7 +407,7 @@ public sealed class Scenarios(BenchOptions o, Postgres pg, Results results)
 
 /// <summary>
 /// Samples pg_stat_activity every 20 ms for the oldest open transaction of any client backend (S6), kept apart for
-/// the system's own transactions and for Quartz.NET's scheduler (statements on its QRTZ_ tables), whose clustered
+/// the system's own transactions and for Quartz.NET's scheduler (sessions named "… quartz"), whose clustered
 /// start-up waits on its row lock inside a transaction and says nothing about holding transactions across device calls.
 /// </summary>
 public sealed class TxSampler : IAsyncDisposable
@@ -429,7 +429,7 @@ public sealed class TxSampler : IAsyncDisposable
             await using (conn)
             {
                 await using var cmd = new NpgsqlCommand("""
-                    select extract(epoch from clock_timestamp() - xact_start)::float8, left(query, 120), query ilike '%qrtz\_%'
+                    select extract(epoch from clock_timestamp() - xact_start)::float8, left(query, 120), application_name like '% quartz' or query ilike '%qrtz\_%'
                     from pg_stat_activity
                     where backend_type = 'client backend' and xact_start is not null and pid <> pg_backend_pid()
                       and datname = current_database() and state <> 'idle'

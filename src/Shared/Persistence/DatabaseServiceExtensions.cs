@@ -19,7 +19,7 @@ public static class DatabaseServiceExtensions
         builder.Services.AddSingleton(sp =>
         {
             var options = sp.GetRequiredService<IOptions<DatabaseOptions>>().Value;
-            return new NpgsqlDataSourceBuilder(options.ConnectionString).Build();
+            return new NpgsqlDataSourceBuilder(SessionNames.Apply(options.ConnectionString, builder.Environment.ApplicationName)).Build();
         });
         builder.Services.AddDbContext<OutboxSyncDbContext>((sp, o) =>
             o.UseNpgsql(sp.GetRequiredService<NpgsqlDataSource>()));

@@ -29,7 +29,7 @@ public static class MaintenanceScheduling
         {
             return builder;
         }
-        var connectionString = builder.Configuration[$"{DatabaseOptions.Section}:ConnectionString"] ?? "";
+        var connectionString = SessionNames.ForScheduler(builder.Configuration[$"{DatabaseOptions.Section}:ConnectionString"] ?? "", builder.Environment.ApplicationName);
         builder.AddQuartz(q =>
         {
             UseClusteredStore(q, connectionString, options.ClusterCheckinInterval);
