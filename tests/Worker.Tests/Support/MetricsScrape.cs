@@ -16,6 +16,9 @@ public sealed partial class MetricsScrape
 
     public string Text { get; }
 
+    /// <summary>The OutboxSync series only, for failure messages.</summary>
+    public override string ToString() => string.Join('\n', Text.Split('\n').Where(l => l.StartsWith("outboxsync_", StringComparison.Ordinal)));
+
     public static async Task<MetricsScrape> ReadAsync(HttpClient http, string baseUrl)
     {
         var text = await http.GetStringAsync(baseUrl.TrimEnd('/') + "/metrics");
