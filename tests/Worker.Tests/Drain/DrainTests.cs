@@ -1,32 +1,15 @@
 using Microsoft.Extensions.Options;
-using Npgsql;
 using OutboxSync.Worker.Tests.Support;
 
 namespace OutboxSync.Worker.Tests.Drain;
 
 /// <summary>Drain behaviour with a real PostgreSQL and the in-process contract fake (for scripted faults).</summary>
-public sealed class DrainTests : IAsyncLifetime
+public sealed class DrainTests : DatabaseBackedTests
 {
-    private TestDatabase _db = null!;
-    private NpgsqlDataSource _ds = null!;
-    private Scenario _scenario = null!;
     private readonly FakeBackend _backend = new();
 
-    public async Task InitializeAsync()
-    {
-        _db = await TestDatabase.CreateAsync();
-        _ds = _db.CreateDataSource();
-        _scenario = new Scenario(_ds);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _ds.DisposeAsync();
-        await _db.DisposeAsync();
-    }
-
     private Task<WorkerHost> StartWorkerAsync(IDictionary<string, string?>? settings = null) =>
-        WorkerHost.StartAsync(_db, handler: _backend, settings: settings);
+        WorkerHost.StartAsync(Database, handler: _backend, settings: settings);
 
     [Fact]
     public async Task Entries_of_one_resource_are_applied_strictly_in_seq_order()
@@ -36,17 +19,17 @@ public sealed class DrainTests : IAsyncLifetime
         var nets = new List<Guid>();
         for (var i = 0; i < 5; i++)
         {
-            nets.Add(await _scenario.CreateNetworkAsync($"n{i}-v0"));
+            nets.Add(await Scenario.CreateNetworkAsync($"n{i}-v0"));
         }
         for (var v = 1; v <= 8; v++)
         {
             foreach (var net in nets)
             {
-                await _scenario.UpdateNetworkAsync(net, $"v{v}");
+                await Scenario.UpdateNetworkAsync(net, $"v{v}");
             }
             await Eventually.WaitAsync(() => Task.FromResult(_backend.Calls.Count), n => n >= v, TimeSpan.FromSeconds(10), "some progress");
         }
-        await _scenario.WaitUntilDrainedAsync();
+        await Scenario.WaitUntilDrainedAsync();
 
         foreach (var net in nets)
         {
@@ -54,7 +37,7 @@ public sealed class DrainTests : IAsyncLifetime
             Assert.Equal(applied.OrderBy(r => r).Distinct(), applied);
             Assert.Equal(9, _backend.Revision(net));
             Assert.Equal("v8", _backend.Attributes(net)!["name"]!.GetValue<string>());
-            var row = (await _scenario.ResourceAsync("networks", net))!.Value;
+            var row = (await Scenario.ResourceAsync("networks", net))!.Value;
             Assert.Equal(("ACTIVE", 9L, 9L), (row.Status, row.Revision, row.Applied));
         }
         Assert.Empty(_backend.Violations);
@@ -65,35 +48,35 @@ public sealed class DrainTests : IAsyncLifetime
     {
         _backend.Latency = TimeSpan.FromMilliseconds(150);
         await using var worker = await StartWorkerAsync();
-        var net = await _scenario.CreateNetworkAsync("v0");
+        var net = await Scenario.CreateNetworkAsync("v0");
         for (var v = 1; v <= 20; v++)
         {
-            await _scenario.UpdateNetworkAsync(net, $"v{v}");
+            await Scenario.UpdateNetworkAsync(net, $"v{v}");
         }
-        await _scenario.WaitUntilDrainedAsync();
+        await Scenario.WaitUntilDrainedAsync();
 
         Assert.InRange(_backend.CallsFor(net).Count, 1, 5);
         Assert.Equal("v20", _backend.Attributes(net)!["name"]!.GetValue<string>());
         Assert.Equal(21, _backend.Revision(net));
-        var entries = await _scenario.EntriesAsync(net);
+        var entries = await Scenario.EntriesAsync(net);
         Assert.Equal(21, entries.Count);
         Assert.All(entries, e => Assert.Contains(e.State, new[] { "done", "superseded" }));
         Assert.Equal("done", entries[^1].State);
-        Assert.Equal("ACTIVE", (await _scenario.ResourceAsync("networks", net))!.Value.Status);
+        Assert.Equal("ACTIVE", (await Scenario.ResourceAsync("networks", net))!.Value.Status);
     }
 
     [Fact]
     public async Task A_create_then_delete_never_sent_makes_no_calls_and_removes_the_row()
     {
-        var net = await _scenario.CreateNetworkAsync("short-lived");
-        await _scenario.UpdateNetworkAsync(net, "renamed");
-        await _scenario.DeleteNetworkAsync(net);
+        var net = await Scenario.CreateNetworkAsync("short-lived");
+        await Scenario.UpdateNetworkAsync(net, "renamed");
+        await Scenario.DeleteNetworkAsync(net);
         await using var worker = await StartWorkerAsync();
-        await _scenario.WaitUntilDrainedAsync();
+        await Scenario.WaitUntilDrainedAsync();
 
         Assert.Empty(_backend.Calls);
-        Assert.Null(await _scenario.ResourceAsync("networks", net));
-        Assert.Equal(["superseded", "superseded", "done"], (await _scenario.EntriesAsync(net)).Select(e => e.State));
+        Assert.Null(await Scenario.ResourceAsync("networks", net));
+        Assert.Equal(["superseded", "superseded", "done"], (await Scenario.EntriesAsync(net)).Select(e => e.State));
     }
 
     [Fact]
@@ -101,20 +84,20 @@ public sealed class DrainTests : IAsyncLifetime
     {
         var failNetwork = 6;
         _backend.Fault = c => c.Collection == "networks" && Interlocked.Decrement(ref failNetwork) >= 0 ? (500, "boom") : null;
-        var net = await _scenario.CreateNetworkAsync("parent");
-        var subnet = await _scenario.CreateSubnetAsync(net);
-        var port = await _scenario.CreatePortAsync(net, subnet);
+        var net = await Scenario.CreateNetworkAsync("parent");
+        var subnet = await Scenario.CreateSubnetAsync(net);
+        var port = await Scenario.CreatePortAsync(net, subnet);
         await using var worker = await StartWorkerAsync();
 
-        var blocked = await Eventually.WaitAsync(() => _scenario.EntriesAsync(subnet), e => e[0].BlockedBy == net.ToString(), TimeSpan.FromSeconds(10), "subnet blocked by network");
+        var blocked = await Eventually.WaitAsync(() => Scenario.EntriesAsync(subnet), e => e[0].BlockedBy == net.ToString(), TimeSpan.FromSeconds(10), "subnet blocked by network");
         Assert.Equal(0, blocked[0].Attempts);
-        await _scenario.WaitUntilDrainedAsync();
+        await Scenario.WaitUntilDrainedAsync();
 
         var order = _backend.Calls.Where(c => c.Status is >= 200 and < 300).Select(c => c.ResourceId).ToList();
         Assert.True(order.IndexOf(net) < order.IndexOf(subnet));
         Assert.True(order.IndexOf(subnet) < order.IndexOf(port));
-        Assert.Equal(0, (await _scenario.EntriesAsync(subnet))[0].Attempts);
-        Assert.Null((await _scenario.EntriesAsync(subnet))[0].BlockedBy);
+        Assert.Equal(0, (await Scenario.EntriesAsync(subnet))[0].Attempts);
+        Assert.Null((await Scenario.EntriesAsync(subnet))[0].BlockedBy);
         Assert.Empty(_backend.Violations);
     }
 
@@ -122,23 +105,23 @@ public sealed class DrainTests : IAsyncLifetime
     public async Task A_parent_delete_waits_for_its_childrens_deletes()
     {
         await using var worker = await StartWorkerAsync();
-        var net = await _scenario.CreateNetworkAsync("parent");
-        var subnets = new[] { await _scenario.CreateSubnetAsync(net), await _scenario.CreateSubnetAsync(net) };
-        var port = await _scenario.CreatePortAsync(net, subnets[0]);
-        await _scenario.WaitUntilDrainedAsync();
+        var net = await Scenario.CreateNetworkAsync("parent");
+        var subnets = new[] { await Scenario.CreateSubnetAsync(net), await Scenario.CreateSubnetAsync(net) };
+        var port = await Scenario.CreatePortAsync(net, subnets[0]);
+        await Scenario.WaitUntilDrainedAsync();
 
         var failSubnetDeletes = 4;
         _backend.Fault = c => c.Collection == "subnets" && c.Method == "DELETE" && Interlocked.Decrement(ref failSubnetDeletes) >= 0 ? (503, "busy") : null;
-        await _scenario.DeletePortAsync(port, net);
-        await _scenario.DeleteNetworkAsync(net);
-        await _scenario.WaitUntilDrainedAsync();
+        await Scenario.DeletePortAsync(port, net);
+        await Scenario.DeleteNetworkAsync(net);
+        await Scenario.WaitUntilDrainedAsync();
 
         var deletes = _backend.Calls.Where(c => c.Method == "DELETE" && c.Status == 204).Select(c => c.ResourceId).ToList();
         Assert.Equal(4, deletes.Count);
         Assert.Equal(net, deletes[^1]);
         Assert.False(_backend.Exists(net));
-        Assert.Null(await _scenario.ResourceAsync("networks", net));
-        Assert.Null(await _scenario.ResourceAsync("subnets", subnets[1]));
+        Assert.Null(await Scenario.ResourceAsync("networks", net));
+        Assert.Null(await Scenario.ResourceAsync("subnets", subnets[1]));
         Assert.Empty(_backend.Violations);
     }
 
@@ -146,26 +129,26 @@ public sealed class DrainTests : IAsyncLifetime
     public async Task A_parents_permanent_failure_fails_its_children_naming_the_parent()
     {
         _backend.Fault = c => c.Name == "doomed" ? (422, "rejected") : null;
-        var net = await _scenario.CreateNetworkAsync("doomed");
-        var subnet = await _scenario.CreateSubnetAsync(net);
-        var port = await _scenario.CreatePortAsync(net, subnet);
-        var healthy = await _scenario.CreateNetworkAsync("fine");
+        var net = await Scenario.CreateNetworkAsync("doomed");
+        var subnet = await Scenario.CreateSubnetAsync(net);
+        var port = await Scenario.CreatePortAsync(net, subnet);
+        var healthy = await Scenario.CreateNetworkAsync("fine");
         await using var worker = await StartWorkerAsync();
-        await _scenario.WaitUntilDrainedAsync();
+        await Scenario.WaitUntilDrainedAsync();
 
-        var parent = (await _scenario.ResourceAsync("networks", net))!.Value;
+        var parent = (await Scenario.ResourceAsync("networks", net))!.Value;
         Assert.Equal("ERROR", parent.Status);
         Assert.Contains("rejected", parent.Reason);
         foreach (var (table, id) in new[] { ("subnets", subnet), ("ports", port) })
         {
-            var child = (await _scenario.ResourceAsync(table, id))!.Value;
+            var child = (await Scenario.ResourceAsync(table, id))!.Value;
             Assert.Equal("ERROR", child.Status);
             Assert.Contains(net.ToString(), child.Reason);
-            Assert.Equal("failed", (await _scenario.EntriesAsync(id))[0].State);
+            Assert.Equal("failed", (await Scenario.EntriesAsync(id))[0].State);
         }
         Assert.Empty(_backend.CallsFor(subnet));
         Assert.Empty(_backend.CallsFor(port));
-        Assert.Equal("ACTIVE", (await _scenario.ResourceAsync("networks", healthy))!.Value.Status);
+        Assert.Equal("ACTIVE", (await Scenario.ResourceAsync("networks", healthy))!.Value.Status);
     }
 
     [Fact]
@@ -173,48 +156,48 @@ public sealed class DrainTests : IAsyncLifetime
     {
         var failures = 4;
         _backend.Fault = _ => Interlocked.Decrement(ref failures) >= 0 ? (500, "internal") : null;
-        var net = await _scenario.CreateNetworkAsync("flaky");
+        var net = await Scenario.CreateNetworkAsync("flaky");
         await using var worker = await StartWorkerAsync();
-        await _scenario.WaitUntilDrainedAsync();
+        await Scenario.WaitUntilDrainedAsync();
 
-        var entry = (await _scenario.EntriesAsync(net))[0];
+        var entry = (await Scenario.EntriesAsync(net))[0];
         Assert.Equal("done", entry.State);
         Assert.Equal(2, entry.Attempts); // one in-call retry per step: 4 failures = 2 failed steps
         Assert.Equal(5, _backend.CallsFor(net).Count);
-        Assert.Equal("ACTIVE", (await _scenario.ResourceAsync("networks", net))!.Value.Status);
+        Assert.Equal("ACTIVE", (await Scenario.ResourceAsync("networks", net))!.Value.Status);
     }
 
     [Fact]
     public async Task Exhausting_the_attempts_fails_the_entry_and_sets_error()
     {
         _backend.Fault = _ => (500, "internal");
-        var net = await _scenario.CreateNetworkAsync("hopeless");
+        var net = await Scenario.CreateNetworkAsync("hopeless");
         await using var worker = await StartWorkerAsync(new Dictionary<string, string?> { ["Worker:Retry:MaxAttempts"] = "3" });
-        await _scenario.WaitUntilDrainedAsync();
+        await Scenario.WaitUntilDrainedAsync();
 
-        var entry = (await _scenario.EntriesAsync(net))[0];
+        var entry = (await Scenario.EntriesAsync(net))[0];
         Assert.Equal("failed", entry.State);
         Assert.Equal(2, entry.Attempts);
         Assert.Contains("gave up after 3 attempts", entry.LastError);
-        Assert.Equal("ERROR", (await _scenario.ResourceAsync("networks", net))!.Value.Status);
+        Assert.Equal("ERROR", (await Scenario.ResourceAsync("networks", net))!.Value.Status);
     }
 
     [Fact]
     public async Task A_permanent_rejection_sets_error_with_the_back_ends_reason()
     {
         _backend.Fault = c => c.Name == "bad name" ? (422, "rejected") : null;
-        var net = await _scenario.CreateNetworkAsync("ok");
+        var net = await Scenario.CreateNetworkAsync("ok");
         await using var worker = await StartWorkerAsync();
-        await _scenario.WaitUntilDrainedAsync();
-        await _scenario.UpdateNetworkAsync(net, "bad name");
-        await _scenario.WaitUntilDrainedAsync();
+        await Scenario.WaitUntilDrainedAsync();
+        await Scenario.UpdateNetworkAsync(net, "bad name");
+        await Scenario.WaitUntilDrainedAsync();
 
-        var row = (await _scenario.ResourceAsync("networks", net))!.Value;
+        var row = (await Scenario.ResourceAsync("networks", net))!.Value;
         Assert.Equal("ERROR", row.Status);
         Assert.Contains("422", row.Reason);
         Assert.Contains("rejected by fake", row.Reason);
         Assert.Equal(1, row.Applied);
-        var entries = await _scenario.EntriesAsync(net);
+        var entries = await Scenario.EntriesAsync(net);
         Assert.Equal(("failed", 0), (entries[1].State, entries[1].Attempts));
         Assert.Single(_backend.CallsFor(net), c => c.Status == 422);
     }
@@ -223,46 +206,46 @@ public sealed class DrainTests : IAsyncLifetime
     public async Task An_outage_spends_no_attempts_and_the_drain_resumes_when_it_ends()
     {
         _backend.Outage = true;
-        var nets = new[] { await _scenario.CreateNetworkAsync("a"), await _scenario.CreateNetworkAsync("b"), await _scenario.CreateNetworkAsync("c") };
+        var nets = new[] { await Scenario.CreateNetworkAsync("a"), await Scenario.CreateNetworkAsync("b"), await Scenario.CreateNetworkAsync("c") };
         await using var worker = await StartWorkerAsync(new Dictionary<string, string?> { ["Worker:Retry:MaxAttempts"] = "2" });
 
         await Eventually.WaitAsync(() => Task.FromResult(_backend.Calls.Count(c => c.Status == 503)), n => n >= 9, TimeSpan.FromSeconds(20), "outage answers");
         foreach (var net in nets)
         {
-            var entry = (await _scenario.EntriesAsync(net))[0];
+            var entry = (await Scenario.EntriesAsync(net))[0];
             Assert.Equal(("pending", 0), (entry.State, entry.Attempts));
         }
         _backend.Outage = false;
-        await _scenario.WaitUntilDrainedAsync();
+        await Scenario.WaitUntilDrainedAsync();
 
         foreach (var net in nets)
         {
-            Assert.Equal(("done", 0), ((await _scenario.EntriesAsync(net))[0].State, (await _scenario.EntriesAsync(net))[0].Attempts));
-            Assert.Equal("ACTIVE", (await _scenario.ResourceAsync("networks", net))!.Value.Status);
+            Assert.Equal(("done", 0), ((await Scenario.EntriesAsync(net))[0].State, (await Scenario.EntriesAsync(net))[0].Attempts));
+            Assert.Equal("ACTIVE", (await Scenario.ResourceAsync("networks", net))!.Value.Status);
         }
     }
 
     [Fact]
     public async Task A_poisoned_entry_goes_to_error_and_other_entries_proceed()
     {
-        var poisoned = await _scenario.CreateNetworkAsync("poisoned");
-        await _scenario.AppendRawAsync("network", poisoned, "update", 2, "\"not an object\"", []);
-        await _scenario.UpdateNetworkAsync(poisoned, "recovered");
-        var router = await _scenario.CreateRouterAsync();
+        var poisoned = await Scenario.CreateNetworkAsync("poisoned");
+        await Scenario.AppendRawAsync("network", poisoned, "update", 2, "\"not an object\"", []);
+        await Scenario.UpdateNetworkAsync(poisoned, "recovered");
+        var router = await Scenario.CreateRouterAsync();
         var badInterfacePort = Guid.NewGuid();
-        await _scenario.AppendRawAsync("port", badInterfacePort, "add_interface", 1, """{"subnet_id":"nope"}""", [router]);
-        var healthy = await _scenario.CreateNetworkAsync("healthy");
+        await Scenario.AppendRawAsync("port", badInterfacePort, "add_interface", 1, """{"subnet_id":"nope"}""", [router]);
+        var healthy = await Scenario.CreateNetworkAsync("healthy");
         await using var worker = await StartWorkerAsync();
-        await _scenario.WaitUntilDrainedAsync();
+        await Scenario.WaitUntilDrainedAsync();
 
-        var entries = await _scenario.EntriesAsync(poisoned);
+        var entries = await Scenario.EntriesAsync(poisoned);
         Assert.Equal("failed", entries[1].State);
         Assert.Contains("poisoned entry", entries[1].LastError);
         Assert.Equal("done", entries[2].State);
         Assert.Equal("recovered", _backend.Attributes(poisoned)!["name"]!.GetValue<string>());
-        Assert.Equal("failed", (await _scenario.EntriesAsync(badInterfacePort))[0].State);
-        Assert.Equal("ACTIVE", (await _scenario.ResourceAsync("networks", healthy))!.Value.Status);
-        Assert.Equal("ACTIVE", (await _scenario.ResourceAsync("routers", router))!.Value.Status);
+        Assert.Equal("failed", (await Scenario.EntriesAsync(badInterfacePort))[0].State);
+        Assert.Equal("ACTIVE", (await Scenario.ResourceAsync("networks", healthy))!.Value.Status);
+        Assert.Equal("ACTIVE", (await Scenario.ResourceAsync("routers", router))!.Value.Status);
     }
 
     [Fact]
@@ -271,15 +254,15 @@ public sealed class DrainTests : IAsyncLifetime
         _backend.Latency = TimeSpan.FromSeconds(1);
         for (var i = 0; i < 8; i++)
         {
-            var net = await _scenario.CreateNetworkAsync($"slow{i}");
-            await _scenario.UpdateNetworkAsync(net, $"slow{i}-b");
+            var net = await Scenario.CreateNetworkAsync($"slow{i}");
+            await Scenario.UpdateNetworkAsync(net, $"slow{i}-b");
         }
         await using var worker = await StartWorkerAsync();
 
         var samples = 0;
         var offenders = new List<string>();
-        await using var sampler = _db.CreateDataSource();
-        while (await _scenario.PendingCountAsync() > 0)
+        await using var sampler = Database.CreateDataSource();
+        while (await Scenario.PendingCountAsync() > 0)
         {
             await using var cmd = sampler.CreateCommand("""
                 select state || ' for ' || (clock_timestamp() - xact_start)::text || ': ' || left(query, 80)
@@ -311,11 +294,11 @@ public sealed class DrainTests : IAsyncLifetime
     {
         var once = 1;
         _backend.Fault = _ => Interlocked.Decrement(ref once) >= 0 ? (409, "stale_token") : null;
-        var net = await _scenario.CreateNetworkAsync("fenced");
+        var net = await Scenario.CreateNetworkAsync("fenced");
         await using var worker = await StartWorkerAsync();
-        await _scenario.WaitUntilDrainedAsync();
+        await Scenario.WaitUntilDrainedAsync();
 
-        var entry = (await _scenario.EntriesAsync(net))[0];
+        var entry = (await Scenario.EntriesAsync(net))[0];
         Assert.Equal(("done", 0), (entry.State, entry.Attempts));
         var tokens = _backend.CallsFor(net).Select(c => c.Token).ToList();
         Assert.Equal(2, tokens.Count);
@@ -326,19 +309,19 @@ public sealed class DrainTests : IAsyncLifetime
     public async Task A_router_interface_is_added_after_its_router_and_subnet_and_removal_deletes_the_port_row()
     {
         await using var worker = await StartWorkerAsync();
-        var net = await _scenario.CreateNetworkAsync();
-        var subnet = await _scenario.CreateSubnetAsync(net);
-        var router = await _scenario.CreateRouterAsync();
-        var port = await _scenario.AddRouterInterfaceAsync(router, subnet, net);
-        await _scenario.WaitUntilDrainedAsync();
-        Assert.Equal(("ACTIVE", 1L), ((await _scenario.ResourceAsync("ports", port))!.Value.Status, (await _scenario.ResourceAsync("ports", port))!.Value.Applied));
+        var net = await Scenario.CreateNetworkAsync();
+        var subnet = await Scenario.CreateSubnetAsync(net);
+        var router = await Scenario.CreateRouterAsync();
+        var port = await Scenario.AddRouterInterfaceAsync(router, subnet, net);
+        await Scenario.WaitUntilDrainedAsync();
+        Assert.Equal(("ACTIVE", 1L), ((await Scenario.ResourceAsync("ports", port))!.Value.Status, (await Scenario.ResourceAsync("ports", port))!.Value.Applied));
         Assert.Contains(_backend.CallsFor(port), c => c.Collection == "interfaces" && c.Method == "PUT" && c.Status == 201);
         Assert.True(_backend.HasInterface(router, port));
 
-        await _scenario.RemoveRouterInterfaceAsync(router, port, subnet, net);
-        await _scenario.WaitUntilDrainedAsync();
+        await Scenario.RemoveRouterInterfaceAsync(router, port, subnet, net);
+        await Scenario.WaitUntilDrainedAsync();
 
-        Assert.Null(await _scenario.ResourceAsync("ports", port));
+        Assert.Null(await Scenario.ResourceAsync("ports", port));
         Assert.Contains(_backend.CallsFor(port), c => c.Collection == "interfaces" && c.Method == "DELETE" && c.Status == 204);
         Assert.False(_backend.HasInterface(router, port));
         Assert.Empty(_backend.Violations);
@@ -348,7 +331,7 @@ public sealed class DrainTests : IAsyncLifetime
     public async Task Stopping_lets_the_in_flight_call_finish_then_releases_leases_and_deregisters()
     {
         _backend.Latency = TimeSpan.FromSeconds(1.5);
-        var net = await _scenario.CreateNetworkAsync("in-flight");
+        var net = await Scenario.CreateNetworkAsync("in-flight");
         var worker = await StartWorkerAsync();
         var inFlight = new TaskCompletionSource();
         _backend.OnRequest = _ => inFlight.TrySetResult();
@@ -356,8 +339,8 @@ public sealed class DrainTests : IAsyncLifetime
 
         await worker.DisposeAsync();
 
-        Assert.Equal("done", (await _scenario.EntriesAsync(net))[0].State);
-        await using var leases = _ds.CreateCommand("select (select count(*) from resource_leases) + (select count(*) from worker_replicas)");
+        Assert.Equal("done", (await Scenario.EntriesAsync(net))[0].State);
+        await using var leases = DataSource.CreateCommand("select (select count(*) from resource_leases) + (select count(*) from worker_replicas)");
         Assert.Equal(0L, await leases.ExecuteScalarAsync());
     }
 
@@ -370,20 +353,20 @@ public sealed class DrainTests : IAsyncLifetime
         var nets = new List<Guid>();
         for (var i = 0; i < 30; i++)
         {
-            nets.Add(await _scenario.CreateNetworkAsync($"n{i}"));
+            nets.Add(await Scenario.CreateNetworkAsync($"n{i}"));
         }
         for (var v = 0; v < 3; v++)
         {
             foreach (var net in nets)
             {
-                await _scenario.UpdateNetworkAsync(net, $"n-v{v}");
+                await Scenario.UpdateNetworkAsync(net, $"n-v{v}");
             }
         }
-        await _scenario.WaitUntilDrainedAsync();
+        await Scenario.WaitUntilDrainedAsync();
 
         Assert.Empty(_backend.Violations);
         Assert.True(a.Pass.Totals.Applied > 0 && b.Pass.Totals.Applied > 0, $"a={a.Pass.Totals} b={b.Pass.Totals}");
-        await using var replicas = _ds.CreateCommand("select string_agg(instance_id, ',' order by instance_id) from worker_replicas");
+        await using var replicas = DataSource.CreateCommand("select string_agg(instance_id, ',' order by instance_id) from worker_replicas");
         Assert.Equal("replica-a,replica-b", await replicas.ExecuteScalarAsync());
         Assert.All(nets, n => Assert.Equal(4, _backend.Revision(n)));
     }
@@ -394,9 +377,9 @@ public sealed class DrainTests : IAsyncLifetime
         _backend.Latency = TimeSpan.FromSeconds(5);
         var requested = new TaskCompletionSource();
         _backend.OnRequest = _ => requested.TrySetResult();
-        var net = await _scenario.CreateNetworkAsync("slow");
+        var net = await Scenario.CreateNetworkAsync("slow");
         // Not started: no heartbeat renews the lease, as if the database were unreachable from this replica.
-        var replica = WorkerHost.Build(_db, handler: _backend, settings: new Dictionary<string, string?>
+        var replica = WorkerHost.Build(Database, handler: _backend, settings: new Dictionary<string, string?>
         {
             ["Leases:Duration"] = "00:00:01.500",
             ["Leases:SafetyMargin"] = "00:00:00.500",
@@ -412,9 +395,9 @@ public sealed class DrainTests : IAsyncLifetime
 
             Assert.InRange(DateTime.UtcNow - started, TimeSpan.FromMilliseconds(900), TimeSpan.FromSeconds(4.9));
             Assert.Empty(_backend.Calls); // the request was abandoned before the back end answered
-            var entry = (await _scenario.EntriesAsync(net))[0];
+            var entry = (await Scenario.EntriesAsync(net))[0];
             Assert.Equal(("pending", 0), (entry.State, entry.Attempts));
-            Assert.Equal("PENDING_CREATE", (await _scenario.ResourceAsync("networks", net))!.Value.Status);
+            Assert.Equal("PENDING_CREATE", (await Scenario.ResourceAsync("networks", net))!.Value.Status);
         }
     }
 
@@ -422,8 +405,8 @@ public sealed class DrainTests : IAsyncLifetime
     public async Task A_timed_out_call_keeps_its_lease_until_expiry_so_nothing_is_sent_beside_it()
     {
         _backend.Latency = TimeSpan.FromSeconds(3);
-        var net = await _scenario.CreateNetworkAsync("hung");
-        var replica = WorkerHost.Build(_db, handler: _backend, settings: new Dictionary<string, string?>
+        var net = await Scenario.CreateNetworkAsync("hung");
+        var replica = WorkerHost.Build(Database, handler: _backend, settings: new Dictionary<string, string?>
         {
             ["Backend:AttemptTimeout"] = "00:00:00.300",
             ["Leases:Duration"] = "00:00:30",
@@ -438,15 +421,15 @@ public sealed class DrainTests : IAsyncLifetime
 
             // The abandoned call may still run at the back end: the lease is not released, so even though the
             // entry is due again, no pass (of any replica) takes the resource before the lease runs out.
-            var entry = (await _scenario.EntriesAsync(net))[0];
+            var entry = (await Scenario.EntriesAsync(net))[0];
             Assert.Equal(("pending", 1), (entry.State, entry.Attempts));
             Assert.Contains("timed out", entry.LastError, StringComparison.Ordinal);
-            await using (var lease = _scenario.Db.CreateCommand("select expires_at > now() + interval '20 seconds' from resource_leases where resource_id = @id"))
+            await using (var lease = Scenario.Db.CreateCommand("select expires_at > now() + interval '20 seconds' from resource_leases where resource_id = @id"))
             {
                 lease.Parameters.AddWithValue("id", net);
                 Assert.Equal(true, await lease.ExecuteScalarAsync());
             }
-            await using (var due = _scenario.Db.CreateCommand("update outbox_entries set next_attempt_at = now() where resource_id = @id"))
+            await using (var due = Scenario.Db.CreateCommand("update outbox_entries set next_attempt_at = now() where resource_id = @id"))
             {
                 due.Parameters.AddWithValue("id", net);
                 await due.ExecuteNonQueryAsync();
@@ -460,26 +443,26 @@ public sealed class DrainTests : IAsyncLifetime
     {
         _backend.Fault = c => c.Name == "bad" ? (422, "rejected") : null;
         await using var worker = await StartWorkerAsync();
-        var net = await _scenario.CreateNetworkAsync("v1");
-        await _scenario.WaitUntilDrainedAsync();
-        var failedSeq = await _scenario.UpdateNetworkAsync(net, "bad");
-        await _scenario.WaitUntilDrainedAsync();
-        await _scenario.UpdateNetworkAsync(net, "good");
-        await _scenario.WaitUntilDrainedAsync();
+        var net = await Scenario.CreateNetworkAsync("v1");
+        await Scenario.WaitUntilDrainedAsync();
+        var failedSeq = await Scenario.UpdateNetworkAsync(net, "bad");
+        await Scenario.WaitUntilDrainedAsync();
+        await Scenario.UpdateNetworkAsync(net, "good");
+        await Scenario.WaitUntilDrainedAsync();
         var callsBefore = _backend.Calls.Count;
 
         // What the operator API's retry does to a failed entry.
-        await using (var retry = _ds.CreateCommand("update outbox_entries set state = 'pending', attempts = 0, next_attempt_at = now(), last_error = null, completed_at = null where seq = @seq"))
+        await using (var retry = DataSource.CreateCommand("update outbox_entries set state = 'pending', attempts = 0, next_attempt_at = now(), last_error = null, completed_at = null where seq = @seq"))
         {
             retry.Parameters.AddWithValue("seq", failedSeq);
             await retry.ExecuteNonQueryAsync();
         }
-        await _scenario.WaitUntilDrainedAsync();
+        await Scenario.WaitUntilDrainedAsync();
 
         Assert.True(callsBefore == _backend.Calls.Count, string.Join("\n", _backend.Calls.Select(c => c.ToString())));
-        Assert.Equal("superseded", (await _scenario.EntriesAsync(net)).Single(e => e.Seq == failedSeq).State);
+        Assert.Equal("superseded", (await Scenario.EntriesAsync(net)).Single(e => e.Seq == failedSeq).State);
         Assert.Equal(("good", 3L), (_backend.Attributes(net)!["name"]!.GetValue<string>(), _backend.Revision(net)!.Value));
-        Assert.Equal("ACTIVE", (await _scenario.ResourceAsync("networks", net))!.Value.Status);
+        Assert.Equal("ACTIVE", (await Scenario.ResourceAsync("networks", net))!.Value.Status);
     }
 
     [Fact]
@@ -488,22 +471,22 @@ public sealed class DrainTests : IAsyncLifetime
         const string traceParent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
         var failOnce = 1;
         _backend.Fault = _ => Interlocked.Decrement(ref failOnce) >= 0 ? (503, "injected") : null;
-        var net = await _scenario.CreateNetworkAsync("traced");
-        await using (var cmd = _ds.CreateCommand("update outbox_entries set trace_parent = @tp where resource_id = @id"))
+        var net = await Scenario.CreateNetworkAsync("traced");
+        await using (var cmd = DataSource.CreateCommand("update outbox_entries set trace_parent = @tp where resource_id = @id"))
         {
             cmd.Parameters.AddWithValue("tp", traceParent);
             cmd.Parameters.AddWithValue("id", net);
             await cmd.ExecuteNonQueryAsync();
         }
         await using var worker = await StartWorkerAsync();
-        await _scenario.WaitUntilDrainedAsync();
+        await Scenario.WaitUntilDrainedAsync();
 
-        var seq = (await _scenario.EntriesAsync(net))[0].Seq;
+        var seq = (await Scenario.EntriesAsync(net))[0].Seq;
         var calls = _backend.CallsFor(net);
         Assert.Equal(2, calls.Count); // the injected failure, then the in-call retry
         Assert.All(calls, c => Assert.Equal(($"seq-{seq}", traceParent), (c.Key, c.TraceParent)));
         Assert.Single(calls.Select(c => c.Token).Distinct());
-        await using var lease = _ds.CreateCommand("select last_value from fencing_tokens");
+        await using var lease = DataSource.CreateCommand("select last_value from fencing_tokens");
         Assert.True(calls[0].Token <= (long)(await lease.ExecuteScalarAsync())!);
     }
 
@@ -514,8 +497,8 @@ public sealed class DrainTests : IAsyncLifetime
         var nets = new List<Guid>();
         for (var i = 0; i < 20; i++)
         {
-            var net = await _scenario.CreateNetworkAsync($"t{i}");
-            await _scenario.UpdateNetworkAsync(net, $"t{i}-b");
+            var net = await Scenario.CreateNetworkAsync($"t{i}");
+            await Scenario.UpdateNetworkAsync(net, $"t{i}-b");
             nets.Add(net);
         }
         await using var worker = await StartWorkerAsync(new Dictionary<string, string?>
@@ -530,24 +513,24 @@ public sealed class DrainTests : IAsyncLifetime
         for (var round = 0; round < 6; round++)
         {
             await cadence.WaitForNextTickAsync();
-            await using var kill = _ds.CreateCommand(
+            await using var kill = DataSource.CreateCommand(
                 "select count(pg_terminate_backend(pid)) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() and backend_type = 'client backend'");
             await kill.ExecuteScalarAsync();
         }
-        await _scenario.WaitUntilDrainedAsync(TimeSpan.FromSeconds(60));
+        await Scenario.WaitUntilDrainedAsync(TimeSpan.FromSeconds(60));
 
         Assert.Empty(_backend.Violations);
         foreach (var net in nets)
         {
             Assert.Equal(2, _backend.Revision(net));
-            Assert.Equal(("ACTIVE", 2L), ((await _scenario.ResourceAsync("networks", net))!.Value.Status, (await _scenario.ResourceAsync("networks", net))!.Value.Applied));
+            Assert.Equal(("ACTIVE", 2L), ((await Scenario.ResourceAsync("networks", net))!.Value.Status, (await Scenario.ResourceAsync("networks", net))!.Value.Applied));
         }
     }
 
     [Fact]
     public async Task A_worker_without_a_back_end_url_fails_at_start_naming_the_setting()
     {
-        var host = WorkerHost.Build(_db, baseUrl: "");
+        var host = WorkerHost.Build(Database, baseUrl: "");
         var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.Host.StartAsync());
         Assert.Contains("Backend:BaseUrl is required", error.Message);
         host.Host.Dispose();

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.DependencyInjection;
-using Npgsql;
 using OutboxSync.Worker.Maintenance;
 using OutboxSync.Worker.Tests.Support;
 
@@ -10,30 +9,20 @@ namespace OutboxSync.Worker.Tests.Maintenance;
 /// looked is left alone — no resurrection of a resource deleted meanwhile, no deletion of one created meanwhile,
 /// no overwrite of a user's newer change.
 /// </summary>
-public sealed class ReconciliationRepairGuardTests : IAsyncLifetime
+public sealed class ReconciliationRepairGuardTests : DatabaseBackedTests
 {
-    private TestDatabase _db = null!;
-    private NpgsqlDataSource _ds = null!;
-    private Scenario _scenario = null!;
     private WorkerHost _worker = null!;
     private ReconciliationRepair _repair = null!;
 
-    public async Task InitializeAsync()
+    protected override Task SetUpAsync()
     {
-        _db = await TestDatabase.CreateAsync();
-        _ds = _db.CreateDataSource();
-        _scenario = new Scenario(_ds);
         // Built, never started: only its services are used, and no router finding needs the back end.
-        _worker = WorkerHost.Build(_db);
+        _worker = WorkerHost.Build(Database);
         _repair = _worker.Services.GetRequiredService<ReconciliationRepair>();
+        return Task.CompletedTask;
     }
 
-    public async Task DisposeAsync()
-    {
-        await _worker.DisposeAsync();
-        await _ds.DisposeAsync();
-        await _db.DisposeAsync();
-    }
+    protected override async Task TearDownAsync() => await _worker.DisposeAsync();
 
     [Fact]
     public async Task A_settled_missing_resource_is_resent_at_a_new_revision_and_a_true_orphan_is_deleted()
@@ -47,18 +36,18 @@ public sealed class ReconciliationRepairGuardTests : IAsyncLifetime
             since, CancellationToken.None);
 
         Assert.All(done, f => Assert.NotNull(f.RepairSeq));
-        var row = (await _scenario.ResourceAsync("networks", net))!.Value;
+        var row = (await Scenario.ResourceAsync("networks", net))!.Value;
         Assert.Equal(("PENDING_UPDATE", 2L, 1L), (row.Status, row.Revision, row.Applied));
-        var resend = (await _scenario.EntriesAsync(net)).Last();
+        var resend = (await Scenario.EntriesAsync(net)).Last();
         Assert.Equal(("create", "pending"), (resend.Operation, resend.State));
-        await using (var cmd = _ds.CreateCommand("select revision, payload->>'revision_number', payload->>'name' from outbox_entries where seq = @seq"))
+        await using (var cmd = DataSource.CreateCommand("select revision, payload->>'revision_number', payload->>'name' from outbox_entries where seq = @seq"))
         {
             cmd.Parameters.AddWithValue("seq", resend.Seq);
             await using var r = await cmd.ExecuteReaderAsync();
             await r.ReadAsync();
             Assert.Equal((2L, "2", "lost"), (r.GetInt64(0), r.GetString(1), r.GetString(2)));
         }
-        var delete = Assert.Single(await _scenario.EntriesAsync(orphan));
+        var delete = Assert.Single(await Scenario.EntriesAsync(orphan));
         Assert.Equal(("delete", "pending"), (delete.Operation, delete.State));
     }
 
@@ -70,8 +59,8 @@ public sealed class ReconciliationRepairGuardTests : IAsyncLifetime
             await DatabaseNowAsync(), CancellationToken.None);
 
         Assert.NotNull(Assert.Single(done).RepairSeq);
-        Assert.Equal(43L, (await _scenario.ResourceAsync("networks", net))!.Value.Revision);
-        Assert.Equal("update", (await _scenario.EntriesAsync(net)).Last().Operation);
+        Assert.Equal(43L, (await Scenario.ResourceAsync("networks", net))!.Value.Revision);
+        Assert.Equal("update", (await Scenario.EntriesAsync(net)).Last().Operation);
     }
 
     [Fact]
@@ -81,14 +70,14 @@ public sealed class ReconciliationRepairGuardTests : IAsyncLifetime
         var deleting = await SettledNetworkAsync("deleting");
         var since = await DatabaseNowAsync();
         // After the listing: one delete is confirmed (row gone), the other is still on its way.
-        await _scenario.DeleteNetworkAsync(deletedAndGone);
+        await Scenario.DeleteNetworkAsync(deletedAndGone);
         await SettleAsync(deletedAndGone);
-        await using (var remove = _ds.CreateCommand("delete from networks where id = @id"))
+        await using (var remove = DataSource.CreateCommand("delete from networks where id = @id"))
         {
             remove.Parameters.AddWithValue("id", deletedAndGone);
             await remove.ExecuteNonQueryAsync();
         }
-        await _scenario.DeleteNetworkAsync(deleting);
+        await Scenario.DeleteNetworkAsync(deleting);
 
         var done = await _repair.EnqueueAsync(
             [Finding(ReconciliationFinding.MissingAtBackEnd, deletedAndGone, applied: 1), Finding(ReconciliationFinding.MissingAtBackEnd, deleting, applied: 1)],
@@ -96,10 +85,10 @@ public sealed class ReconciliationRepairGuardTests : IAsyncLifetime
 
         Assert.All(done, f => Assert.Null(f.RepairSeq));
         Assert.All(done, f => Assert.StartsWith("skipped", f.Repair, StringComparison.Ordinal));
-        Assert.Null(await _scenario.ResourceAsync("networks", deletedAndGone));
-        Assert.DoesNotContain(await _scenario.EntriesAsync(deletedAndGone), e => e.Operation != "create" && e.Operation != "delete");
-        Assert.Equal(["create", "delete"], (await _scenario.EntriesAsync(deleting)).Select(e => e.Operation));
-        Assert.Equal("PENDING_DELETE", (await _scenario.ResourceAsync("networks", deleting))!.Value.Status);
+        Assert.Null(await Scenario.ResourceAsync("networks", deletedAndGone));
+        Assert.DoesNotContain(await Scenario.EntriesAsync(deletedAndGone), e => e.Operation != "create" && e.Operation != "delete");
+        Assert.Equal(["create", "delete"], (await Scenario.EntriesAsync(deleting)).Select(e => e.Operation));
+        Assert.Equal("PENDING_DELETE", (await Scenario.ResourceAsync("networks", deleting))!.Value.Status);
     }
 
     [Fact]
@@ -107,20 +96,20 @@ public sealed class ReconciliationRepairGuardTests : IAsyncLifetime
     {
         var net = await SettledNetworkAsync("before");
         var since = await DatabaseNowAsync();
-        await _scenario.UpdateNetworkAsync(net, "users-change");
+        await Scenario.UpdateNetworkAsync(net, "users-change");
 
         var done = await _repair.EnqueueAsync([Finding(ReconciliationFinding.RevisionDrift, net, applied: 1, backEnd: 7)], since, CancellationToken.None);
 
         Assert.Null(Assert.Single(done).RepairSeq);
-        Assert.Equal(["create", "update"], (await _scenario.EntriesAsync(net)).Select(e => e.Operation));
-        Assert.Equal(2L, (await _scenario.ResourceAsync("networks", net))!.Value.Revision);
+        Assert.Equal(["create", "update"], (await Scenario.EntriesAsync(net)).Select(e => e.Operation));
+        Assert.Equal(2L, (await Scenario.ResourceAsync("networks", net))!.Value.Revision);
     }
 
     [Fact]
     public async Task An_orphan_created_here_after_the_run_looked_is_not_deleted()
     {
         var since = await DatabaseNowAsync();
-        var pending = await _scenario.CreateNetworkAsync("new", Guid.NewGuid());
+        var pending = await Scenario.CreateNetworkAsync("new", Guid.NewGuid());
         var confirmed = await SettledNetworkAsync("new-and-active");
 
         var done = await _repair.EnqueueAsync(
@@ -128,8 +117,8 @@ public sealed class ReconciliationRepairGuardTests : IAsyncLifetime
             since, CancellationToken.None);
 
         Assert.All(done, f => Assert.Null(f.RepairSeq));
-        Assert.DoesNotContain(await _scenario.EntriesAsync(pending), e => e.Operation == "delete");
-        Assert.DoesNotContain(await _scenario.EntriesAsync(confirmed), e => e.Operation == "delete");
+        Assert.DoesNotContain(await Scenario.EntriesAsync(pending), e => e.Operation == "delete");
+        Assert.DoesNotContain(await Scenario.EntriesAsync(confirmed), e => e.Operation == "delete");
     }
 
     [Fact]
@@ -137,8 +126,8 @@ public sealed class ReconciliationRepairGuardTests : IAsyncLifetime
     {
         var net = await SettledNetworkAsync("deleted-meanwhile");
         var since = await DatabaseNowAsync();
-        await _scenario.DeleteNetworkAsync(net);
-        await using (var confirm = _ds.CreateCommand("""
+        await Scenario.DeleteNetworkAsync(net);
+        await using (var confirm = DataSource.CreateCommand("""
             update outbox_entries set state = 'done', completed_at = clock_timestamp() where resource_id = @id and state = 'pending';
             delete from networks where id = @id
             """))
@@ -150,13 +139,13 @@ public sealed class ReconciliationRepairGuardTests : IAsyncLifetime
         var done = await _repair.EnqueueAsync([Finding(ReconciliationFinding.OrphanAtBackEnd, net, backEnd: 1)], since, CancellationToken.None);
 
         Assert.Null(Assert.Single(done).RepairSeq);
-        Assert.Equal(["create", "delete"], (await _scenario.EntriesAsync(net)).Select(e => e.Operation));
+        Assert.Equal(["create", "delete"], (await Scenario.EntriesAsync(net)).Select(e => e.Operation));
     }
 
     [Fact]
     public async Task Repairs_beyond_the_per_run_limit_are_reported_and_left_for_the_next_run()
     {
-        await using var limited = WorkerHost.Build(_db, settings: new Dictionary<string, string?> { ["Worker:Reconciliation:MaxRepairsPerRun"] = "1" });
+        await using var limited = WorkerHost.Build(Database, settings: new Dictionary<string, string?> { ["Worker:Reconciliation:MaxRepairsPerRun"] = "1" });
         var repair = limited.Services.GetRequiredService<ReconciliationRepair>();
         var done = await repair.EnqueueAsync(
             [Finding(ReconciliationFinding.OrphanAtBackEnd, Guid.NewGuid(), backEnd: 1), Finding(ReconciliationFinding.OrphanAtBackEnd, Guid.NewGuid(), backEnd: 1)],
@@ -172,8 +161,8 @@ public sealed class ReconciliationRepairGuardTests : IAsyncLifetime
     /// <summary>A network created, confirmed and finished well before any run in the test began.</summary>
     private async Task<Guid> SettledNetworkAsync(string name)
     {
-        var id = await _scenario.CreateNetworkAsync(name);
-        await using var cmd = _ds.CreateCommand("""
+        var id = await Scenario.CreateNetworkAsync(name);
+        await using var cmd = DataSource.CreateCommand("""
             update networks set status = 'ACTIVE', applied_revision = revision_number where id = @id;
             update outbox_entries set state = 'done', completed_at = now() - interval '1 hour' where resource_id = @id
             """);
@@ -184,14 +173,14 @@ public sealed class ReconciliationRepairGuardTests : IAsyncLifetime
 
     private async Task SettleAsync(Guid id)
     {
-        await using var cmd = _ds.CreateCommand("update outbox_entries set state = 'done', completed_at = clock_timestamp() where resource_id = @id and state = 'pending'");
+        await using var cmd = DataSource.CreateCommand("update outbox_entries set state = 'done', completed_at = clock_timestamp() where resource_id = @id and state = 'pending'");
         cmd.Parameters.AddWithValue("id", id);
         await cmd.ExecuteNonQueryAsync();
     }
 
     private async Task<DateTimeOffset> DatabaseNowAsync()
     {
-        await using var cmd = _ds.CreateCommand("select clock_timestamp()");
+        await using var cmd = DataSource.CreateCommand("select clock_timestamp()");
         await using var r = await cmd.ExecuteReaderAsync();
         await r.ReadAsync();
         return r.GetFieldValue<DateTimeOffset>(0);

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
-using Npgsql;
 using OutboxSync.Hosting;
 using OutboxSync.Worker.Tests.Support;
 
@@ -11,14 +10,11 @@ namespace OutboxSync.Worker.Tests.Observability;
 /// contract fake. Other classes may record too (the Meter is process-wide), so each test asserts its own event
 /// happened at least once under the label it must carry.
 /// </summary>
-public sealed class LeaseMetricsTests : IAsyncLifetime, IDisposable
+public sealed class LeaseMetricsTests : DatabaseBackedTests, IDisposable
 {
     private readonly ConcurrentQueue<(string Instrument, long Value, string? Reason)> _recorded = new();
     private readonly MeterListener _listener = new();
     private readonly FakeBackend _backend = new();
-    private TestDatabase _db = null!;
-    private NpgsqlDataSource _ds = null!;
-    private Scenario _scenario = null!;
 
     public LeaseMetricsTests()
     {
@@ -44,26 +40,13 @@ public sealed class LeaseMetricsTests : IAsyncLifetime, IDisposable
         _listener.Start();
     }
 
-    public async Task InitializeAsync()
-    {
-        _db = await TestDatabase.CreateAsync();
-        _ds = _db.CreateDataSource();
-        _scenario = new Scenario(_ds);
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _ds.DisposeAsync();
-        await _db.DisposeAsync();
-    }
-
     public void Dispose() => _listener.Dispose();
 
     [Fact]
     public async Task Taking_over_a_dead_replicas_expired_lease_counts_an_acquisition_and_a_takeover()
     {
-        var net = await _scenario.CreateNetworkAsync("orphaned");
-        await using (var cmd = _ds.CreateCommand("""
+        var net = await Scenario.CreateNetworkAsync("orphaned");
+        await using (var cmd = DataSource.CreateCommand("""
             insert into resource_leases (resource_id, holder, token, acquired_at, expires_at)
             values (@id, 'dead-replica', nextval('fencing_tokens'), now() - interval '1 minute', now() - interval '30 seconds')
             """))
@@ -72,8 +55,8 @@ public sealed class LeaseMetricsTests : IAsyncLifetime, IDisposable
             await cmd.ExecuteNonQueryAsync();
         }
 
-        await using var worker = await WorkerHost.StartAsync(_db, handler: _backend);
-        await _scenario.WaitUntilDrainedAsync();
+        await using var worker = await WorkerHost.StartAsync(Database, handler: _backend);
+        await Scenario.WaitUntilDrainedAsync();
 
         Assert.True(Total("outboxsync.worker.lease.acquisitions") >= 1, Recorded());
         Assert.True(Total("outboxsync.worker.lease.takeovers") >= 1, Recorded());
@@ -84,10 +67,10 @@ public sealed class LeaseMetricsTests : IAsyncLifetime, IDisposable
     {
         var once = 1;
         _backend.Fault = _ => Interlocked.Decrement(ref once) >= 0 ? (409, "stale_token") : null;
-        await _scenario.CreateNetworkAsync("fenced");
+        await Scenario.CreateNetworkAsync("fenced");
 
-        await using var worker = await WorkerHost.StartAsync(_db, handler: _backend);
-        await _scenario.WaitUntilDrainedAsync();
+        await using var worker = await WorkerHost.StartAsync(Database, handler: _backend);
+        await Scenario.WaitUntilDrainedAsync();
 
         Assert.True(Total("outboxsync.worker.lease.lost", "stale_token") >= 1, Recorded());
     }

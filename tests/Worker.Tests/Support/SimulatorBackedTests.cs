@@ -1,30 +1,14 @@
-using Npgsql;
-
 namespace OutboxSync.Worker.Tests.Support;
 
 /// <summary>
-/// A test class against the real simulator process: its own migrated database, a data source and a
-/// <see cref="Support.Scenario"/> on it, and a fresh simulator. Each test class starts its own workers.
+/// A test class against the real simulator process: a <see cref="DatabaseBackedTests"/> plus a fresh simulator.
+/// Each test class starts its own workers.
 /// </summary>
-public abstract class SimulatorBackedTests : IAsyncLifetime
+public abstract class SimulatorBackedTests : DatabaseBackedTests
 {
-    protected TestDatabase Database { get; private set; } = null!;
-    protected NpgsqlDataSource DataSource { get; private set; } = null!;
-    protected Scenario Scenario { get; private set; } = null!;
     protected SimulatorProcess Simulator { get; private set; } = null!;
 
-    public async Task InitializeAsync()
-    {
-        Database = await TestDatabase.CreateAsync();
-        DataSource = Database.CreateDataSource();
-        Scenario = new Scenario(DataSource);
-        Simulator = await SimulatorProcess.StartAsync();
-    }
+    protected override async Task SetUpAsync() => Simulator = await SimulatorProcess.StartAsync();
 
-    public async Task DisposeAsync()
-    {
-        await Simulator.DisposeAsync();
-        await DataSource.DisposeAsync();
-        await Database.DisposeAsync();
-    }
+    protected override async Task TearDownAsync() => await Simulator.DisposeAsync();
 }
