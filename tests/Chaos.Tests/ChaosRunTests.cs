@@ -102,7 +102,7 @@ public sealed class ChaosRunTests(ITestOutputHelper output)
         var pause = faults.Pause;
         t.Check("faults", "SIGSTOP longer than the lease",
             pause is null ? "not done"
-                : $"{pause.InstanceId} for {pause.Duration.TotalSeconds:F1} s (lease {ChaosSettings.LeaseDuration.TotalSeconds:F0} s) holding {pause.HeldLeases.Count} leases; {pauseCalls.TakenOver} taken over meanwhile; lost-lease warnings after SIGCONT for {pause.LostLeaseWarnings}, left in doubt before the pause {pause.LeftInDoubt}, unaccounted {pause.Unaccounted}",
+                : $"{pause.InstanceId} for {pause.Duration.TotalSeconds:F1} s (lease {ChaosSettings.LeaseDuration.TotalSeconds:F0} s) holding {pause.HeldLeases.Count} leases; {pauseCalls.TakenOver} taken over meanwhile; lost-lease warnings after SIGCONT for {pause.LostLeaseWarnings}, left in doubt before the pause {pause.LeftInDoubt}, released in time {pause.ReleasedInTime}, unaccounted {pause.Unaccounted}",
             pause is not null && pause.Duration > ChaosSettings.LeaseDuration && pause.HeldLeases.Count > 0 && pauseCalls.TakenOver > 0
                 && pause.Unaccounted == 0);
         t.Check("faults", "calls under a paused lease after SIGCONT", pauseCalls.Stale.ToString(CultureInfo.InvariantCulture), pause is not null && pauseCalls.Stale == 0);

@@ -45,7 +45,12 @@ public sealed class LeaseStore(NpgsqlDataSource dataSource, IOptions<LeaseOption
         """;
 
     // Invariant: a release by anyone but the current token holder changes nothing.
-    private const string ReleaseSql = "delete from resource_leases where resource_id = @id and token = @token";
+    // The row is deleted even when expired (nobody has taken it yet, so no newer token exists), and the statement
+    // reports whether it was still live, by the database clock: a holder that outlived its lease must hear of it.
+    private const string ReleaseSql = """
+        delete from resource_leases where resource_id = @id and token = @token
+        returning expires_at > clock_timestamp()
+        """;
 
     public LeaseOptions Options => options.Value;
 
@@ -121,16 +126,21 @@ public sealed class LeaseStore(NpgsqlDataSource dataSource, IOptions<LeaseOption
     public async Task<bool> RenewAsync(ResourceLease lease, CancellationToken ct = default) =>
         await RenewAsync([lease], ct) == 1;
 
-    /// <summary>Gives the lease up; returns false when the token no longer held it (nothing changed).</summary>
-    public async Task<bool> ReleaseAsync(Guid resourceId, FencingToken token, CancellationToken ct = default)
+    /// <summary>Gives the lease up; idempotent (a repeated release finds <see cref="LeaseRelease.NotHeld"/>).</summary>
+    public async Task<LeaseRelease> ReleaseAsync(Guid resourceId, FencingToken token, CancellationToken ct = default)
     {
         await using var cmd = dataSource.CreateCommand(ReleaseSql);
         cmd.Parameters.AddWithValue("id", resourceId);
         cmd.Parameters.AddWithValue("token", token.Value);
-        return await cmd.ExecuteNonQueryAsync(ct) == 1;
+        return await cmd.ExecuteScalarAsync(ct) switch
+        {
+            true => LeaseRelease.Released,
+            false => LeaseRelease.RanOut,
+            _ => LeaseRelease.NotHeld,
+        };
     }
 
-    public Task<bool> ReleaseAsync(ResourceLease lease, CancellationToken ct = default)
+    public Task<LeaseRelease> ReleaseAsync(ResourceLease lease, CancellationToken ct = default)
     {
         lease.MarkLost();
         return ReleaseAsync(lease.ResourceId, lease.Token, ct);

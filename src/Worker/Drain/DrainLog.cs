@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using OutboxSync.Leases;
 
 namespace OutboxSync.Worker.Drain;
 
@@ -53,12 +54,15 @@ internal static partial class DrainLog
     [LoggerMessage(16, LogLevel.Warning, "Left the lease on resource {ResourceId} (token {Token}) to run out instead of releasing it: a call is in doubt and may still run at the back end")]
     public static partial void LeftInDoubt(ILogger logger, Guid resourceId, long token);
 
-    [LoggerMessage(17, LogLevel.Warning, "Lost the lease on resource {ResourceId} (token {Token}) before releasing it: it ran out first, and another replica may hold it now")]
-    public static partial void LostBeforeRelease(ILogger logger, Guid resourceId, long token);
+    [LoggerMessage(17, LogLevel.Warning, "Lost the lease on resource {ResourceId} (token {Token}) before releasing it: it ran out first ({Found}), and another replica may hold it now")]
+    public static partial void LostBeforeRelease(ILogger logger, Guid resourceId, long token, LeaseRelease found);
 
     [LoggerMessage(18, LogLevel.Information, "Releasing the lease on resource {ResourceId} (token {Token}) failed (attempt {Attempt}); retrying on another connection")]
-    public static partial void ReleaseRetried(ILogger logger, Exception exception, Guid resourceId, long token, int attempt);
+    public static partial void ReleaseRetried(ILogger logger, Exception? exception, Guid resourceId, long token, int attempt);
 
     [LoggerMessage(19, LogLevel.Warning, "Left the lease on resource {ResourceId} (token {Token}) to run out: releasing it failed; the resource resumes within Leases:Duration")]
     public static partial void ReleaseFailed(ILogger logger, Exception exception, Guid resourceId, long token);
+
+    [LoggerMessage(20, LogLevel.Debug, "Released the lease on resource {ResourceId} (token {Token})")]
+    public static partial void Released(ILogger logger, Guid resourceId, long token);
 }

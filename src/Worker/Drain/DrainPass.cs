@@ -2,6 +2,8 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using Polly;
+using Polly.Retry;
 using OutboxSync.Leases;
 using OutboxSync.Outbox;
 
@@ -33,6 +35,8 @@ public sealed class DrainPass(
     private readonly ConcurrentDictionary<Guid, Task> _inFlight = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly CancellationTokenSource _abort = new();
+    private static readonly ResiliencePropertyKey<ResourceLease> ReleasingLease = new("outboxsync.lease");
+    private readonly ResiliencePipeline _releaseRetry = BuildReleaseRetry(signals.Time, logger);
     private int _applied;
     private int _failed;
 
@@ -155,33 +159,51 @@ public sealed class DrainPass(
         }
     }
 
-    /// <summary>Releases a finished drain's lease. The statement is idempotent, so it is retried on a fresh
-    /// connection: a pooled connection the server ended (restart, pg_terminate_backend) fails only its first use.</summary>
+    /// <summary>Releases a finished drain's lease, retried on a fresh connection by <see cref="_releaseRetry"/>. A
+    /// release that finds the lease already run out is reported: nothing stale was written (every write is
+    /// token-guarded), but the drain outlived its lease, so Leases:Duration is too short for such stalls.</summary>
     private async Task ReleaseAsync(ResourceLease lease, bool knownLost)
     {
-        const int attempts = 3;
-        for (var attempt = 1; ; attempt++)
+        var context = ResilienceContextPool.Shared.Get(CancellationToken.None);
+        context.Properties.Set(ReleasingLease, lease);
+        try
         {
-            try
+            var released = await _releaseRetry.ExecuteAsync(
+                static async (ctx, state) => await state.leases.ReleaseAsync(state.lease, ctx.CancellationToken), context, (leases, lease));
+            if (released == LeaseRelease.Released)
             {
-                if (!await leases.ReleaseAsync(lease, CancellationToken.None) && !knownLost)
-                {
-                    // The lease ran out between the last guarded write and the release (e.g. the process stalled).
-                    // Nothing stale was written, but operators should know the lease is too short for such stalls.
-                    DrainLog.LostBeforeRelease(logger, lease.ResourceId, lease.Token.Value);
-                    LeaseMetrics.RecordLost(LeaseMetrics.ReleaseMissed);
-                }
-                return;
+                DrainLog.Released(logger, lease.ResourceId, lease.Token.Value);
             }
-            catch (NpgsqlException e) when (attempt < attempts)
+            else if (!knownLost)
             {
-                DrainLog.ReleaseRetried(logger, e, lease.ResourceId, lease.Token.Value, attempt);
-            }
-            catch (Exception e)
-            {
-                DrainLog.ReleaseFailed(logger, e, lease.ResourceId, lease.Token.Value);
-                return;
+                DrainLog.LostBeforeRelease(logger, lease.ResourceId, lease.Token.Value, released);
+                LeaseMetrics.RecordLost(LeaseMetrics.ReleaseMissed);
             }
         }
+        catch (Exception e)
+        {
+            DrainLog.ReleaseFailed(logger, e, lease.ResourceId, lease.Token.Value);
+        }
+        finally
+        {
+            ResilienceContextPool.Shared.Return(context);
+        }
     }
+
+    // The release is idempotent, so a failure is retried at once: a pooled connection the server ended (restart,
+    // pg_terminate_backend) fails only its first use. Left unreleased, the resource waits out Leases:Duration.
+    private static ResiliencePipeline BuildReleaseRetry(TimeProvider time, ILogger logger) => new ResiliencePipelineBuilder { TimeProvider = time }
+        .AddRetry(new RetryStrategyOptions
+        {
+            ShouldHandle = new PredicateBuilder().Handle<NpgsqlException>(),
+            MaxRetryAttempts = 2,
+            Delay = TimeSpan.FromMilliseconds(50),
+            OnRetry = args =>
+            {
+                var lease = args.Context.Properties.GetValue(ReleasingLease, null!);
+                DrainLog.ReleaseRetried(logger, args.Outcome.Exception, lease.ResourceId, lease.Token.Value, args.AttemptNumber + 1);
+                return default;
+            },
+        })
+        .Build();
 }

@@ -209,23 +209,29 @@ public sealed class ChaosFaults(ChaosStack stack, ChaosSettings settings, Action
             var resumedAt = DateTimeOffset.UtcNow;
             process.Signal(18);
             // Every lease it held must be accounted for: either it logs that it lost it (it noticed, and wrote
-            // nothing), or it had already left it to run out for a call in doubt (it was not acting on it).
+            // nothing), or it had already left it to run out for a call in doubt (it was not acting on it), or its
+            // release was already on the wire when the process stopped and the database applied it while the lease
+            // was live (the worker says "Released" only when the release found its own lease unexpired).
             bool Noticed(KeyValuePair<Guid, long> h) => LeaseLines(process, h.Key, h.Value, LostLease, linesBefore);
             bool LeftAlone(KeyValuePair<Guid, long> h) => LeaseLines(process, h.Key, h.Value, LeftInDoubt, 0);
+            bool ReleasedInTime(KeyValuePair<Guid, long> h) => LeaseLines(process, h.Key, h.Value, Released, 0);
+            LeaseFate Fate(KeyValuePair<Guid, long> h) =>
+                Noticed(h) ? LeaseFate.Noticed : LeftAlone(h) ? LeaseFate.LeftInDoubt : ReleasedInTime(h) ? LeaseFate.ReleasedInTime : LeaseFate.Unaccounted;
             try
             {
-                await Eventually.WaitAsync(() => Task.FromResult(held.Count(h => !Noticed(h) && !LeftAlone(h))), n => n == 0,
+                await Eventually.WaitAsync(() => Task.FromResult(held.Count(h => Fate(h) == LeaseFate.Unaccounted)), n => n == 0,
                     TimeSpan.FromSeconds(30), $"{instance} to log what became of its leases");
             }
             catch (TimeoutException)
             {
                 // Reported (and failed) by the run's summary.
             }
-            var noticed = held.Count(Noticed);
-            var inDoubt = held.Count(h => !Noticed(h) && LeftAlone(h));
-            Report.Pause = new PauseRecord(instance, held, stoppedAt, resumedAt, noticed, inDoubt);
-            log($"{Elapsed.TotalSeconds:F0} s: {instance} SIGCONT after {(resumedAt - stoppedAt).TotalSeconds:F1} s; {noticed} lost-lease warnings, {inDoubt} left in doubt before the pause"
-                + string.Concat(held.Where(h => !Noticed(h) && !LeftAlone(h)).Select(h => $"; unaccounted: {h.Key} token {h.Value}")));
+            var fates = held.ToDictionary(h => h.Key, Fate);
+            int Count(LeaseFate fate) => fates.Values.Count(f => f == fate);
+            Report.Pause = new PauseRecord(instance, held, stoppedAt, resumedAt, Count(LeaseFate.Noticed), Count(LeaseFate.LeftInDoubt), Count(LeaseFate.ReleasedInTime));
+            log($"{Elapsed.TotalSeconds:F0} s: {instance} SIGCONT after {(resumedAt - stoppedAt).TotalSeconds:F1} s; {Count(LeaseFate.Noticed)} lost-lease warnings, "
+                + $"{Count(LeaseFate.LeftInDoubt)} left in doubt before the pause, {Count(LeaseFate.ReleasedInTime)} released in time"
+                + string.Concat(held.Where(h => fates[h.Key] == LeaseFate.Unaccounted).Select(h => $"; unaccounted: {h.Key} token {h.Value}")));
         }
         finally
         {
@@ -235,6 +241,9 @@ public sealed class ChaosFaults(ChaosStack stack, ChaosSettings settings, Action
 
     private const string LostLease = "Lost the lease on resource";
     private const string LeftInDoubt = "Left the lease on resource";
+    private const string Released = "Released the lease on resource";
+
+    private enum LeaseFate { Noticed, LeftInDoubt, ReleasedInTime, Unaccounted }
 
     /// <summary>Whether the worker logged <paramref name="message"/> (the worker's DrainLog wording) for this lease
     /// after line <paramref name="skipLines"/>.</summary>

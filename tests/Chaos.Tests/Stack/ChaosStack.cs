@@ -125,6 +125,8 @@ public sealed class ChaosStack : IAsyncDisposable
             ["Leases__Duration"] = ChaosSettings.LeaseDuration.ToString("c", CultureInfo.InvariantCulture),
             ["Leases__SafetyMargin"] = ChaosSettings.LeaseSafetyMargin.ToString("c", CultureInfo.InvariantCulture),
             ["Logging__LogLevel__Default"] = "Warning",
+            // The pause check accounts for every lease, including the ones released just as the process stopped.
+            ["Logging__LogLevel__OutboxSync.Worker.Drain.DrainPass"] = "Debug",
         };
         return ServiceProcess.StartAsync("Worker", environment, healthPath: "/health/ready");
     }

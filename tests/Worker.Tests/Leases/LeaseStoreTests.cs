@@ -83,7 +83,7 @@ public sealed class LeaseStoreTests : IAsyncLifetime
         var again = await Eventually.WaitAsync(() => store.AcquireAsync(id, "b"), l => l is not null, TimeSpan.FromSeconds(10), "re-acquire after own expiry");
         Assert.Equal("b", again!.PreviousHolder);
         Assert.False(again.IsTakeover);
-        Assert.True(await store.ReleaseAsync(again));
+        Assert.Equal(LeaseRelease.Released, await store.ReleaseAsync(again));
         var afterRelease = await store.AcquireAsync(id, "c");
         Assert.Null(afterRelease!.PreviousHolder);
         Assert.False(afterRelease.IsTakeover);
@@ -106,7 +106,7 @@ public sealed class LeaseStoreTests : IAsyncLifetime
             await cadence.WaitForNextTickAsync();
         }
         Assert.True(lease.IsTrusted);
-        Assert.True(await store.ReleaseAsync(lease));
+        Assert.Equal(LeaseRelease.Released, await store.ReleaseAsync(lease));
         Assert.NotNull(await store.AcquireAsync(id, "rival"));
     }
 
@@ -145,14 +145,38 @@ public sealed class LeaseStoreTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Releasing_a_lease_that_ran_out_says_so_and_still_frees_the_resource()
+    {
+        var store = Store(TimeSpan.FromMilliseconds(200));
+        var lease = (await store.AcquireAsync(Guid.NewGuid(), "a"))!;
+        await Eventually.WaitAsync(() => DbSaysExpiredAsync(lease.ResourceId), e => e, TimeSpan.FromSeconds(5), "expiry");
+
+        Assert.Equal(LeaseRelease.RanOut, await store.ReleaseAsync(lease));
+        Assert.Equal(LeaseRelease.NotHeld, await store.ReleaseAsync(lease));
+        var next = await store.AcquireAsync(lease.ResourceId, "b");
+        Assert.Null(next!.PreviousHolder);
+    }
+
+    [Fact]
+    public async Task Releasing_a_lease_taken_over_finds_it_not_held_and_leaves_the_new_holder_alone()
+    {
+        var store = Store(TimeSpan.FromMilliseconds(200));
+        var stale = (await store.AcquireAsync(Guid.NewGuid(), "a"))!;
+        var current = await Eventually.WaitAsync(() => store.AcquireAsync(stale.ResourceId, "b"), l => l is not null, TimeSpan.FromSeconds(10), "takeover");
+
+        Assert.Equal(LeaseRelease.NotHeld, await store.ReleaseAsync(stale));
+        Assert.Equal(LeaseRelease.Released, await store.ReleaseAsync(current!));
+    }
+
+    [Fact]
     public async Task Release_by_a_non_holder_changes_nothing()
     {
         var store = Store(TimeSpan.FromSeconds(30));
         var id = Guid.NewGuid();
         var lease = (await store.AcquireAsync(id, "a"))!;
 
-        Assert.False(await store.ReleaseAsync(id, new FencingToken(lease.Token.Value - 1)));
-        Assert.False(await store.ReleaseAsync(id, new FencingToken(lease.Token.Value + 1)));
+        Assert.Equal(LeaseRelease.NotHeld, await store.ReleaseAsync(id, new FencingToken(lease.Token.Value - 1)));
+        Assert.Equal(LeaseRelease.NotHeld, await store.ReleaseAsync(id, new FencingToken(lease.Token.Value + 1)));
         Assert.Null(await store.AcquireAsync(id, "b"));
         Assert.True(await store.RenewAsync(lease));
     }

@@ -75,6 +75,32 @@ public sealed class LeaseMetricsTests : DatabaseBackedTests, IDisposable
         Assert.True(Total("outboxsync.worker.lease.lost", "stale_token") >= 1, Recorded());
     }
 
+    [Fact]
+    public async Task A_lease_that_runs_out_between_the_last_write_and_the_release_counts_a_lost_lease_with_reason_release_missed()
+    {
+        // Stands in for a replica stalled (GC, SIGSTOP) right after its confirmation: the confirming transaction
+        // itself ends the lease by the database clock, so the release that follows finds it run out.
+        await using (var cmd = DataSource.CreateCommand("""
+            create function expire_lease_on_done() returns trigger language plpgsql as $$
+            begin
+                update resource_leases set expires_at = clock_timestamp() - interval '1 second' where resource_id = new.resource_id;
+                return new;
+            end $$;
+            create trigger expire_lease_on_done after update of state on outbox_entries
+                for each row when (new.state = 'done') execute function expire_lease_on_done();
+            """))
+        {
+            await cmd.ExecuteNonQueryAsync();
+        }
+        var net = await Scenario.CreateNetworkAsync("stalled-before-release");
+
+        await using var worker = await WorkerHost.StartAsync(Database, handler: _backend);
+        await Scenario.WaitUntilDrainedAsync();
+
+        Assert.True(Total("outboxsync.worker.lease.lost", "release_missed") >= 1, Recorded());
+        Assert.Single(_backend.CallsFor(net));
+    }
+
     private long Total(string instrument, string? reason = null) =>
         _recorded.Where(r => r.Instrument == instrument && (reason is null || r.Reason == reason)).Sum(r => r.Value);
 

@@ -98,7 +98,10 @@ public sealed class LeaseProtocolProperties : IAsyncLifetime
                     break;
                 case Kind.Release when lease is not null:
                     var released = await store.ReleaseAsync(lease);
-                    Assert.True(released == (anyToken == lease.Token.Value), $"release {released} with token {anyToken}: {string.Join(" ", trace)}");
+                    var expected = liveToken == lease.Token.Value ? LeaseRelease.Released
+                        : anyToken == lease.Token.Value ? LeaseRelease.RanOut
+                        : LeaseRelease.NotHeld;
+                    Assert.True(released == expected, $"release {released}, expected {expected} (live token {liveToken}, row token {anyToken}): {string.Join(" ", trace)}");
                     held[step.Holder] = null;
                     break;
                 case Kind.Expire:
