@@ -6,16 +6,24 @@ using OutboxSync.Hosting;
 
 namespace OutboxSync.Worker.Maintenance;
 
+/// <summary>One refresh of the queue gauges.</summary>
+/// <param name="OldestDueAge">How long the oldest due entry has waited for a worker to claim it (claim lag).</param>
+/// <param name="OldestPendingAge">How long the oldest unapplied change has waited since it was accepted, whether due,
+/// backing off or blocked: what an outage or a stuck parent makes grow.</param>
+public sealed record QueueGauges(long Pending, long Blocked, long Failed, TimeSpan OldestDueAge, TimeSpan OldestPendingAge);
+
 /// <summary>
 /// Queue-level gauges for alerting, refreshed by one cheap query every few seconds (partial indexes cover the live
-/// states): outbox depth by state, age of the oldest due entry, stuck entries; plus maintenance counters.
+/// states): outbox depth by state, age of the oldest due entry and of the oldest unapplied change, stuck entries;
+/// plus maintenance counters.
 /// </summary>
 public sealed partial class MaintenanceMetrics(NpgsqlDataSource dataSource, TimeProvider time, ILogger<MaintenanceMetrics> logger) : BackgroundService
 {
     private const string DepthSql = """
         select count(*) filter (where state = 'pending' and blocked_by is null),
                count(*) filter (where state = 'pending' and blocked_by is not null),
-               coalesce(extract(epoch from now() - min(next_attempt_at) filter (where state = 'pending' and next_attempt_at <= now())), 0)::float8
+               coalesce(extract(epoch from now() - min(next_attempt_at) filter (where next_attempt_at <= now())), 0)::float8,
+               coalesce(extract(epoch from now() - min(created_at)), 0)::float8
         from outbox_entries where state = 'pending'
         """;
 
@@ -31,6 +39,7 @@ public sealed partial class MaintenanceMetrics(NpgsqlDataSource dataSource, Time
     private long _blocked;
     private long _failed;
     private double _oldestDueSeconds;
+    private double _oldestPendingSeconds;
 
     /// <summary>Set by <see cref="StuckWorkReport"/> on each run.</summary>
     public int StuckEntries { get; set; }
@@ -44,7 +53,9 @@ public sealed partial class MaintenanceMetrics(NpgsqlDataSource dataSource, Time
             new Measurement<long>(Interlocked.Read(ref _failed), new KeyValuePair<string, object?>("state", "failed")),
         }, unit: "{entry}", description: "Live outbox entries by state");
         Telemetry.Meter.CreateObservableGauge("outboxsync.outbox.oldest_due_age", () => Volatile.Read(ref _oldestDueSeconds),
-            unit: "s", description: "How long the oldest due entry has been waiting");
+            unit: "s", description: "How long the oldest due entry has waited to be claimed");
+        Telemetry.Meter.CreateObservableGauge("outboxsync.outbox.oldest_pending_age", () => Volatile.Read(ref _oldestPendingSeconds),
+            unit: "s", description: "How long the oldest unapplied change has waited since it was accepted");
         Telemetry.Meter.CreateObservableGauge("outboxsync.outbox.stuck", () => StuckEntries,
             unit: "{entry}", description: "Entries due for longer than Worker:Maintenance:StuckThreshold");
 
@@ -63,18 +74,25 @@ public sealed partial class MaintenanceMetrics(NpgsqlDataSource dataSource, Time
         while (await timer.WaitForNextTickAsync(stoppingToken));
     }
 
-    public async Task RefreshAsync(CancellationToken ct)
+    public async Task<QueueGauges> RefreshAsync(CancellationToken ct)
     {
+        long pending, blocked;
+        double oldestDue, oldestPending;
         await using (var cmd = dataSource.CreateCommand(DepthSql))
         await using (var reader = await cmd.ExecuteReaderAsync(ct))
         {
             await reader.ReadAsync(ct);
-            Interlocked.Exchange(ref _pending, reader.GetInt64(0));
-            Interlocked.Exchange(ref _blocked, reader.GetInt64(1));
-            Volatile.Write(ref _oldestDueSeconds, reader.GetDouble(2));
+            (pending, blocked, oldestDue, oldestPending) = (reader.GetInt64(0), reader.GetInt64(1), reader.GetDouble(2), reader.GetDouble(3));
         }
-        await using var failed = dataSource.CreateCommand(FailedSql);
-        Interlocked.Exchange(ref _failed, (long)(await failed.ExecuteScalarAsync(ct))!);
+        await using var failedCmd = dataSource.CreateCommand(FailedSql);
+        var failed = (long)(await failedCmd.ExecuteScalarAsync(ct))!;
+
+        Interlocked.Exchange(ref _pending, pending);
+        Interlocked.Exchange(ref _blocked, blocked);
+        Interlocked.Exchange(ref _failed, failed);
+        Volatile.Write(ref _oldestDueSeconds, oldestDue);
+        Volatile.Write(ref _oldestPendingSeconds, oldestPending);
+        return new QueueGauges(pending, blocked, failed, TimeSpan.FromSeconds(oldestDue), TimeSpan.FromSeconds(oldestPending));
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not refresh the outbox gauges")]

@@ -95,6 +95,24 @@ public sealed class MaintenanceJobsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Queue_gauges_age_the_oldest_unapplied_change_from_its_acceptance_even_while_it_backs_off()
+    {
+        // As during a back-end outage: the oldest change is rescheduled into the future, so nothing old is due.
+        await InsertEntryAsync("pending", completedAgo: null, createdAgo: TimeSpan.FromHours(2), dueAgo: TimeSpan.FromMinutes(-1));
+        await InsertEntryAsync("pending", completedAgo: null, createdAgo: TimeSpan.FromSeconds(40), dueAgo: TimeSpan.FromSeconds(30));
+        await InsertEntryAsync("pending", completedAgo: null, createdAgo: TimeSpan.FromMinutes(3), dueAgo: TimeSpan.FromSeconds(-5),
+            blockedBy: Guid.NewGuid().ToString());
+        await InsertEntryAsync("failed", completedAgo: null, createdAgo: TimeSpan.FromHours(9));
+        await InsertEntryAsync("done", completedAgo: TimeSpan.FromHours(4), createdAgo: TimeSpan.FromHours(5));
+
+        var gauges = await new MaintenanceMetrics(_ds, TimeProvider.System, NullLogger<MaintenanceMetrics>.Instance).RefreshAsync(CancellationToken.None);
+
+        Assert.Equal((2L, 1L, 1L), (gauges.Pending, gauges.Blocked, gauges.Failed));
+        Assert.InRange(gauges.OldestDueAge, TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(90));
+        Assert.InRange(gauges.OldestPendingAge, TimeSpan.FromHours(2), TimeSpan.FromHours(2) + TimeSpan.FromMinutes(1));
+    }
+
+    [Fact]
     public async Task Scheduled_reconciliation_requests_one_run_and_not_another_while_it_is_pending()
     {
         var scheduled = new ScheduledReconciliation(_ds);

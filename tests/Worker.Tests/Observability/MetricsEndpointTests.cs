@@ -66,14 +66,14 @@ public sealed class MetricsEndpointTests : IAsyncLifetime
         }
 
         // During the outage: the breaker opens, and the depth gauge sees the waiting entries. Observed separately: the
-        // breaker is open only between probes, and the queue gauges refresh on their own schedule. (The oldest-due age
-        // is not asserted here: during an outage every entry is rescheduled, so it is due only for the moment
-        // before the worker picks it up again.)
+        // breaker is open only between probes, and the queue gauges refresh on their own schedule. The oldest change
+        // ages from its acceptance; the oldest-due age is not asserted here: during an outage every entry is
+        // rescheduled, so it is due only for the moment before the worker picks it up again.
         await Eventually.WaitAsync(() => ScrapeAsync(_worker), m => m.Sum("outboxsync_worker_backend_circuit_state") == 1,
             TimeSpan.FromSeconds(60), "an open breaker in the worker's metrics");
         var during = await Eventually.WaitAsync(() => ScrapeAsync(_worker),
-            m => m.Sum("outboxsync_outbox_depth", ("state", "pending")) > 0,
-            TimeSpan.FromSeconds(60), "a non-empty queue in the worker's metrics");
+            m => m.Sum("outboxsync_outbox_depth", ("state", "pending")) > 0 && m.Sum("outboxsync_outbox_oldest_pending_age_seconds") > 0,
+            TimeSpan.FromSeconds(60), "a non-empty queue with an aging oldest change in the worker's metrics");
         Assert.True(during.Sum("outboxsync_worker_steps_total", ("outcome", "rescheduled")) > 0, during.Text);
 
         await _sim.SetFaultsAsync(new { outage = false });
@@ -84,7 +84,8 @@ public sealed class MetricsEndpointTests : IAsyncLifetime
         var after = await Eventually.WaitAsync(() => ScrapeAsync(_worker),
             m => m.Sum("outboxsync_worker_backend_circuit_state") == 0
                 && m.Sum("outboxsync_outbox_depth", ("state", "pending")) == 0
-                && m.Sum("outboxsync_outbox_oldest_due_age_seconds") == 0,
+                && m.Sum("outboxsync_outbox_oldest_due_age_seconds") == 0
+                && m.Sum("outboxsync_outbox_oldest_pending_age_seconds") == 0,
             TimeSpan.FromSeconds(60), "closed breaker and an empty queue in the worker's metrics");
         var apiAfter = await ScrapeAsync(_api.Process);
 
