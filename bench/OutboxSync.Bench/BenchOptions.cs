@@ -1,0 +1,65 @@
+namespace OutboxSync.Bench;
+
+public sealed class BenchOptions
+{
+    public bool Smoke { get; init; }
+    public string Root { get; init; } = "";
+    public string BenchRoot { get; init; } = "";
+    public string Out { get; init; } = "";
+    public string[] Designs { get; init; } = global::OutboxSync.Bench.Designs.All;
+    public string[] Scenarios { get; init; } = ["S1", "S2", "S3", "S4", "S5", "S8"];
+    public int InFlight { get; init; } = 32;
+    /// <summary>Build configuration of the processes started: the harness's own (Release for real runs; the CI smoke test runs Debug).</summary>
+    public string Configuration { get; init; } =
+        AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Debug{Path.DirectorySeparatorChar}") ? "Debug" : "Release";
+    public string CommandLine { get; init; } = "";
+
+    // Sizes: full run / smoke run.
+    public int[] S1Clients => Smoke ? [4, 8] : [64, 256];
+    public TimeSpan S1Duration => TimeSpan.FromSeconds(Smoke ? 1 : 10);
+    public int L1Clients => Smoke ? 8 : 200;
+    public TimeSpan L1Duration => TimeSpan.FromSeconds(Smoke ? 2 : 60);
+    public int S1LatencyMs => Smoke ? 200 : 1000;
+    public TimeSpan ClientTimeout => TimeSpan.FromSeconds(Smoke ? 5 : 30);
+    public int S2Resources => Smoke ? 20 : 2000;
+    public int S2OpsPerResource => 5;
+    public int[] S2Replicas => Smoke ? [1] : [1, 2, 4];
+    public int S2LatencyMs => Smoke ? 50 : 200;
+    public int LoadClients => Smoke ? 8 : 64;
+    public TimeSpan SyncDuration => TimeSpan.FromSeconds(Smoke ? 1 : 8);
+    public int S3Ports => Smoke ? 50 : 5000;
+    public int PgbenchSeconds => Smoke ? 1 : 10;
+    public int S4Count => Smoke ? 10 : 300;
+    public int S4Rounds => Smoke ? 2 : 5;
+    public int S5Updates => Smoke ? 10 : 100;
+    public int S5LatencyMs => Smoke ? 50 : 200;
+    public long[] S8Finished => Smoke ? [0, 1_000] : [0, 100_000, 1_000_000];
+    public long S8Live => Smoke ? 500 : 100_000;
+    public TimeSpan DrainTimeout => TimeSpan.FromSeconds(Smoke ? 60 : 600);
+
+    public static BenchOptions Parse(string[] args)
+    {
+        string? Value(string name) { var i = Array.IndexOf(args, name); return i >= 0 && i + 1 < args.Length ? args[i + 1] : null; }
+        var repo = FindRepo();
+        var smoke = args.Contains("--smoke");
+        return new BenchOptions
+        {
+            Smoke = smoke,
+            Root = Path.GetFullPath(Value("--root") ?? Environment.GetEnvironmentVariable("OUTBOXSYNC_BENCH_ROOT") ?? repo),
+            BenchRoot = repo,
+            Out = Path.GetFullPath(Value("--out") ?? Path.Combine(repo, "bench", "results", smoke ? "smoke" : "")),
+            Designs = Value("--designs")?.Split(',') ?? global::OutboxSync.Bench.Designs.All,
+            Scenarios = Value("--scenarios")?.Split(',') ?? ["S1", "S2", "S3", "S4", "S5", "S8"],
+            CommandLine = "dotnet bench/OutboxSync.Bench/bin/Release/net10.0/OutboxSync.Bench.dll " + string.Join(' ', args),
+        };
+    }
+
+    private static string FindRepo()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "OutboxSync.sln"))) dir = dir.Parent;
+        return dir?.FullName ?? Directory.GetCurrentDirectory();
+    }
+
+    public bool Has(string s) => Scenarios.Contains(s);
+}
