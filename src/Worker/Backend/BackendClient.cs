@@ -47,46 +47,31 @@ public sealed class BackendClient(HttpClient http)
         }
     }
 
-    /// <summary>One page of a collection listing (GET /v1/{collection}?limit&amp;marker); throws on any failure.</summary>
+    /// <summary>The listing of router interfaces (GET /v1/interfaces): every interface of every router, keyed by port id.</summary>
+    public const string Interfaces = "interfaces";
+
+    /// <summary>One page of a collection listing (GET /v1/{collection}?limit&amp;marker, or <see cref="Interfaces"/>);
+    /// throws on any failure.</summary>
     public async Task<(IReadOnlyList<BackendObject> Items, string? NextMarker)> ListPageAsync(string collection, int limit, string? marker, CancellationToken ct)
     {
         var path = $"v1/{collection}?limit={limit}" + (marker is null ? "" : $"&marker={Uri.EscapeDataString(marker)}");
         using var response = await http.GetAsync(path, ct);
         response.EnsureSuccessStatusCode();
         using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync(ct));
+        var routerInterface = collection == Interfaces;
         var items = new List<BackendObject>();
         foreach (var item in doc.RootElement.GetProperty("items").EnumerateArray())
         {
-            if (Guid.TryParse(item.GetProperty("id").GetString(), out var id))
+            if (Guid.TryParse(item.GetProperty(routerInterface ? "port_id" : "id").GetString(), out var id))
             {
                 var attributes = item.TryGetProperty("attributes", out var a) && a.ValueKind == JsonValueKind.Object
                     ? System.Text.Json.Nodes.JsonNode.Parse(a.GetRawText())?.AsObject() : null;
-                items.Add(new BackendObject(id, item.GetProperty("revision").GetInt64(), ParentsOf(item, routerInterface: false), attributes));
+                Guid? router = routerInterface && Guid.TryParse(item.GetProperty("router_id").GetString(), out var r) ? r : null;
+                items.Add(new BackendObject(id, item.GetProperty("revision").GetInt64(), ParentsOf(item, routerInterface), attributes, router));
             }
         }
         var next = doc.RootElement.TryGetProperty("next_marker", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() : null;
         return (items, next);
-    }
-
-    /// <summary>A router's interfaces, each as its port id, revision and the subnet it sits on.</summary>
-    public async Task<IReadOnlyList<BackendObject>> ListInterfacesAsync(Guid routerId, CancellationToken ct)
-    {
-        using var response = await http.GetAsync($"v1/routers/{routerId}/interfaces", ct);
-        if (response.StatusCode == HttpStatusCode.NotFound)
-        {
-            return [];
-        }
-        response.EnsureSuccessStatusCode();
-        using var doc = JsonDocument.Parse(await response.Content.ReadAsStringAsync(ct));
-        var interfaces = new List<BackendObject>();
-        foreach (var item in doc.RootElement.GetProperty("items").EnumerateArray())
-        {
-            if (Guid.TryParse(item.GetProperty("port_id").GetString(), out var port))
-            {
-                interfaces.Add(new BackendObject(port, item.GetProperty("revision").GetInt64(), ParentsOf(item, routerInterface: true)));
-            }
-        }
-        return interfaces;
     }
 
     // The parent links the contract defines (docs/backend-api.md, Resources): network_id and fixed_ips[].subnet_id of a

@@ -10,7 +10,6 @@ using OutboxSync.Hosting;
 using OutboxSync.Outbox;
 using OutboxSync.Persistence;
 using OutboxSync.Resources;
-using OutboxSync.Worker.Backend;
 using OutboxSync.Worker.Drain;
 
 namespace OutboxSync.Worker.Maintenance;
@@ -25,7 +24,6 @@ namespace OutboxSync.Worker.Maintenance;
 public sealed partial class ReconciliationRepair(
     IServiceScopeFactory scopes,
     NpgsqlDataSource dataSource,
-    BackendClient backend,
     IOptions<ReconciliationOptions> options,
     TimeProvider time,
     ILogger<ReconciliationRepair> logger)
@@ -63,7 +61,9 @@ public sealed partial class ReconciliationRepair(
     {
         using var activity = Telemetry.Source.StartActivity("reconciliation.repair");
         var done = new List<ReconciliationFinding>(findings.Count);
-        var enqueued = await DetachOrphanRoutersAsync(findings, since, ct);
+        var orphanPorts = findings.Where(f => f.Kind == ReconciliationFinding.OrphanAtBackEnd && f.ResourceType == ResourceType.Port.Name)
+            .ToDictionary(f => f.Id, f => f.BackEndParents ?? []);
+        var enqueued = 0;
         foreach (var finding in InRepairOrder(findings))
         {
             if (enqueued >= options.Value.MaxRepairsPerRun)
@@ -71,9 +71,15 @@ public sealed partial class ReconciliationRepair(
                 done.Add(finding with { Repair = "skipped: repair limit per run reached; the next run finds it again" });
                 continue;
             }
-            var (repair, seq) = finding.Kind == ReconciliationFinding.OrphanAtBackEnd
-                ? await DeleteOrphanAsync(finding, since, ct)
-                : await ResendAsync(finding, since, ct);
+            var (repair, seq) = finding switch
+            {
+                { Kind: ReconciliationFinding.OrphanAtBackEnd, ResourceType: ReconciliationFinding.RouterInterface } =>
+                    await DetachOrphanInterfaceAsync(finding, orphanPorts.GetValueOrDefault(finding.Id, []), since, ct),
+                { Kind: ReconciliationFinding.OrphanAtBackEnd } => await DeleteOrphanAsync(finding, since, ct),
+                { ResourceType: ReconciliationFinding.RouterInterface, BackEndRouter: { } held } when finding.Fields?.Contains("router_id") == true =>
+                    ($"skipped: the back end attaches it to router {held}; detach it there first (an attach elsewhere is refused while it is)", null),
+                _ => await ResendAsync(finding, since, ct),
+            };
             enqueued += seq is null ? 0 : 1;
             done.Add(finding with { Repair = repair, RepairSeq = seq });
         }
@@ -87,10 +93,11 @@ public sealed partial class ReconciliationRepair(
     }
 
     // Re-sends go parents first and orphan deletes children first, so each entry's dependencies are enqueued before
-    // it (the dependency rules order by seq).
+    // it (the dependency rules order by seq). An interface is the child of its router, subnet and port.
     private static IEnumerable<ReconciliationFinding> InRepairOrder(IReadOnlyList<ReconciliationFinding> findings)
     {
-        string[] parentsFirst = [ResourceType.Network.Name, ResourceType.Router.Name, ResourceType.Subnet.Name, ResourceType.Port.Name];
+        string[] parentsFirst = [ResourceType.Network.Name, ResourceType.Router.Name, ResourceType.Subnet.Name, ResourceType.Port.Name,
+            ReconciliationFinding.RouterInterface];
         var orphans = findings.Where(f => f.Kind == ReconciliationFinding.OrphanAtBackEnd)
             .OrderByDescending(f => Array.IndexOf(parentsFirst, f.ResourceType));
         var resends = findings.Where(f => f.Kind != ReconciliationFinding.OrphanAtBackEnd)
@@ -100,7 +107,9 @@ public sealed partial class ReconciliationRepair(
 
     private async Task<(string Repair, long? Seq)> ResendAsync(ReconciliationFinding finding, DateTimeOffset since, CancellationToken ct)
     {
-        var type = ResourceType.FromName(finding.ResourceType)!;
+        // An interface is re-sent as what it is, an attach of its port (rendered with its router, subnet and address).
+        var isInterface = finding.ResourceType == ReconciliationFinding.RouterInterface;
+        var type = isInterface ? ResourceType.Port : ResourceType.FromName(finding.ResourceType)!;
         await using var scope = scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<OutboxSyncDbContext>();
         await using var tx = await db.Database.BeginTransactionAsync(ct);
@@ -120,7 +129,8 @@ public sealed partial class ReconciliationRepair(
         resource.Status = ResourceStatus.PendingUpdate;
         resource.StatusReason = $"reconciliation: {finding.Kind}";
         var (snapshot, parents) = await ResourceSnapshots.RenderAsync(db, resource, ct);
-        var operation = finding.Kind == ReconciliationFinding.MissingAtBackEnd ? OutboxOperation.Create : OutboxOperation.Update;
+        var operation = isInterface ? OutboxOperation.AddInterface
+            : finding.Kind == ReconciliationFinding.MissingAtBackEnd ? OutboxOperation.Create : OutboxOperation.Update;
         var outbox = new OutboxWriter(db, time);
         outbox.Append(resource, operation, () => snapshot, parents);
         await outbox.FlushAsync(ct);
@@ -129,24 +139,18 @@ public sealed partial class ReconciliationRepair(
         return ($"enqueued {operation} at revision {resource.RevisionNumber}", seq);
     }
 
-    // A router with interfaces cannot be deleted: detach each interface first. The detach names the router and the
-    // interface's subnet (so their deletes wait for it) and the port's own parents when the port is an orphan too;
-    // confirming a detach also deletes the port object, so the port needs no delete of its own.
-    private async Task<int> DetachOrphanRoutersAsync(IReadOnlyList<ReconciliationFinding> findings, DateTimeOffset since, CancellationToken ct)
+    // An orphan interface is detached; a router with interfaces, and a subnet under one, cannot be deleted before.
+    // The detach names the router and the interface's subnet (so their deletes wait for it) and the port's own
+    // parents when the port is an orphan too; confirming a detach also deletes the port object, so the port needs no
+    // delete of its own (its orphan delete, enqueued after, is skipped as in motion).
+    private async Task<(string Repair, long? Seq)> DetachOrphanInterfaceAsync(ReconciliationFinding finding, IReadOnlyList<Guid> portParents,
+        DateTimeOffset since, CancellationToken ct)
     {
-        var orphanPorts = findings.Where(f => f.Kind == ReconciliationFinding.OrphanAtBackEnd && f.ResourceType == ResourceType.Port.Name)
-            .ToDictionary(f => f.Id, f => f.BackEndParents ?? []);
-        var enqueued = 0;
-        foreach (var router in findings.Where(f => f.Kind == ReconciliationFinding.OrphanAtBackEnd && f.ResourceType == ResourceType.Router.Name))
-        {
-            foreach (var iface in await Reconciler.WithRetriesAsync(() => backend.ListInterfacesAsync(router.Id, ct), ct))
-            {
-                var payload = new JsonObject { ["id"] = iface.Id.ToString(), ["router_id"] = router.Id.ToString() };
-                var dependsOn = orphanPorts.GetValueOrDefault(iface.Id, []).Concat(iface.Parents).Append(router.Id).ToList();
-                enqueued += await InsertOrphanEntryAsync(ResourceType.Port, iface.Id, OutboxOperation.RemoveInterface, 0, payload, dependsOn, since, ct) is null ? 0 : 1;
-            }
-        }
-        return enqueued;
+        var router = finding.BackEndRouter!.Value;
+        var payload = new JsonObject { ["id"] = finding.Id.ToString(), ["router_id"] = router.ToString() };
+        var dependsOn = portParents.Concat(finding.BackEndParents ?? []).Append(router).ToList();
+        var seq = await InsertOrphanEntryAsync(ResourceType.Port, finding.Id, OutboxOperation.RemoveInterface, 0, payload, dependsOn, since, ct);
+        return seq is null ? ("skipped: the port exists here or is in motion", null) : ($"enqueued detach from router {router}", seq);
     }
 
     private async Task<(string Repair, long? Seq)> DeleteOrphanAsync(ReconciliationFinding finding, DateTimeOffset since, CancellationToken ct)

@@ -113,6 +113,7 @@ public sealed class ReconciliationTests : SimulatorBackedTests
             {
                 ("missing_at_back_end", missing), ("missing_at_back_end", missingPort), ("orphan_at_back_end", orphanNet),
                 ("orphan_at_back_end", orphanPort), ("orphan_at_back_end", orphanRouter), ("orphan_at_back_end", orphanSubnet),
+                ("orphan_at_back_end", orphanIface),
                 ("revision_drift", drifted), ("attribute_drift", tampered),
             }.OrderBy(f => f.Item1).ThenBy(f => f.Item2).ToList(),
             findings.Select(f => (f["kind"]!.GetValue<string>(), Guid.Parse(f["id"]!.GetValue<string>()))).OrderBy(f => f.Item1).ThenBy(f => f.Item2).ToList());
@@ -143,6 +144,68 @@ public sealed class ReconciliationTests : SimulatorBackedTests
         var again = await RunReconciliationAsync();
         Assert.Equal("[]", again.Findings.Replace(" ", "", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task Router_interfaces_missing_drifted_or_orphaned_at_the_back_end_are_repaired_and_one_attached_by_port_is_no_drift()
+    {
+        await using var worker = await WorkerHost.StartAsync(Database, Simulator.BaseUrl.ToString(), settings: new Dictionary<string, string?>
+        {
+            ["Worker:Reconciliation:PollInterval"] = "00:00:00.100",
+        });
+        var net = await Scenario.CreateNetworkAsync("iface-net");
+        var (subnetA, subnetB, subnetC) = (await Scenario.CreateSubnetAsync(net), await Scenario.CreateSubnetAsync(net), await Scenario.CreateSubnetAsync(net));
+        var router = await Scenario.CreateRouterAsync("iface-router");
+        var missing = await Scenario.AddRouterInterfaceAsync(router, subnetA, net);
+        var drifted = await Scenario.AddRouterInterfaceAsync(router, subnetB, net);
+        // Attached by port: the back end also keeps the port object, at the revision before the attach.
+        var byPort = await Scenario.CreatePortAsync(net, subnetC, "by-port");
+        await Scenario.WaitUntilDrainedAsync();
+        await Scenario.AttachPortAsync(router, byPort, subnetC, net);
+        await Scenario.WaitUntilDrainedAsync();
+
+        (await Simulator.Admin.DeleteAsync($"_sim/objects/interfaces/{missing}")).EnsureSuccessStatusCode();
+        var driftedHeld = (await InterfacesOfAsync(router)).Single(i => i["port_id"]!.GetValue<string>() == drifted.ToString());
+        (await Simulator.Admin.PutAsJsonAsync($"_sim/objects/interfaces/{drifted}", new JsonObject
+        {
+            ["router_id"] = router.ToString(),
+            ["revision"] = driftedHeld["revision"]!.GetValue<long>(),
+            ["attributes"] = new JsonObject { ["subnet_id"] = subnetB.ToString(), ["ip_address"] = "10.99.0.99" },
+        })).EnsureSuccessStatusCode();
+        var orphan = Guid.NewGuid();
+        (await Simulator.Admin.PutAsJsonAsync($"_sim/objects/interfaces/{orphan}", new JsonObject
+        {
+            ["router_id"] = router.ToString(), ["revision"] = 1,
+            ["attributes"] = new JsonObject { ["subnet_id"] = subnetC.ToString(), ["ip_address"] = "10.99.0.1" },
+        })).EnsureSuccessStatusCode();
+
+        var run = await RunReconciliationAsync();
+        var findings = JsonNode.Parse(run.Findings)!.AsArray().Select(f => f!.AsObject()).ToList();
+        Assert.Equal(
+            new[] { ("attribute_drift", drifted), ("missing_at_back_end", missing), ("orphan_at_back_end", orphan) }.OrderBy(f => f.Item1).ToList(),
+            findings.Select(f => (f["kind"]!.GetValue<string>(), Guid.Parse(f["id"]!.GetValue<string>()))).OrderBy(f => f.Item1).ToList());
+        Assert.All(findings, f => Assert.Equal("router_interface", f["resource_type"]!.GetValue<string>()));
+        Assert.All(findings, f => Assert.NotNull(f["repair_seq"]));
+        Assert.Equal(["ip_address"], findings.Single(f => f["kind"]!.GetValue<string>() == "attribute_drift")["fields"]!.AsArray().Select(n => n!.GetValue<string>()));
+
+        await Scenario.WaitUntilDrainedAsync();
+        var held = (await InterfacesOfAsync(router)).ToDictionary(i => Guid.Parse(i["port_id"]!.GetValue<string>()));
+        Assert.Equal(new[] { byPort, drifted, missing }.Order(), held.Keys.Order());
+        Assert.Equal(subnetA.ToString(), held[missing]["attributes"]!["subnet_id"]!.GetValue<string>());
+        Assert.NotEqual("10.99.0.99", held[drifted]["attributes"]!["ip_address"]!.GetValue<string>());
+        foreach (var port in new[] { missing, drifted, byPort })
+        {
+            var row = (await Scenario.ResourceAsync("ports", port))!.Value;
+            Assert.Equal(("ACTIVE", row.Revision), (row.Status, row.Applied));
+            Assert.Equal(row.Applied, held[port]["revision"]!.GetValue<long>());
+        }
+        Assert.All(await Simulator.ViolationsAsync(), v => Assert.Equal(0, v.Value));
+
+        var again = await RunReconciliationAsync();
+        Assert.Equal("[]", again.Findings.Replace(" ", "", StringComparison.Ordinal));
+    }
+
+    private async Task<List<JsonObject>> InterfacesOfAsync(Guid router) =>
+        (await Simulator.Admin.GetFromJsonAsync<JsonObject>($"v1/routers/{router}/interfaces"))!["items"]!.AsArray().Select(i => i!.AsObject()).ToList();
 
     private async Task<(string State, string Findings, string Summary)> RunReconciliationAsync()
     {

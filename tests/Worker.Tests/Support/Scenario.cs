@@ -164,6 +164,24 @@ public sealed partial class Scenario(NpgsqlDataSource db)
         return portId;
     }
 
+    /// <summary>
+    /// Router interface on an existing port, as the API does it: the port (already at the back end as a port object)
+    /// becomes the router's at a new revision, sent as one add_interface entry.
+    /// </summary>
+    public async Task AttachPortAsync(Guid routerId, Guid portId, Guid subnetId, Guid netId)
+    {
+        await InTransactionAsync(async (conn, tx) =>
+        {
+            var rev = await ScalarAsync<long>(conn, tx, """
+                update ports set device_owner = 'network:router_interface', device_id = @r, revision_number = revision_number + 1,
+                    updated_at = now(), status = 'PENDING_UPDATE'
+                where id = @id returning revision_number
+                """, ("id", portId), ("r", routerId.ToString()));
+            await ExecAsync(conn, tx, "insert into router_interfaces (port_id, router_id, subnet_id) values (@p, @r, @s)", ("p", portId), ("r", routerId), ("s", subnetId));
+            await AppendAsync(conn, tx, "port", portId, "add_interface", rev, await RenderAsync(conn, tx, "port", portId), [routerId, subnetId, netId]);
+        });
+    }
+
     public async Task<long> RemoveRouterInterfaceAsync(Guid routerId, Guid portId, Guid subnetId, Guid netId)
     {
         long seq = 0;
