@@ -191,6 +191,8 @@ public sealed class ChaosFaults(ChaosStack stack, ChaosSettings settings, Action
                     $"{instance} to hold a lease");
                 process.Signal(19);
                 stoppedAt = DateTimeOffset.UtcNow;
+                // Statements it sent just before it stopped still run (a release on the wire): let them land first.
+                await SettleAsync(slot);
                 held = await HeldLeasesAsync(instance);
                 var working = held.Count(h => !LeaseLines(process, h.Key, h.Value, LeftInDoubt, 0));
                 if (working > 0 || (held.Count > 0 && attempt >= 20))
@@ -204,7 +206,15 @@ public sealed class ChaosFaults(ChaosStack stack, ChaosSettings settings, Action
                 process.Signal(18);
             }
             log($"{Elapsed.TotalSeconds:F0} s: {instance} SIGSTOPped holding {held.Count} leases");
-            await Task.Delay(ChaosSettings.PauseDuration);
+            // New work on each held resource makes another replica take its lease over once it runs out (a lease
+            // taken after its holder's last step would otherwise wait for the next workload change, if any).
+            var nudged = await NudgeAsync(held.Keys);
+            log($"{Elapsed.TotalSeconds:F0} s: updated {nudged} of the {held.Count} held resources through the API");
+            var rest = ChaosSettings.PauseDuration - (DateTimeOffset.UtcNow - stoppedAt);
+            if (rest > TimeSpan.Zero)
+            {
+                await Task.Delay(rest);
+            }
             var linesBefore = process.Output.Split('\n').Length;
             var resumedAt = DateTimeOffset.UtcNow;
             process.Signal(18);
@@ -249,6 +259,53 @@ public sealed class ChaosFaults(ChaosStack stack, ChaosSettings settings, Action
     /// after line <paramref name="skipLines"/>.</summary>
     private static bool LeaseLines(ServiceProcess process, Guid resourceId, long token, string message, int skipLines) =>
         process.Output.Split('\n').Skip(skipLines).Any(line => line.Contains($"{message} {resourceId} (token {token})", StringComparison.Ordinal));
+
+    /// <summary>Waits (up to 3 s) until no statement of the stopped worker is still running at the database.</summary>
+    private async Task SettleAsync(Stack.WorkerSlot slot)
+    {
+        try
+        {
+            await Eventually.WaitAsync(async () =>
+            {
+                await using var connection = stack.OpenProbe();
+                await connection.OpenAsync();
+                await using var cmd = new NpgsqlCommand("select count(*) from pg_stat_activity where application_name = @name and state = 'active'", connection);
+                cmd.Parameters.AddWithValue("name", ChaosStack.WorkerApplicationName + "-" + slot.Number);
+                return (long)(await cmd.ExecuteScalarAsync())!;
+            }, n => n == 0, TimeSpan.FromSeconds(3), "the stopped worker's statements to finish");
+        }
+        catch (TimeoutException)
+        {
+            // A result larger than the socket buffer keeps its statement active until the worker reads it; the
+            // release accounting below still tells a release in time from a lease silently dropped.
+        }
+    }
+
+    /// <summary>Updates the description of each resource through the API; returns how many updates were accepted
+    /// (one being deleted meanwhile answers 404 or 409, which is fine).</summary>
+    private async Task<int> NudgeAsync(IEnumerable<Guid> resources)
+    {
+        using var http = new HttpClient { BaseAddress = new Uri(stack.DirectApi.Url!.TrimEnd('/') + "/v2.0/") };
+        http.DefaultRequestHeaders.Add("X-Auth-Token", ChaosStack.Token);
+        var accepted = 0;
+        foreach (var id in resources)
+        {
+            await using var connection = stack.OpenProbe();
+            await connection.OpenAsync();
+            await using var cmd = new NpgsqlCommand("""
+                select 'network' from networks where id = @id union all select 'subnet' from subnets where id = @id
+                union all select 'port' from ports where id = @id union all select 'router' from routers where id = @id
+                """, connection);
+            cmd.Parameters.AddWithValue("id", id);
+            if (await cmd.ExecuteScalarAsync() is not string type)
+            {
+                continue;
+            }
+            using var response = await http.PutAsJsonAsync($"{type}s/{id}", new JsonObject { [type] = new JsonObject { ["description"] = "updated during the pause" } });
+            accepted += response.IsSuccessStatusCode ? 1 : 0;
+        }
+        return accepted;
+    }
 
     private async Task<Dictionary<Guid, long>> HeldLeasesAsync(string holder)
     {
