@@ -25,7 +25,8 @@ public sealed class Postgres : IAsyncDisposable
         var bin = Directory.Exists("/usr/lib/postgresql")
             ? Directory.GetDirectories("/usr/lib/postgresql").OrderDescending().Select(d => Path.Combine(d, "bin")).First(d => File.Exists(Path.Combine(d, "initdb")))
             : throw new InvalidOperationException("PostgreSQL binaries not found under /usr/lib/postgresql");
-        var root = Path.Combine(Path.GetTempPath(), $"outboxsync-bench-pg-{Environment.ProcessId}");
+        await SweepAbandonedAsync(bin);
+        var root = Path.Combine(Path.GetTempPath(), $"{Prefix}{Environment.ProcessId}");
         if (Directory.Exists(root)) Directory.Delete(root, true);
         Directory.CreateDirectory(root);
         var pg = new Postgres(bin, root, Net.FreePort());
@@ -43,6 +44,41 @@ public sealed class Postgres : IAsyncDisposable
         }
         await pg.ExecAsync("create extension if not exists pg_stat_statements");
         return pg;
+    }
+
+    private const string Prefix = "outboxsync-bench-pg-";
+
+    /// <summary>Stops and deletes clusters of harness runs that were killed (their cleanup never ran); a cluster's
+    /// directory names the harness process, and one still alive is left alone.</summary>
+    private static async Task SweepAbandonedAsync(string bin)
+    {
+        foreach (var root in Directory.EnumerateDirectories(Path.GetTempPath(), Prefix + "*"))
+        {
+            if (!int.TryParse(Path.GetFileName(root)[Prefix.Length..], out var pid) || IsAlive(pid)) continue;
+            var stale = new Postgres(bin, root, 0);
+            try
+            {
+                await stale.RunPgAsync("pg_ctl", ["-D", Path.Combine(root, "data"), "-m", "immediate", "stop"]);
+            }
+            catch (InvalidOperationException)
+            {
+                // Not running.
+            }
+            try { Directory.Delete(root, true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+    }
+
+    private static bool IsAlive(int pid)
+    {
+        try
+        {
+            using var process = Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
     }
 
     public async Task ExecAsync(string sql, int timeoutSeconds = 600)
