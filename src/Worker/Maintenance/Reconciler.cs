@@ -42,8 +42,8 @@ public sealed record ReconciliationFinding(string Kind, string ResourceType, Gui
 public sealed class Reconciler(BackendClient backend, NpgsqlDataSource dataSource, IServiceScopeFactory scopes,
     IOptions<ReconciliationOptions> options, TimeProvider time)
 {
-    // Every row, with whether the resource was in motion during the run and whether the back end may hold it
-    // only as a router interface (then its absence from the port list is expected).
+    // Every row, with whether the resource was in motion during the run and whether it is a router interface (then it
+    // is compared as the interface, and its absence from the port list is expected).
     private const string RowsSql = """
         select r.id, r.applied_revision,
                exists (select 1 from outbox_entries e where e.resource_id = r.id
@@ -86,7 +86,8 @@ public sealed class Reconciler(BackendClient backend, NpgsqlDataSource dataSourc
     {
         // Back end first, database second: anything that changed in between shows up as "moving" below.
         var remote = await ListAllAsync(type.Collection, ct);
-        var interfaceOnly = type == ResourceType.Port ? "r.device_owner = 'network:router_interface'" : "false";
+        // Exactly the ports the interface pass compares (those with an interface row).
+        var interfaceOnly = type == ResourceType.Port ? "exists (select 1 from router_interfaces i where i.port_id = r.id)" : "false";
         var local = new Dictionary<Guid, (long Applied, bool Moving, bool InterfaceOnly, bool Settled)>();
         await using (var cmd = dataSource.CreateCommand(string.Format(System.Globalization.CultureInfo.InvariantCulture, RowsSql, type.Table, interfaceOnly)))
         {
