@@ -1,31 +1,14 @@
-using Npgsql;
 using OutboxSync.Worker.Tests.Support;
 
 namespace OutboxSync.Worker.Tests.Drain;
 
-public sealed class OutboxNotificationsTests : IAsyncLifetime
+public sealed class OutboxNotificationsTests : DatabaseBackedTests
 {
-    private TestDatabase _db = null!;
-    private NpgsqlDataSource _ds = null!;
-
-    public async Task InitializeAsync()
-    {
-        _db = await TestDatabase.CreateAsync();
-        _ds = _db.CreateDataSource();
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _ds.DisposeAsync();
-        await _db.DisposeAsync();
-    }
-
     [Fact]
     public async Task A_notify_wakes_the_drain_long_before_the_poll_interval()
     {
         var backend = new FakeBackend();
-        var scenario = new Scenario(_ds);
-        await using var worker = await WorkerHost.StartAsync(_db, handler: backend, settings: new Dictionary<string, string?>
+        await using var worker = await WorkerHost.StartAsync(Database, handler: backend, settings: new Dictionary<string, string?>
         {
             ["Worker:PollInterval"] = "00:01:00",
         });
@@ -33,13 +16,13 @@ public sealed class OutboxNotificationsTests : IAsyncLifetime
         await Eventually.WaitAsync(ListenersAsync, n => n >= 1, TimeSpan.FromSeconds(10), "LISTEN outbox_wakeup");
         await Eventually.WaitAsync(() => Task.FromResult(worker.Pass.InFlight), n => n == 0, TimeSpan.FromSeconds(5), "idle");
 
-        var net = await scenario.CreateNetworkAsync("woken");
-        await using (var notify = _ds.CreateCommand("notify outbox_wakeup"))
+        var net = await Scenario.CreateNetworkAsync("woken");
+        await using (var notify = DataSource.CreateCommand("notify outbox_wakeup"))
         {
             await notify.ExecuteNonQueryAsync();
         }
 
-        await scenario.WaitUntilDrainedAsync(TimeSpan.FromSeconds(10));
+        await Scenario.WaitUntilDrainedAsync(TimeSpan.FromSeconds(10));
         Assert.True(backend.Exists(net));
     }
 
@@ -47,20 +30,19 @@ public sealed class OutboxNotificationsTests : IAsyncLifetime
     public async Task Without_notifications_polling_still_drains()
     {
         var backend = new FakeBackend();
-        var scenario = new Scenario(_ds);
-        await using var worker = await WorkerHost.StartAsync(_db, handler: backend, settings: new Dictionary<string, string?>
+        await using var worker = await WorkerHost.StartAsync(Database, handler: backend, settings: new Dictionary<string, string?>
         {
             ["Worker:ListenForNotifications"] = "false",
             ["Worker:PollInterval"] = "00:00:00.200",
         });
-        var net = await scenario.CreateNetworkAsync("polled");
-        await scenario.WaitUntilDrainedAsync(TimeSpan.FromSeconds(10));
+        var net = await Scenario.CreateNetworkAsync("polled");
+        await Scenario.WaitUntilDrainedAsync(TimeSpan.FromSeconds(10));
         Assert.True(backend.Exists(net));
     }
 
     private async Task<long> ListenersAsync()
     {
-        await using var cmd = _ds.CreateCommand("select count(*) from pg_stat_activity where datname = current_database() and query ilike 'listen outbox_wakeup%'");
+        await using var cmd = DataSource.CreateCommand("select count(*) from pg_stat_activity where datname = current_database() and query ilike 'listen outbox_wakeup%'");
         return (long)(await cmd.ExecuteScalarAsync())!;
     }
 }

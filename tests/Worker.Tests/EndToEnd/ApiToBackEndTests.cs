@@ -3,7 +3,6 @@ using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
-using Npgsql;
 using OutboxSync.Worker.Tests.Support;
 
 namespace OutboxSync.Worker.Tests.EndToEnd;
@@ -14,23 +13,18 @@ namespace OutboxSync.Worker.Tests.EndToEnd;
 /// interface and cascade-delete shapes), not just the worker against hand-written entries.
 /// </summary>
 [Collection(nameof(EndToEndCollection))]
-public sealed class ApiToBackEndTests : IAsyncLifetime
+public sealed class ApiToBackEndTests : SimulatorBackedTests
 {
     private const string Token = "worker-e2e-admin-token-0123456789";
-    private TestDatabase _db = null!;
-    private NpgsqlDataSource _ds = null!;
-    private SimulatorProcess _sim = null!;
     private ServiceProcess _api = null!;
     private HttpClient _neutron = null!;
 
-    public async Task InitializeAsync()
+    protected override async Task SetUpAsync()
     {
-        _db = await TestDatabase.CreateAsync();
-        _ds = _db.CreateDataSource();
-        _sim = await SimulatorProcess.StartAsync();
+        await base.SetUpAsync();
         _api = await ServiceProcess.StartAsync("Api", new Dictionary<string, string>
         {
-            ["Database__ConnectionString"] = _db.ConnectionString,
+            ["Database__ConnectionString"] = Database.ConnectionString,
             ["Auth__Tokens__0__Sha256"] = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Token))),
             ["Auth__Tokens__0__ProjectId"] = "e2e-project",
             ["Auth__Tokens__0__Roles__0"] = "admin",
@@ -40,21 +34,19 @@ public sealed class ApiToBackEndTests : IAsyncLifetime
         _neutron.DefaultRequestHeaders.Add("X-Auth-Token", Token);
     }
 
-    public async Task DisposeAsync()
+    protected override async Task TearDownAsync()
     {
         _neutron.Dispose();
         await _api.DisposeAsync();
-        await _sim.DisposeAsync();
-        await _ds.DisposeAsync();
-        await _db.DisposeAsync();
+        await base.TearDownAsync();
     }
 
     [Fact]
     public async Task Resources_made_through_the_api_reach_the_back_end_and_become_active_with_zero_violations()
     {
-        await _sim.SetFaultsAsync(new { latency_min_ms = 1, latency_max_ms = 20, failure_rate = 0.05, failure_after_apply_rate = 0.05 });
-        await using var a = await WorkerHost.StartAsync(_db, _sim.BaseUrl.ToString(), settings: new Dictionary<string, string?> { ["Worker:InstanceId"] = "api-e2e-a" });
-        await using var b = await WorkerHost.StartAsync(_db, _sim.BaseUrl.ToString(), settings: new Dictionary<string, string?> { ["Worker:InstanceId"] = "api-e2e-b" });
+        await Simulator.SetFaultsAsync(new { latency_min_ms = 1, latency_max_ms = 20, failure_rate = 0.05, failure_after_apply_rate = 0.05 });
+        await using var a = await WorkerHost.StartAsync(Database, Simulator.BaseUrl.ToString(), settings: new Dictionary<string, string?> { ["Worker:InstanceId"] = "api-e2e-a" });
+        await using var b = await WorkerHost.StartAsync(Database, Simulator.BaseUrl.ToString(), settings: new Dictionary<string, string?> { ["Worker:InstanceId"] = "api-e2e-b" });
 
         var kept = await CreateAsync("networks", "network", new JsonObject { ["name"] = "kept" });
         var keptSubnet = await CreateAsync("subnets", "subnet", new JsonObject { ["network_id"] = kept, ["cidr"] = "10.10.0.0/24", ["ip_version"] = 4 });
@@ -80,23 +72,23 @@ public sealed class ApiToBackEndTests : IAsyncLifetime
         await WaitForStatusAsync($"routers/{router}", "router", "ACTIVE");
         await WaitForGoneAsync($"ports/{doomedPort}");
         await WaitForGoneAsync($"networks/{gone}");
-        await new Scenario(_ds).WaitUntilDrainedAsync(TimeSpan.FromSeconds(60));
+        await Scenario.WaitUntilDrainedAsync(TimeSpan.FromSeconds(60));
 
-        Assert.All(await _sim.ViolationsAsync(), v => Assert.True(v.Value == 0, $"{v.Key} = {v.Value}"));
-        var networks = await _sim.ListAsync("networks");
+        Assert.All(await Simulator.ViolationsAsync(), v => Assert.True(v.Value == 0, $"{v.Key} = {v.Value}"));
+        var networks = await Simulator.ListAsync("networks");
         Assert.Equal([Guid.Parse(kept)], networks.Keys);
         Assert.Equal("kept-v5", networks[Guid.Parse(kept)].Attributes["name"]!.GetValue<string>());
-        Assert.Equal(["vm-renamed"], (await _sim.ListAsync("ports")).Values.Select(p => p.Attributes["name"]!.GetValue<string>()));
-        Assert.Single(await _sim.ListAsync("subnets"));
-        Assert.Equal([(Guid.Parse(router), Guid.Parse(interfacePort))], (await _sim.InterfacesAsync()).Select(i => (i.Router, i.Port)));
-        await using var failed = _ds.CreateCommand("select count(*) from outbox_entries where state = 'failed'");
+        Assert.Equal(["vm-renamed"], (await Simulator.ListAsync("ports")).Values.Select(p => p.Attributes["name"]!.GetValue<string>()));
+        Assert.Single(await Simulator.ListAsync("subnets"));
+        Assert.Equal([(Guid.Parse(router), Guid.Parse(interfacePort))], (await Simulator.InterfacesAsync()).Select(i => (i.Router, i.Port)));
+        await using var failed = DataSource.CreateCommand("select count(*) from outbox_entries where state = 'failed'");
         Assert.Equal(0L, await failed.ExecuteScalarAsync());
     }
 
     [Fact]
     public async Task An_interface_made_from_an_existing_port_is_removed_with_its_port_so_the_subnet_can_go()
     {
-        await using var worker = await WorkerHost.StartAsync(_db, _sim.BaseUrl.ToString());
+        await using var worker = await WorkerHost.StartAsync(Database, Simulator.BaseUrl.ToString());
         var net = await CreateAsync("networks", "network", new JsonObject { ["name"] = "n" });
         var subnet = await CreateAsync("subnets", "subnet", new JsonObject { ["network_id"] = net, ["cidr"] = "10.30.0.0/24", ["ip_version"] = 4 });
         var port = await CreateAsync("ports", "port", new JsonObject { ["network_id"] = net, ["name"] = "to-be-interface" });
@@ -111,11 +103,11 @@ public sealed class ApiToBackEndTests : IAsyncLifetime
         await WaitForGoneAsync($"subnets/{subnet}");
         await SendAsync(HttpMethod.Delete, $"networks/{net}", null);
         await WaitForGoneAsync($"networks/{net}");
-        await new Scenario(_ds).WaitUntilDrainedAsync(TimeSpan.FromSeconds(30));
+        await Scenario.WaitUntilDrainedAsync(TimeSpan.FromSeconds(30));
 
-        Assert.All(await _sim.ViolationsAsync(), v => Assert.True(v.Value == 0, $"{v.Key} = {v.Value}"));
-        Assert.Empty(await _sim.ListAsync("ports"));
-        Assert.Empty(await _sim.InterfacesAsync());
+        Assert.All(await Simulator.ViolationsAsync(), v => Assert.True(v.Value == 0, $"{v.Key} = {v.Value}"));
+        Assert.Empty(await Simulator.ListAsync("ports"));
+        Assert.Empty(await Simulator.InterfacesAsync());
     }
 
     private async Task<string> CreateAsync(string collection, string member, JsonObject body) =>

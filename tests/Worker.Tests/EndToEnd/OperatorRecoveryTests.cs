@@ -10,27 +10,23 @@ namespace OutboxSync.Worker.Tests.EndToEnd;
 /// in the audit log with who did it to what.
 /// </summary>
 [Collection(nameof(EndToEndCollection))]
-public sealed class OperatorRecoveryTests : IAsyncLifetime
+public sealed class OperatorRecoveryTests : SimulatorBackedTests
 {
-    private TestDatabase _db = null!;
-    private SimulatorProcess _sim = null!;
     private ApiProcess _api = null!;
     private WorkerHost _worker = null!;
 
-    public async Task InitializeAsync()
+    protected override async Task SetUpAsync()
     {
-        _db = await TestDatabase.CreateAsync();
-        _sim = await SimulatorProcess.StartAsync();
-        _api = await ApiProcess.StartAsync(_db.ConnectionString);
-        _worker = await WorkerHost.StartAsync(_db, _sim.BaseUrl.ToString());
+        await base.SetUpAsync();
+        _api = await ApiProcess.StartAsync(Database.ConnectionString);
+        _worker = await WorkerHost.StartAsync(Database, Simulator.BaseUrl.ToString());
     }
 
-    public async Task DisposeAsync()
+    protected override async Task TearDownAsync()
     {
         await _worker.DisposeAsync();
         await _api.DisposeAsync();
-        await _sim.DisposeAsync();
-        await _db.DisposeAsync();
+        await base.TearDownAsync();
     }
 
     [Fact]
@@ -42,7 +38,7 @@ public sealed class OperatorRecoveryTests : IAsyncLifetime
         Assert.True(retry.IsSuccessStatusCode, $"retry: {(int)retry.StatusCode} {await retry.Content.ReadAsStringAsync()}");
 
         await _api.WaitForStatusAsync("networks", "network", id, "ACTIVE");
-        Assert.Contains(id, (await _sim.ListAsync("networks")).Keys);
+        Assert.Contains(id, (await Simulator.ListAsync("networks")).Keys);
         await AssertAuditedAsync("retry", $"outbox/{seq}");
         Assert.Empty(await FailedEntriesAsync(id));
     }
@@ -56,7 +52,7 @@ public sealed class OperatorRecoveryTests : IAsyncLifetime
         Assert.True(resync.IsSuccessStatusCode, $"resync: {(int)resync.StatusCode} {await resync.Content.ReadAsStringAsync()}");
 
         await _api.WaitForStatusAsync("networks", "network", id, "ACTIVE");
-        Assert.Contains(id, (await _sim.ListAsync("networks")).Keys);
+        Assert.Contains(id, (await Simulator.ListAsync("networks")).Keys);
         await AssertAuditedAsync("resync", $"network/{id}");
     }
 
@@ -64,12 +60,12 @@ public sealed class OperatorRecoveryTests : IAsyncLifetime
     /// the marker is switched off, as if the operator fixed the cause at the back end.</summary>
     private async Task<(Guid Id, long Seq)> RejectedNetworkAsync(string marker)
     {
-        await _sim.SetFaultsAsync(new { reject_name_substring = marker });
+        await Simulator.SetFaultsAsync(new { reject_name_substring = marker });
         var id = await _api.CreateAsync("networks", "network", new JsonObject { ["name"] = $"{marker}-net" });
         await _api.WaitForStatusAsync("networks", "network", id, "ERROR");
         var failed = Assert.Single(await FailedEntriesAsync(id));
         Assert.Contains("rejected", failed!["last_error"]!.GetValue<string>(), StringComparison.Ordinal);
-        await _sim.SetFaultsAsync(new { reject_name_substring = (string?)null });
+        await Simulator.SetFaultsAsync(new { reject_name_substring = (string?)null });
         return (id, failed["seq"]!.GetValue<long>());
     }
 

@@ -1,31 +1,15 @@
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
-using Npgsql;
 using OutboxSync.Leases;
 using OutboxSync.Outbox;
 using OutboxSync.Worker.Tests.Support;
 
 namespace OutboxSync.Worker.Tests.Leases;
 
-public sealed class LeaseStoreTests : IAsyncLifetime
+public sealed class LeaseStoreTests : DatabaseBackedTests
 {
-    private TestDatabase _db = null!;
-    private NpgsqlDataSource _ds = null!;
-
-    public async Task InitializeAsync()
-    {
-        _db = await TestDatabase.CreateAsync();
-        _ds = _db.CreateDataSource();
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _ds.DisposeAsync();
-        await _db.DisposeAsync();
-    }
-
     private LeaseStore Store(TimeSpan duration, TimeProvider? time = null, TimeSpan? margin = null) =>
-        new(_ds, Options.Create(new LeaseOptions { Duration = duration, SafetyMargin = margin ?? TimeSpan.Zero }), time ?? TimeProvider.System);
+        new(DataSource, Options.Create(new LeaseOptions { Duration = duration, SafetyMargin = margin ?? TimeSpan.Zero }), time ?? TimeProvider.System);
 
     [Fact]
     public async Task Concurrent_acquirers_of_one_resource_leave_exactly_one_holder()
@@ -43,7 +27,7 @@ public sealed class LeaseStoreTests : IAsyncLifetime
 
         var winners = results.Where(l => l is not null).ToList();
         Assert.Single(winners);
-        await using var cmd = _ds.CreateCommand("select holder, token from resource_leases where resource_id = @id");
+        await using var cmd = DataSource.CreateCommand("select holder, token from resource_leases where resource_id = @id");
         cmd.Parameters.AddWithValue("id", id);
         await using var r = await cmd.ExecuteReaderAsync();
         Assert.True(await r.ReadAsync());
@@ -125,23 +109,22 @@ public sealed class LeaseStoreTests : IAsyncLifetime
     [Fact]
     public async Task A_stale_holders_completion_changes_nothing()
     {
-        var scenario = new Scenario(_ds);
-        var net = await scenario.CreateNetworkAsync("n1");
-        var seq = (await scenario.EntriesAsync(net))[0].Seq;
+        var net = await Scenario.CreateNetworkAsync("n1");
+        var seq = (await Scenario.EntriesAsync(net))[0].Seq;
         var store = Store(TimeSpan.FromMilliseconds(200));
         var stale = (await store.AcquireAsync(net, "a"))!;
         var current = await Eventually.WaitAsync(() => store.AcquireAsync(net, "b"), l => l is not null, TimeSpan.FromSeconds(10), "takeover");
 
-        var completion = new OutboxCompletion(_ds);
+        var completion = new OutboxCompletion(DataSource);
         var result = await completion.ConfirmAsync(stale, new Confirmation("network", seq, [], 1, RemoveRow: false));
 
         Assert.Equal(CompletionResult.Lost, result);
         Assert.True(stale.IsLost);
-        Assert.Equal("pending", (await scenario.EntriesAsync(net))[0].State);
-        Assert.Equal(("PENDING_CREATE", 0L), ((await scenario.ResourceAsync("networks", net))!.Value.Status, (await scenario.ResourceAsync("networks", net))!.Value.Applied));
+        Assert.Equal("pending", (await Scenario.EntriesAsync(net))[0].State);
+        Assert.Equal(("PENDING_CREATE", 0L), ((await Scenario.ResourceAsync("networks", net))!.Value.Status, (await Scenario.ResourceAsync("networks", net))!.Value.Applied));
 
         Assert.Equal(CompletionResult.Written, await completion.ConfirmAsync(current!, new Confirmation("network", seq, [], 1, RemoveRow: false)));
-        Assert.Equal("ACTIVE", (await scenario.ResourceAsync("networks", net))!.Value.Status);
+        Assert.Equal("ACTIVE", (await Scenario.ResourceAsync("networks", net))!.Value.Status);
     }
 
     [Fact]
@@ -246,7 +229,7 @@ public sealed class LeaseStoreTests : IAsyncLifetime
 
     private async Task<bool> DbSaysExpiredAsync(Guid id)
     {
-        await using var cmd = _ds.CreateCommand("select expires_at < clock_timestamp() from resource_leases where resource_id = @id");
+        await using var cmd = DataSource.CreateCommand("select expires_at < clock_timestamp() from resource_leases where resource_id = @id");
         cmd.Parameters.AddWithValue("id", id);
         return (bool)(await cmd.ExecuteScalarAsync())!;
     }

@@ -6,28 +6,14 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using OutboxSync.Worker.Maintenance;
+using OutboxSync.Worker.Tests.Support;
 using Quartz;
 
 namespace OutboxSync.Worker.Tests.Maintenance;
 
 /// <summary>The maintenance operations against real rows, and the clustered scheduler firing once across replicas.</summary>
-public sealed class MaintenanceJobsTests : IAsyncLifetime
+public sealed class MaintenanceJobsTests : DatabaseBackedTests
 {
-    private TestDatabase _db = null!;
-    private NpgsqlDataSource _ds = null!;
-
-    public async Task InitializeAsync()
-    {
-        _db = await TestDatabase.CreateAsync();
-        _ds = _db.CreateDataSource();
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _ds.DisposeAsync();
-        await _db.DisposeAsync();
-    }
-
     [Fact]
     public async Task Retention_deletes_only_finished_entries_older_than_the_window_in_batches()
     {
@@ -43,7 +29,7 @@ public sealed class MaintenanceJobsTests : IAsyncLifetime
         var oldFailed = await InsertEntryAsync("failed", completedAgo: TimeSpan.FromDays(30));
         var oldPending = await InsertEntryAsync("pending", completedAgo: null, createdAgo: TimeSpan.FromDays(30));
 
-        var retention = new OutboxRetention(_ds, Options.Create(new MaintenanceOptions { RetentionWindow = TimeSpan.FromDays(7), RetentionBatchSize = 3 }));
+        var retention = new OutboxRetention(DataSource, Options.Create(new MaintenanceOptions { RetentionWindow = TimeSpan.FromDays(7), RetentionBatchSize = 3 }));
         var result = await retention.RunOnceAsync(CancellationToken.None);
 
         Assert.Equal(8, result.Deleted);
@@ -58,7 +44,7 @@ public sealed class MaintenanceJobsTests : IAsyncLifetime
     [Fact]
     public async Task Lease_sweep_removes_expired_leases_and_keeps_live_ones()
     {
-        await using (var cmd = _ds.CreateCommand("""
+        await using (var cmd = DataSource.CreateCommand("""
             insert into resource_leases values
               (gen_random_uuid(), 'dead', nextval('fencing_tokens'), now() - interval '1 hour', now() - interval '1 minute'),
               (gen_random_uuid(), 'dead', nextval('fencing_tokens'), now() - interval '1 hour', now() - interval '1 second'),
@@ -67,9 +53,9 @@ public sealed class MaintenanceJobsTests : IAsyncLifetime
         {
             await cmd.ExecuteNonQueryAsync();
         }
-        var result = await new ExpiredLeaseSweep(_ds).RunOnceAsync(CancellationToken.None);
+        var result = await new ExpiredLeaseSweep(DataSource).RunOnceAsync(CancellationToken.None);
         Assert.Equal(2, result.Removed);
-        await using var left = _ds.CreateCommand("select holder from resource_leases");
+        await using var left = DataSource.CreateCommand("select holder from resource_leases");
         Assert.Equal("alive", await left.ExecuteScalarAsync());
     }
 
@@ -82,8 +68,8 @@ public sealed class MaintenanceJobsTests : IAsyncLifetime
         await InsertEntryAsync("pending", completedAgo: null, createdAgo: TimeSpan.FromSeconds(5), dueAgo: TimeSpan.FromSeconds(1));
         await InsertEntryAsync("pending", completedAgo: null, createdAgo: TimeSpan.FromHours(3), dueAgo: TimeSpan.FromHours(-1));
 
-        var metrics = new MaintenanceMetrics(_ds, TimeProvider.System, NullLogger<MaintenanceMetrics>.Instance);
-        var report = new StuckWorkReport(_ds, Options.Create(new MaintenanceOptions { StuckThreshold = TimeSpan.FromMinutes(5) }), metrics,
+        var metrics = new MaintenanceMetrics(DataSource, TimeProvider.System, NullLogger<MaintenanceMetrics>.Instance);
+        var report = new StuckWorkReport(DataSource, Options.Create(new MaintenanceOptions { StuckThreshold = TimeSpan.FromMinutes(5) }), metrics,
             NullLogger<StuckWorkReport>.Instance);
         var found = await report.RunOnceAsync(CancellationToken.None);
 
@@ -105,7 +91,7 @@ public sealed class MaintenanceJobsTests : IAsyncLifetime
         await InsertEntryAsync("failed", completedAgo: null, createdAgo: TimeSpan.FromHours(9));
         await InsertEntryAsync("done", completedAgo: TimeSpan.FromHours(4), createdAgo: TimeSpan.FromHours(5));
 
-        var gauges = await new MaintenanceMetrics(_ds, TimeProvider.System, NullLogger<MaintenanceMetrics>.Instance).RefreshAsync(CancellationToken.None);
+        var gauges = await new MaintenanceMetrics(DataSource, TimeProvider.System, NullLogger<MaintenanceMetrics>.Instance).RefreshAsync(CancellationToken.None);
 
         Assert.Equal((2L, 1L, 1L), (gauges.Pending, gauges.Blocked, gauges.Failed));
         Assert.InRange(gauges.OldestDueAge, TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(90));
@@ -115,17 +101,17 @@ public sealed class MaintenanceJobsTests : IAsyncLifetime
     [Fact]
     public async Task Scheduled_reconciliation_requests_one_run_and_not_another_while_it_is_pending()
     {
-        var scheduled = new ScheduledReconciliation(_ds);
+        var scheduled = new ScheduledReconciliation(DataSource);
         Assert.NotNull(await scheduled.RunOnceAsync(CancellationToken.None));
         Assert.Null(await scheduled.RunOnceAsync(CancellationToken.None));
-        await using var cmd = _ds.CreateCommand("select count(*) from reconciliation_runs where requested_by = 'schedule'");
+        await using var cmd = DataSource.CreateCommand("select count(*) from reconciliation_runs where requested_by = 'schedule'");
         Assert.Equal(1L, await cmd.ExecuteScalarAsync());
     }
 
     [Fact]
     public async Task A_clustered_job_fires_once_across_replicas_started_and_restarted_after_it_fired()
     {
-        await using (var create = _ds.CreateCommand("create table job_runs (instance text not null, at timestamptz not null default now())"))
+        await using (var create = DataSource.CreateCommand("create table job_runs (instance text not null, at timestamptz not null default now())"))
         {
             await create.ExecuteNonQueryAsync();
         }
@@ -153,7 +139,7 @@ public sealed class MaintenanceJobsTests : IAsyncLifetime
             {
                 await WaitForCheckedInReplicasAsync(1);
                 // A trigger that fires is acquired within one idle-wait of the scheduler; give it several.
-                await using var trigger = _ds.CreateCommand($"""
+                await using var trigger = DataSource.CreateCommand($"""
                     select count(*), min(next_fire_time) > {NowTicks} + 1800 * 10000000::bigint
                     from qrtz_triggers where trigger_name = 'hourly'
                     """);
@@ -173,7 +159,7 @@ public sealed class MaintenanceJobsTests : IAsyncLifetime
     [Fact]
     public async Task A_changed_interval_takes_effect_from_the_last_fire_without_firing_again()
     {
-        await using (var create = _ds.CreateCommand("create table job_runs (instance text not null, at timestamptz not null default now())"))
+        await using (var create = DataSource.CreateCommand("create table job_runs (instance text not null, at timestamptz not null default now())"))
         {
             await create.ExecuteNonQueryAsync();
         }
@@ -188,7 +174,7 @@ public sealed class MaintenanceJobsTests : IAsyncLifetime
         try
         {
             await WaitForCheckedInReplicasAsync(1);
-            await using var trigger = _ds.CreateCommand("""
+            await using var trigger = DataSource.CreateCommand("""
                 select (next_fire_time - prev_fire_time) / 10000000 from qrtz_triggers where trigger_name = 'hourly'
                 """);
             Assert.Equal(600L, (long)(await trigger.ExecuteScalarAsync())!);
@@ -206,7 +192,7 @@ public sealed class MaintenanceJobsTests : IAsyncLifetime
     private Task WaitForCheckedInReplicasAsync(long count) =>
         Eventually.WaitAsync(async () =>
         {
-            await using var cmd = _ds.CreateCommand($"""
+            await using var cmd = DataSource.CreateCommand($"""
                 select count(*) from qrtz_scheduler_state
                 where last_checkin_time > {NowTicks} - 3 * 10000000::bigint
                 """);
@@ -217,10 +203,10 @@ public sealed class MaintenanceJobsTests : IAsyncLifetime
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
-        builder.Services.AddSingleton(_ds);
+        builder.Services.AddSingleton(DataSource);
         builder.AddQuartz(q =>
         {
-            MaintenanceScheduling.UseClusteredStore(q, _db.ConnectionString, TimeSpan.FromSeconds(1));
+            MaintenanceScheduling.UseClusteredStore(q, Database.ConnectionString, TimeSpan.FromSeconds(1));
             q.ScheduleJob<RecordingJob>(
                 t => t.WithIdentity("hourly", "test").StartNow().WithSimpleSchedule(x => x.WithInterval(interval ?? TimeSpan.FromHours(1)).RepeatForever()),
                 j => j.WithIdentity("record", "test").DisallowConcurrentExecution());
@@ -231,7 +217,7 @@ public sealed class MaintenanceJobsTests : IAsyncLifetime
 
     private async Task<int> CountRunsAsync()
     {
-        await using var cmd = _ds.CreateCommand("select count(*) from job_runs");
+        await using var cmd = DataSource.CreateCommand("select count(*) from job_runs");
         return (int)(long)(await cmd.ExecuteScalarAsync())!;
     }
 
@@ -248,7 +234,7 @@ public sealed class MaintenanceJobsTests : IAsyncLifetime
     private async Task<long> InsertEntryAsync(string state, TimeSpan? completedAgo, TimeSpan? createdAgo = null, TimeSpan? dueAgo = null,
         string? blockedBy = null, string? lastError = null)
     {
-        await using var cmd = _ds.CreateCommand("""
+        await using var cmd = DataSource.CreateCommand("""
             insert into outbox_entries (resource_type, resource_id, operation, revision, payload, project_id, state,
                                         next_attempt_at, created_at, completed_at, blocked_by, last_error)
             values ('network', gen_random_uuid(), 'create', 1, '{}', 'p', @state,
@@ -266,7 +252,7 @@ public sealed class MaintenanceJobsTests : IAsyncLifetime
 
     private async Task<List<long>> SeqsAsync()
     {
-        await using var cmd = _ds.CreateCommand("select seq from outbox_entries order by seq");
+        await using var cmd = DataSource.CreateCommand("select seq from outbox_entries order by seq");
         var seqs = new List<long>();
         await using var reader = await cmd.ExecuteReaderAsync();
         while (await reader.ReadAsync())

@@ -11,21 +11,18 @@ namespace OutboxSync.Worker.Tests.Observability;
 /// alerts on must exist and move.
 /// </summary>
 [Collection(nameof(EndToEndCollection))]
-public sealed class MetricsEndpointTests : IAsyncLifetime
+public sealed class MetricsEndpointTests : SimulatorBackedTests
 {
     private const int Networks = 6;
-    private TestDatabase _db = null!;
-    private SimulatorProcess _sim = null!;
     private ApiProcess _api = null!;
     private ServiceProcess _worker = null!;
     private readonly HttpClient _scraper = new() { Timeout = TimeSpan.FromSeconds(10) };
 
-    public async Task InitializeAsync()
+    protected override async Task SetUpAsync()
     {
-        _db = await TestDatabase.CreateAsync();
-        _sim = await SimulatorProcess.StartAsync();
-        _api = await ApiProcess.StartAsync(_db.ConnectionString);
-        _worker = await WorkerProcess.StartAsync(_db.ConnectionString, _sim.BaseUrl, "metrics-worker", new Dictionary<string, string>
+        await base.SetUpAsync();
+        _api = await ApiProcess.StartAsync(Database.ConnectionString);
+        _worker = await WorkerProcess.StartAsync(Database.ConnectionString, Simulator.BaseUrl, "metrics-worker", new Dictionary<string, string>
         {
             // A breaker that opens after a couple of outage answers and probes again soon after.
             ["Backend__BreakMinimumThroughput"] = "2",
@@ -34,13 +31,12 @@ public sealed class MetricsEndpointTests : IAsyncLifetime
         });
     }
 
-    public async Task DisposeAsync()
+    protected override async Task TearDownAsync()
     {
         _scraper.Dispose();
         await _worker.DisposeAsync();
         await _api.DisposeAsync();
-        await _sim.DisposeAsync();
-        await _db.DisposeAsync();
+        await base.TearDownAsync();
     }
 
     [Fact]
@@ -51,7 +47,7 @@ public sealed class MetricsEndpointTests : IAsyncLifetime
         Assert.Equal(0, workerBefore.Sum("outboxsync_worker_backend_circuit_state"));
         Assert.True(workerBefore.Has("outboxsync_outbox_depth"), "outbox depth gauge missing:\n" + workerBefore.Text);
 
-        await _sim.SetFaultsAsync(new { outage = true });
+        await Simulator.SetFaultsAsync(new { outage = true });
         var ids = new List<Guid>();
         for (var i = 0; i < Networks; i++)
         {
@@ -76,7 +72,7 @@ public sealed class MetricsEndpointTests : IAsyncLifetime
             TimeSpan.FromSeconds(60), "a non-empty queue with an aging oldest change in the worker's metrics");
         Assert.True(during.Sum("outboxsync_worker_steps_total", ("outcome", "rescheduled")) > 0, during.Text);
 
-        await _sim.SetFaultsAsync(new { outage = false });
+        await Simulator.SetFaultsAsync(new { outage = false });
         foreach (var id in ids)
         {
             await _api.WaitForStatusAsync("networks", "network", id, "ACTIVE");

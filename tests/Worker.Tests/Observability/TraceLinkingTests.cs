@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
-using Npgsql;
 using OutboxSync.Worker.Tests.EndToEnd;
 using OutboxSync.Worker.Tests.Support;
 
@@ -12,30 +11,23 @@ namespace OutboxSync.Worker.Tests.Observability;
 /// worker's call to the real simulator carries a traceparent of the same trace (its own span, not the API's).
 /// </summary>
 [Collection(nameof(EndToEndCollection))]
-public sealed class TraceLinkingTests : IAsyncLifetime
+public sealed class TraceLinkingTests : SimulatorBackedTests
 {
-    private TestDatabase _db = null!;
-    private NpgsqlDataSource _ds = null!;
-    private SimulatorProcess _sim = null!;
     private ApiProcess _api = null!;
     private ServiceProcess _worker = null!;
 
-    public async Task InitializeAsync()
+    protected override async Task SetUpAsync()
     {
-        _db = await TestDatabase.CreateAsync();
-        _ds = _db.CreateDataSource();
-        _sim = await SimulatorProcess.StartAsync();
-        _api = await ApiProcess.StartAsync(_db.ConnectionString);
-        _worker = await WorkerProcess.StartAsync(_db.ConnectionString, _sim.BaseUrl, "trace-worker");
+        await base.SetUpAsync();
+        _api = await ApiProcess.StartAsync(Database.ConnectionString);
+        _worker = await WorkerProcess.StartAsync(Database.ConnectionString, Simulator.BaseUrl, "trace-worker");
     }
 
-    public async Task DisposeAsync()
+    protected override async Task TearDownAsync()
     {
         await _worker.DisposeAsync();
         await _api.DisposeAsync();
-        await _sim.DisposeAsync();
-        await _ds.DisposeAsync();
-        await _db.DisposeAsync();
+        await base.TearDownAsync();
     }
 
     [Fact]
@@ -47,13 +39,13 @@ public sealed class TraceLinkingTests : IAsyncLifetime
             request => request.Headers.Add("traceparent", $"00-{traceId}-{clientSpan}-01"));
         await _api.WaitForStatusAsync("networks", "network", id, "ACTIVE");
 
-        await using var cmd = _ds.CreateCommand("select trace_parent from outbox_entries where resource_id = @id order by seq limit 1");
+        await using var cmd = DataSource.CreateCommand("select trace_parent from outbox_entries where resource_id = @id order by seq limit 1");
         cmd.Parameters.AddWithValue("id", id);
         var stored = Parse((string?)await cmd.ExecuteScalarAsync() ?? "");
         Assert.Equal(traceId, stored.TraceId);
         Assert.NotEqual(clientSpan, stored.SpanId); // the API's server span, a child of the caller's
 
-        var calls = (await _sim.Admin.GetFromJsonAsync<JsonObject>($"_sim/calls?resource_id={id}"))!["items"]!.AsArray();
+        var calls = (await Simulator.Admin.GetFromJsonAsync<JsonObject>($"_sim/calls?resource_id={id}"))!["items"]!.AsArray();
         var applied = Assert.Single(calls, c => c!["outcome"]!.GetValue<string>() == "applied");
         var device = Parse(applied!["traceparent"]?.GetValue<string>() ?? "");
         Assert.Equal(traceId, device.TraceId);

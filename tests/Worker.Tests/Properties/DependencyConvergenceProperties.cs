@@ -1,7 +1,6 @@
 using System.Text.Json.Nodes;
 using FsCheck;
 using FsCheck.Fluent;
-using Npgsql;
 using OutboxSync.Worker.Tests.EndToEnd;
 using OutboxSync.Worker.Tests.Support;
 using Xunit.Abstractions;
@@ -19,12 +18,8 @@ namespace OutboxSync.Worker.Tests.Properties;
 /// superseded, and every surviving row ACTIVE at its latest revision.
 /// </summary>
 [Collection(nameof(EndToEndCollection))]
-public sealed class DependencyConvergenceProperties(ITestOutputHelper output) : IAsyncLifetime
+public sealed class DependencyConvergenceProperties(ITestOutputHelper output) : SimulatorBackedTests
 {
-    private TestDatabase _db = null!;
-    private NpgsqlDataSource _ds = null!;
-    private Scenario _scenario = null!;
-    private SimulatorProcess _sim = null!;
     private WorkerHost[] _replicas = [];
 
     /// <summary>Injected faults of one run; the seed makes the simulator's fault sequence repeatable.</summary>
@@ -39,13 +34,10 @@ public sealed class DependencyConvergenceProperties(ITestOutputHelper output) : 
         public override string ToString() => $"{Faults} [{string.Join(" ", Steps.Select(s => string.Join("|", s.Select(c => c.ToString()))))}]";
     }
 
-    public async Task InitializeAsync()
+    protected override async Task SetUpAsync()
     {
-        _db = await TestDatabase.CreateAsync();
-        _ds = _db.CreateDataSource();
-        _scenario = new Scenario(_ds);
-        _sim = await SimulatorProcess.StartAsync();
-        _replicas = [.. new[] { 1, 3, 16 }.Select((inFlight, i) => WorkerHost.Build(_db, _sim.BaseUrl.ToString(), settings: new Dictionary<string, string?>
+        await base.SetUpAsync();
+        _replicas = [.. new[] { 1, 3, 16 }.Select((inFlight, i) => WorkerHost.Build(Database, Simulator.BaseUrl.ToString(), settings: new Dictionary<string, string?>
         {
             ["Worker:InstanceId"] = $"replica-{i}",
             ["Worker:MaxInFlight"] = inFlight.ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -59,15 +51,13 @@ public sealed class DependencyConvergenceProperties(ITestOutputHelper output) : 
         }))];
     }
 
-    public async Task DisposeAsync()
+    protected override async Task TearDownAsync()
     {
         foreach (var replica in _replicas)
         {
             await replica.DisposeAsync();
         }
-        await _sim.DisposeAsync();
-        await _ds.DisposeAsync();
-        await _db.DisposeAsync();
+        await base.TearDownAsync();
     }
 
     [Fact]
@@ -115,7 +105,7 @@ public sealed class DependencyConvergenceProperties(ITestOutputHelper output) : 
     {
         var started = System.Diagnostics.Stopwatch.StartNew();
         await ResetAsync(run.Faults);
-        var family = new NetworkFamily(_scenario);
+        var family = new NetworkFamily(Scenario);
         var done = new List<FamilyCall>();
         try
         {
@@ -148,9 +138,9 @@ public sealed class DependencyConvergenceProperties(ITestOutputHelper output) : 
                     await replica.Pass.RunOnceAsync();
                 }
                 await WhenIdleAsync();
-                return await _scenario.PendingCountAsync();
+                return await Scenario.PendingCountAsync();
             }, n => n == 0, TimeSpan.FromSeconds(60), "every outbox entry finished");
-            await _sim.SetFaultsAsync(new { latency_max_ms = 0, failure_rate = 0.0, failure_after_apply_rate = 0.0, reset_rate = 0.0 });
+            await Simulator.SetFaultsAsync(new { latency_max_ms = 0, failure_rate = 0.0, failure_after_apply_rate = 0.0, reset_rate = 0.0 });
             await AssertConvergedAsync(family);
             output.WriteLine($"{done.Count(c => c.Kind != CallKind.Drain)} calls accepted, {started.ElapsedMilliseconds} ms, {run.Faults}: {string.Join(" ", done)}");
         }
@@ -167,16 +157,16 @@ public sealed class DependencyConvergenceProperties(ITestOutputHelper output) : 
     private async Task ResetAsync(FaultPlan faults)
     {
         // Each run starts empty: no rows, no entries, no leases, and a simulator with no objects or counters.
-        await using (var truncate = _ds.CreateCommand(
+        await using (var truncate = DataSource.CreateCommand(
             "truncate outbox_entries, resource_leases, router_interfaces, ip_allocations, ports, subnets, networks, routers"))
         {
             await truncate.ExecuteNonQueryAsync();
         }
-        using (var reset = await _sim.Admin.PostAsync("_sim/reset", null))
+        using (var reset = await Simulator.Admin.PostAsync("_sim/reset", null))
         {
             reset.EnsureSuccessStatusCode();
         }
-        await _sim.SetFaultsAsync(new
+        await Simulator.SetFaultsAsync(new
         {
             // Random latency reorders calls on different resources, so a child's call can overtake its parent's.
             latency_min_ms = 0,
@@ -192,9 +182,9 @@ public sealed class DependencyConvergenceProperties(ITestOutputHelper output) : 
 
     private async Task AssertConvergedAsync(NetworkFamily family)
     {
-        var violations = (await _sim.ViolationsAsync()).Where(v => v.Value != 0).Select(v => $"{v.Key} = {v.Value}").ToList();
+        var violations = (await Simulator.ViolationsAsync()).Where(v => v.Value != 0).Select(v => $"{v.Key} = {v.Value}").ToList();
         Assert.True(violations.Count == 0, $"simulator counted violations: {string.Join(", ", violations)}");
-        await using (var unfinished = _ds.CreateCommand(
+        await using (var unfinished = DataSource.CreateCommand(
             "select coalesce(string_agg(resource_type || ' ' || operation || ' seq ' || seq || ': ' || state || ' ' || coalesce(last_error, ''), '; '), '') " +
             "from outbox_entries where state not in ('done', 'superseded')"))
         {
@@ -202,10 +192,10 @@ public sealed class DependencyConvergenceProperties(ITestOutputHelper output) : 
         }
 
         // The back end holds exactly what the sequential run gives.
-        var expected = await SequentialBackend.FromOutboxAsync(_ds);
+        var expected = await SequentialBackend.FromOutboxAsync(DataSource);
         foreach (var (collection, objects) in expected.Objects)
         {
-            var actual = await _sim.ListAsync(collection);
+            var actual = await Simulator.ListAsync(collection);
             Assert.True(objects.Keys.Order().SequenceEqual(actual.Keys.Order()),
                 $"{collection}: expected [{string.Join(", ", objects.Keys.Order())}], back end has [{string.Join(", ", actual.Keys.Order())}]");
             foreach (var (id, (revision, attributes)) in objects)
@@ -215,7 +205,7 @@ public sealed class DependencyConvergenceProperties(ITestOutputHelper output) : 
                     $"{collection} {id}: expected revision {revision} {attributes.ToJsonString()}, back end has {actualRevision} {actualAttributes.ToJsonString()}");
             }
         }
-        var interfaces = (await _sim.InterfacesAsync()).Select(i => (i.Port, i.Router, i.Revision)).Order().ToList();
+        var interfaces = (await Simulator.InterfacesAsync()).Select(i => (i.Port, i.Router, i.Revision)).Order().ToList();
         Assert.Equal(expected.Interfaces.Select(i => (i.Key, i.Value.Router, i.Value.Revision)).Order().ToList(), interfaces);
 
         // The sequential result is the family the accepted calls left (the entries describe what the API accepted).
@@ -230,7 +220,7 @@ public sealed class DependencyConvergenceProperties(ITestOutputHelper output) : 
         // Rows: deleted ones gone, survivors ACTIVE at their latest revision.
         foreach (var (table, ids) in live)
         {
-            await using var cmd = _ds.CreateCommand($"select id, status, revision_number, applied_revision from {table}");
+            await using var cmd = DataSource.CreateCommand($"select id, status, revision_number, applied_revision from {table}");
             var rows = new List<(Guid Id, string Status, long Revision, long Applied)>();
             await using (var r = await cmd.ExecuteReaderAsync())
             {

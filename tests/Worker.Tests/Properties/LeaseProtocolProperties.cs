@@ -1,9 +1,9 @@
 using FsCheck;
 using FsCheck.Fluent;
 using Microsoft.Extensions.Options;
-using Npgsql;
 using OutboxSync.Leases;
 using OutboxSync.Outbox;
+using OutboxSync.Worker.Tests.Support;
 
 namespace OutboxSync.Worker.Tests.Properties;
 
@@ -13,29 +13,15 @@ namespace OutboxSync.Worker.Tests.Properties;
 /// larger token than all before it, renew and release succeed exactly for the current token, and a holder whose
 /// token is no longer current never gets a guarded write through.
 /// </summary>
-public sealed class LeaseProtocolProperties : IAsyncLifetime
+public sealed class LeaseProtocolProperties : DatabaseBackedTests
 {
     private const int Holders = 3;
-    private TestDatabase _db = null!;
-    private NpgsqlDataSource _ds = null!;
 
     public enum Kind { Acquire, Renew, Release, Expire, Write }
 
     public sealed record Step(Kind Kind, int Holder)
     {
         public override string ToString() => $"{Kind}({Holder})";
-    }
-
-    public async Task InitializeAsync()
-    {
-        _db = await TestDatabase.CreateAsync();
-        _ds = _db.CreateDataSource();
-    }
-
-    public async Task DisposeAsync()
-    {
-        await _ds.DisposeAsync();
-        await _db.DisposeAsync();
     }
 
     private static Arbitrary<Step[]> Interleavings()
@@ -57,9 +43,9 @@ public sealed class LeaseProtocolProperties : IAsyncLifetime
 
     private async Task RunAsync(Step[] steps)
     {
-        var store = new LeaseStore(_ds, Options.Create(new LeaseOptions { Duration = TimeSpan.FromSeconds(60), SafetyMargin = TimeSpan.Zero }),
+        var store = new LeaseStore(DataSource, Options.Create(new LeaseOptions { Duration = TimeSpan.FromSeconds(60), SafetyMargin = TimeSpan.Zero }),
             TimeProvider.System);
-        var completion = new OutboxCompletion(_ds);
+        var completion = new OutboxCompletion(DataSource);
         var id = Guid.NewGuid();
         var seq = await ScalarAsync<long>(
             "insert into outbox_entries (resource_type, resource_id, operation, revision, payload, project_id) " +
@@ -135,7 +121,7 @@ public sealed class LeaseProtocolProperties : IAsyncLifetime
     /// <summary>The lease row's token if it is live by the database clock, and its token whether live or not.</summary>
     private async Task<(long? Live, long? Any)> CurrentAsync(Guid id)
     {
-        await using var cmd = _ds.CreateCommand("select token, expires_at > clock_timestamp() from resource_leases where resource_id = @id");
+        await using var cmd = DataSource.CreateCommand("select token, expires_at > clock_timestamp() from resource_leases where resource_id = @id");
         cmd.Parameters.AddWithValue("id", id);
         await using var reader = await cmd.ExecuteReaderAsync();
         if (!await reader.ReadAsync())
@@ -148,7 +134,7 @@ public sealed class LeaseProtocolProperties : IAsyncLifetime
 
     private async Task<T> ScalarAsync<T>(string sql, object id)
     {
-        await using var cmd = _ds.CreateCommand(sql);
+        await using var cmd = DataSource.CreateCommand(sql);
         cmd.Parameters.AddWithValue("id", id);
         return (T)(await cmd.ExecuteScalarAsync())!;
     }
