@@ -121,12 +121,32 @@ public sealed partial class Scenario(NpgsqlDataSource db)
                     status = case when status = 'PENDING_CREATE' then status else 'PENDING_UPDATE' end
                 where id = @id returning revision_number
                 """, ("id", portId), ("name", name));
-            seq = await AppendAsync(conn, tx, "port", portId, "update", rev, await RenderAsync(conn, tx, "port", portId), [netId]);
+            seq = await AppendAsync(conn, tx, "port", portId, "update", rev, await RenderAsync(conn, tx, "port", portId), await PortParentsAsync(conn, tx, portId, netId));
         });
         return seq;
     }
 
-    public Task<long> DeletePortAsync(Guid portId, Guid netId) => DeleteAsync("port", "ports", portId, [netId]);
+    public async Task<long> DeletePortAsync(Guid portId, Guid netId)
+    {
+        long seq = 0;
+        await InTransactionAsync(async (conn, tx) =>
+        {
+            var rev = await ScalarAsync<long>(conn, tx, "update ports set status = 'PENDING_DELETE' where id = @id returning revision_number", ("id", portId));
+            seq = await AppendAsync(conn, tx, "port", portId, "delete", rev, new JsonObject { ["id"] = portId.ToString() },
+                await PortParentsAsync(conn, tx, portId, netId));
+        });
+        return seq;
+    }
+
+    // As the API's ResourceSnapshots.PortParents: the network and the subnets of the port's addresses, so a subnet's
+    // delete waits for this entry just as it does behind the API.
+    private static async Task<Guid[]> PortParentsAsync(NpgsqlConnection conn, NpgsqlTransaction tx, Guid portId, Guid netId)
+    {
+        await using var cmd = new NpgsqlCommand("select array_agg(subnet_id order by subnet_id) from ip_allocations where port_id = @id", conn, tx);
+        cmd.Parameters.AddWithValue("id", portId);
+        var subnets = await cmd.ExecuteScalarAsync() as Guid[] ?? [];
+        return [netId, .. subnets];
+    }
 
     public async Task<Guid> CreateRouterAsync(string name = "router")
     {
