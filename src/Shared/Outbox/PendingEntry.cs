@@ -17,6 +17,33 @@ public sealed record PendingEntry(
     bool Dispatched)
 {
     public bool IsDelete => Operation is OutboxOperation.Delete or OutboxOperation.RemoveInterface;
+
+    /// <summary>
+    /// A remove_interface that reconciliation wrote to move an interface the back end attaches to another router:
+    /// it detaches it there and keeps the port (its row here, its object there); the add_interface after it
+    /// attaches it where it belongs. Every other remove_interface also removes the port, as Neutron does.
+    /// </summary>
+    public bool DetachesOnly
+    {
+        get
+        {
+            if (Operation != OutboxOperation.RemoveInterface)
+            {
+                return false;
+            }
+            try
+            {
+                using var doc = System.Text.Json.JsonDocument.Parse(Payload);
+                return doc.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object
+                    && doc.RootElement.TryGetProperty(OutboxOperation.DetachOnlyFlag, out var flag)
+                    && flag.ValueKind == System.Text.Json.JsonValueKind.True;
+            }
+            catch (System.Text.Json.JsonException)
+            {
+                return false;
+            }
+        }
+    }
 }
 
 /// <summary>The resource row's status columns, or absent when the row is gone.</summary>

@@ -151,7 +151,8 @@ public sealed class ResourceDrainer(
                 DrainLog.Applied(logger, send.Operation, lease.ResourceId, entry.Seq, entry.Revision, lease.Token.Value, send.Covered.Count);
                 tally.Applied++;
                 return Confirmed(await completion.ConfirmAsync(lease, new Confirmation(
-                    entry.ResourceType, entry.Seq, send.Covered.Select(e => e.Seq).ToList(), entry.Revision, RemoveRow: isDelete), ct), send.Covered.Count);
+                    entry.ResourceType, entry.Seq, send.Covered.Select(e => e.Seq).ToList(), entry.Revision,
+                    RemoveRow: isDelete && !entry.DetachesOnly), ct), send.Covered.Count);
 
             case BackendOutcomeKind.StaleRevision:
                 DrainLog.StaleRevision(logger, lease.ResourceId, entry.Seq, lease.Token.Value);
@@ -205,7 +206,8 @@ public sealed class ResourceDrainer(
             // An earlier attempt's create landed with an older state; bring it up to the coalesced latest.
             outcome = await backend.SendAsync(BackendRequests.UpdateAfterExisting(send, lease.Token), lease, ct);
         }
-        if (send.Operation == OutboxOperation.RemoveInterface && outcome.Kind is BackendOutcomeKind.Applied or BackendOutcomeKind.NotFound)
+        if (send.Operation == OutboxOperation.RemoveInterface && !send.Entry.DetachesOnly
+            && outcome.Kind is BackendOutcomeKind.Applied or BackendOutcomeKind.NotFound)
         {
             // Removing an interface removes its port (Neutron semantics; the row goes on confirmation). A port made
             // into an interface via port_id also exists at the back end as a port object, which would otherwise be

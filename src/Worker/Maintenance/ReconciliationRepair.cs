@@ -76,8 +76,6 @@ public sealed partial class ReconciliationRepair(
                 { Kind: ReconciliationFinding.OrphanAtBackEnd, ResourceType: ReconciliationFinding.RouterInterface } =>
                     await DetachOrphanInterfaceAsync(finding, orphanPorts.GetValueOrDefault(finding.Id, []), since, ct),
                 { Kind: ReconciliationFinding.OrphanAtBackEnd } => await DeleteOrphanAsync(finding, since, ct),
-                { ResourceType: ReconciliationFinding.RouterInterface, BackEndRouter: { } held } when finding.Fields?.Contains("router_id") == true =>
-                    ($"skipped: the back end attaches it to router {held}; detach it there first (an attach elsewhere is refused while it is)", null),
                 _ => await ResendAsync(finding, since, ct),
             };
             enqueued += seq is null ? 0 : 1;
@@ -122,6 +120,16 @@ public sealed partial class ReconciliationRepair(
             return ("skipped: the resource changed since the run looked", null);
         }
         var resource = (await ResourceRows.LoadAsync(db, type, [finding.Id], tracked: true, ct)).Single();
+        var outbox = new OutboxWriter(db, time);
+        if (isInterface && finding.Fields?.Contains("router_id") == true && finding.BackEndRouter is { } elsewhere)
+        {
+            // The back end attaches the port to another router and refuses an attach here while it does: detach it
+            // there first (keeping the port), at the applied revision so the port does not look applied early.
+            outbox.Append(resource, OutboxOperation.RemoveInterface, () => new JsonObject
+            {
+                ["id"] = resource.Id.ToString(), ["router_id"] = elsewhere.ToString(), [OutboxOperation.DetachOnlyFlag] = true,
+            }, elsewhere);
+        }
         // A new revision above both sides: the back end takes it whatever it holds (a drifted higher revision, or a
         // tombstone of an out-of-band delete), and the resource shows PENDING_UPDATE until it is confirmed.
         resource.RevisionNumber = Math.Max(resource.RevisionNumber, finding.BackEndRevision ?? 0) + 1;
@@ -131,12 +139,12 @@ public sealed partial class ReconciliationRepair(
         var (snapshot, parents) = await ResourceSnapshots.RenderAsync(db, resource, ct);
         var operation = isInterface ? OutboxOperation.AddInterface
             : finding.Kind == ReconciliationFinding.MissingAtBackEnd ? OutboxOperation.Create : OutboxOperation.Update;
-        var outbox = new OutboxWriter(db, time);
         outbox.Append(resource, operation, () => snapshot, parents);
+        var detach = outbox.PendingCount > 1 ? "detach from the other router, then " : "";
         await outbox.FlushAsync(ct);
         await tx.CommitAsync(ct);
-        var seq = db.ChangeTracker.Entries<OutboxEntry>().Single().Entity.Seq;
-        return ($"enqueued {operation} at revision {resource.RevisionNumber}", seq);
+        var seq = db.ChangeTracker.Entries<OutboxEntry>().Max(e => e.Entity.Seq);
+        return ($"enqueued {detach}{operation} at revision {resource.RevisionNumber}", seq);
     }
 
     // An orphan interface is detached; a router with interfaces, and a subnet under one, cannot be deleted before.

@@ -146,53 +146,57 @@ public sealed class ReconciliationTests : SimulatorBackedTests
     }
 
     [Fact]
-    public async Task Router_interfaces_missing_drifted_or_orphaned_at_the_back_end_are_repaired_and_one_attached_by_port_is_no_drift()
+    public async Task Router_interfaces_missing_drifted_moved_or_orphaned_at_the_back_end_are_repaired_and_one_attached_by_port_is_no_drift()
     {
         await using var worker = await WorkerHost.StartAsync(Database, Simulator.BaseUrl.ToString(), settings: new Dictionary<string, string?>
         {
             ["Worker:Reconciliation:PollInterval"] = "00:00:00.100",
         });
         var net = await Scenario.CreateNetworkAsync("iface-net");
-        var (subnetA, subnetB, subnetC) = (await Scenario.CreateSubnetAsync(net), await Scenario.CreateSubnetAsync(net), await Scenario.CreateSubnetAsync(net));
+        var subnets = new List<Guid>();
+        for (var i = 0; i < 4; i++)
+        {
+            subnets.Add(await Scenario.CreateSubnetAsync(net));
+        }
         var router = await Scenario.CreateRouterAsync("iface-router");
-        var missing = await Scenario.AddRouterInterfaceAsync(router, subnetA, net);
-        var drifted = await Scenario.AddRouterInterfaceAsync(router, subnetB, net);
+        var other = await Scenario.CreateRouterAsync("other-router");
+        var missing = await Scenario.AddRouterInterfaceAsync(router, subnets[0], net);
+        var drifted = await Scenario.AddRouterInterfaceAsync(router, subnets[1], net);
+        var moved = await Scenario.AddRouterInterfaceAsync(router, subnets[3], net);
         // Attached by port: the back end also keeps the port object, at the revision before the attach.
-        var byPort = await Scenario.CreatePortAsync(net, subnetC, "by-port");
+        var byPort = await Scenario.CreatePortAsync(net, subnets[2], "by-port");
         await Scenario.WaitUntilDrainedAsync();
-        await Scenario.AttachPortAsync(router, byPort, subnetC, net);
+        await Scenario.AttachPortAsync(router, byPort, subnets[2], net);
         await Scenario.WaitUntilDrainedAsync();
 
         (await Simulator.Admin.DeleteAsync($"_sim/objects/interfaces/{missing}")).EnsureSuccessStatusCode();
         var driftedHeld = (await InterfacesOfAsync(router)).Single(i => i["port_id"]!.GetValue<string>() == drifted.ToString());
-        (await Simulator.Admin.PutAsJsonAsync($"_sim/objects/interfaces/{drifted}", new JsonObject
-        {
-            ["router_id"] = router.ToString(),
-            ["revision"] = driftedHeld["revision"]!.GetValue<long>(),
-            ["attributes"] = new JsonObject { ["subnet_id"] = subnetB.ToString(), ["ip_address"] = "10.99.0.99" },
-        })).EnsureSuccessStatusCode();
+        await PutInterfaceAsync(drifted, router, driftedHeld["revision"]!.GetValue<long>(), subnets[1], "10.99.0.99");
+        // Moved out of band to another router, at a higher revision.
+        (await Simulator.Admin.DeleteAsync($"_sim/objects/interfaces/{moved}")).EnsureSuccessStatusCode();
+        await PutInterfaceAsync(moved, other, 7, subnets[3], "10.99.3.1");
         var orphan = Guid.NewGuid();
-        (await Simulator.Admin.PutAsJsonAsync($"_sim/objects/interfaces/{orphan}", new JsonObject
-        {
-            ["router_id"] = router.ToString(), ["revision"] = 1,
-            ["attributes"] = new JsonObject { ["subnet_id"] = subnetC.ToString(), ["ip_address"] = "10.99.0.1" },
-        })).EnsureSuccessStatusCode();
+        await PutInterfaceAsync(orphan, router, 1, subnets[2], "10.99.0.1");
 
         var run = await RunReconciliationAsync();
-        var findings = JsonNode.Parse(run.Findings)!.AsArray().Select(f => f!.AsObject()).ToList();
+        var findings = JsonNode.Parse(run.Findings)!.AsArray().Select(f => f!.AsObject()).ToDictionary(f => Guid.Parse(f["id"]!.GetValue<string>()));
         Assert.Equal(
-            new[] { ("attribute_drift", drifted), ("missing_at_back_end", missing), ("orphan_at_back_end", orphan) }.OrderBy(f => f.Item1).ToList(),
-            findings.Select(f => (f["kind"]!.GetValue<string>(), Guid.Parse(f["id"]!.GetValue<string>()))).OrderBy(f => f.Item1).ToList());
-        Assert.All(findings, f => Assert.Equal("router_interface", f["resource_type"]!.GetValue<string>()));
-        Assert.All(findings, f => Assert.NotNull(f["repair_seq"]));
-        Assert.Equal(["ip_address"], findings.Single(f => f["kind"]!.GetValue<string>() == "attribute_drift")["fields"]!.AsArray().Select(n => n!.GetValue<string>()));
+            new[] { (missing, "missing_at_back_end"), (drifted, "attribute_drift"), (moved, "attribute_drift"), (orphan, "orphan_at_back_end") }.Order().ToList(),
+            findings.Select(f => (f.Key, f.Value["kind"]!.GetValue<string>())).Order().ToList());
+        Assert.All(findings.Values, f => Assert.Equal("router_interface", f["resource_type"]!.GetValue<string>()));
+        Assert.All(findings.Values, f => Assert.NotNull(f["repair_seq"]));
+        Assert.Equal(["ip_address"], findings[drifted]["fields"]!.AsArray().Select(n => n!.GetValue<string>()));
+        Assert.Equal(["router_id"], findings[moved]["fields"]!.AsArray().Select(n => n!.GetValue<string>()));
+        Assert.Equal(other.ToString(), findings[moved]["back_end_router"]!.GetValue<string>());
 
         await Scenario.WaitUntilDrainedAsync();
         var held = (await InterfacesOfAsync(router)).ToDictionary(i => Guid.Parse(i["port_id"]!.GetValue<string>()));
-        Assert.Equal(new[] { byPort, drifted, missing }.Order(), held.Keys.Order());
-        Assert.Equal(subnetA.ToString(), held[missing]["attributes"]!["subnet_id"]!.GetValue<string>());
+        Assert.Equal(new[] { byPort, drifted, missing, moved }.Order(), held.Keys.Order());
+        Assert.Empty(await InterfacesOfAsync(other));
+        Assert.Equal(subnets[0].ToString(), held[missing]["attributes"]!["subnet_id"]!.GetValue<string>());
         Assert.NotEqual("10.99.0.99", held[drifted]["attributes"]!["ip_address"]!.GetValue<string>());
-        foreach (var port in new[] { missing, drifted, byPort })
+        Assert.Equal(8, held[moved]["revision"]!.GetValue<long>());
+        foreach (var port in new[] { missing, drifted, byPort, moved })
         {
             var row = (await Scenario.ResourceAsync("ports", port))!.Value;
             Assert.Equal(("ACTIVE", row.Revision), (row.Status, row.Applied));
@@ -203,6 +207,13 @@ public sealed class ReconciliationTests : SimulatorBackedTests
         var again = await RunReconciliationAsync();
         Assert.Equal("[]", again.Findings.Replace(" ", "", StringComparison.Ordinal));
     }
+
+    private async Task PutInterfaceAsync(Guid port, Guid router, long revision, Guid subnet, string address) =>
+        (await Simulator.Admin.PutAsJsonAsync($"_sim/objects/interfaces/{port}", new JsonObject
+        {
+            ["router_id"] = router.ToString(), ["revision"] = revision,
+            ["attributes"] = new JsonObject { ["subnet_id"] = subnet.ToString(), ["ip_address"] = address },
+        })).EnsureSuccessStatusCode();
 
     private async Task<List<JsonObject>> InterfacesOfAsync(Guid router) =>
         (await Simulator.Admin.GetFromJsonAsync<JsonObject>($"v1/routers/{router}/interfaces"))!["items"]!.AsArray().Select(i => i!.AsObject()).ToList();
