@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text.RegularExpressions;
 using Npgsql;
+using OutboxSync.Testing;
 
 namespace OutboxSync.Bench;
 
@@ -25,7 +26,9 @@ public sealed class Postgres : IAsyncDisposable
         var bin = Directory.Exists("/usr/lib/postgresql")
             ? Directory.GetDirectories("/usr/lib/postgresql").OrderDescending().Select(d => Path.Combine(d, "bin")).First(d => File.Exists(Path.Combine(d, "initdb")))
             : throw new InvalidOperationException("PostgreSQL binaries not found under /usr/lib/postgresql");
-        await SweepAbandonedAsync(bin);
+        // Clusters of harness runs that were killed (the smoke test kills one on its deadline).
+        await AbandonedClusters.SweepAsync(Prefix, dataDir => new Postgres(bin, Path.GetDirectoryName(dataDir)!, 0)
+            .RunPgAsync("pg_ctl", ["-D", dataDir, "-m", "immediate", "stop"]));
         var root = Path.Combine(Path.GetTempPath(), $"{Prefix}{Environment.ProcessId}");
         if (Directory.Exists(root)) Directory.Delete(root, true);
         Directory.CreateDirectory(root);
@@ -47,39 +50,6 @@ public sealed class Postgres : IAsyncDisposable
     }
 
     private const string Prefix = "outboxsync-bench-pg-";
-
-    /// <summary>Stops and deletes clusters of harness runs that were killed (their cleanup never ran); a cluster's
-    /// directory names the harness process, and one still alive is left alone.</summary>
-    private static async Task SweepAbandonedAsync(string bin)
-    {
-        foreach (var root in Directory.EnumerateDirectories(Path.GetTempPath(), Prefix + "*"))
-        {
-            if (!int.TryParse(Path.GetFileName(root)[Prefix.Length..], out var pid) || IsAlive(pid)) continue;
-            var stale = new Postgres(bin, root, 0);
-            try
-            {
-                await stale.RunPgAsync("pg_ctl", ["-D", Path.Combine(root, "data"), "-m", "immediate", "stop"]);
-            }
-            catch (InvalidOperationException)
-            {
-                // Not running.
-            }
-            try { Directory.Delete(root, true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-        }
-    }
-
-    private static bool IsAlive(int pid)
-    {
-        try
-        {
-            using var process = Process.GetProcessById(pid);
-            return !process.HasExited;
-        }
-        catch (ArgumentException)
-        {
-            return false;
-        }
-    }
 
     public async Task ExecAsync(string sql, int timeoutSeconds = 600)
     {

@@ -69,7 +69,9 @@ public sealed class PostgresServer : IAsyncDisposable
     {
         var binDir = FindBinaries() ?? throw new InvalidOperationException(
             $"No PostgreSQL found: set {EnvironmentVariable} to a connection string, or install PostgreSQL (initdb, pg_ctl).");
-        SweepAbandonedClusters(binDir);
+        // A killed test process never ran its exit handler, and the test host is often ended before it finishes.
+        await AbandonedClusters.SweepAsync(ClusterPrefix, dataDir =>
+            RunPgAsync(Environment.UserName == "root", Path.Combine(binDir, "pg_ctl"), ["-D", dataDir, "-m", "immediate", "stop"]));
         var root = Path.Combine(Path.GetTempPath(), $"{ClusterPrefix}{Environment.ProcessId}-{Guid.NewGuid():N}"[..40]);
         Directory.CreateDirectory(root);
         var dataDir = Path.Combine(root, "data");
@@ -92,56 +94,6 @@ public sealed class PostgresServer : IAsyncDisposable
     }
 
     private const string ClusterPrefix = "outboxsync-pg-";
-
-    /// <summary>
-    /// Stops and deletes clusters left by test processes that were killed (a run cut off at its deadline, a
-    /// cancelled CI job): their exit handler never ran, so their postmaster would run on. A cluster's directory
-    /// names the process that made it; one whose process is still alive (a parallel test project) is left alone.
-    /// </summary>
-    private static void SweepAbandonedClusters(string binDir)
-    {
-        foreach (var root in Directory.EnumerateDirectories(Path.GetTempPath(), ClusterPrefix + "*"))
-        {
-            var name = Path.GetFileName(root)[ClusterPrefix.Length..];
-            if (!int.TryParse(name.Split('-')[0], out var pid) || IsAlive(pid))
-            {
-                continue;
-            }
-            var dataDir = Path.Combine(root, "data");
-            if (File.Exists(Path.Combine(dataDir, "postmaster.pid")))
-            {
-                try
-                {
-                    RunPgAsync(Environment.UserName == "root", Path.Combine(binDir, "pg_ctl"), ["-D", dataDir, "-m", "immediate", "stop"]).GetAwaiter().GetResult();
-                }
-                catch (InvalidOperationException)
-                {
-                    // Not running (a stale pid file).
-                }
-            }
-            try
-            {
-                Directory.Delete(root, recursive: true);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                // Someone else is sweeping it, or it is not ours to delete.
-            }
-        }
-    }
-
-    private static bool IsAlive(int pid)
-    {
-        try
-        {
-            using var process = Process.GetProcessById(pid);
-            return !process.HasExited;
-        }
-        catch (ArgumentException)
-        {
-            return false;
-        }
-    }
 
     /// <summary>Restarts the cluster this process started (fast shutdown); no-op for an external server.</summary>
     public async Task RestartAsync()
