@@ -126,17 +126,8 @@ public sealed partial class Scenario(NpgsqlDataSource db)
         return seq;
     }
 
-    public async Task<long> DeletePortAsync(Guid portId, Guid netId)
-    {
-        long seq = 0;
-        await InTransactionAsync(async (conn, tx) =>
-        {
-            var rev = await ScalarAsync<long>(conn, tx, "update ports set status = 'PENDING_DELETE' where id = @id returning revision_number", ("id", portId));
-            seq = await AppendAsync(conn, tx, "port", portId, "delete", rev, new JsonObject { ["id"] = portId.ToString() },
-                await PortParentsAsync(conn, tx, portId, netId));
-        });
-        return seq;
-    }
+    public Task<long> DeletePortAsync(Guid portId, Guid netId) =>
+        DeleteAsync("port", "ports", portId, (conn, tx) => PortParentsAsync(conn, tx, portId, netId));
 
     // As the API's ResourceSnapshots.PortParents: the network and the subnets of the port's addresses, so a subnet's
     // delete waits for this entry just as it does behind the API.
@@ -265,13 +256,17 @@ public sealed partial class Scenario(NpgsqlDataSource db)
 
     // ---- plumbing ----
 
-    private async Task<long> DeleteAsync(string type, string table, Guid id, Guid[] deps)
+    private Task<long> DeleteAsync(string type, string table, Guid id, Guid[] deps) =>
+        DeleteAsync(type, table, id, (_, _) => Task.FromResult(deps));
+
+    /// <param name="deps">Read in the delete's transaction, as the API renders them in its own.</param>
+    private async Task<long> DeleteAsync(string type, string table, Guid id, Func<NpgsqlConnection, NpgsqlTransaction, Task<Guid[]>> deps)
     {
         long seq = 0;
         await InTransactionAsync(async (conn, tx) =>
         {
             var rev = await ScalarAsync<long>(conn, tx, $"update {table} set status = 'PENDING_DELETE' where id = @id returning revision_number", ("id", id));
-            seq = await AppendAsync(conn, tx, type, id, "delete", rev, new JsonObject { ["id"] = id.ToString() }, deps);
+            seq = await AppendAsync(conn, tx, type, id, "delete", rev, new JsonObject { ["id"] = id.ToString() }, await deps(conn, tx));
         });
         return seq;
     }
