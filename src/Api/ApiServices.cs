@@ -15,6 +15,7 @@ public static class ApiServices
     /// <summary>Options, authentication, the accept path and endpoint services of the Neutron API.</summary>
     public static IHostApplicationBuilder AddApiServices(this IHostApplicationBuilder builder)
     {
+        builder.UseShippedSettings();
         builder.AddOutboxSyncDatabase();
         builder.AddOutboxSyncHealth();
         builder.AddOutboxSyncTelemetry("outboxsync-api");

@@ -1,8 +1,10 @@
+using OutboxSync.Hosting;
 using OutboxSync.Simulator;
 using OutboxSync.Simulator.Admin;
 using OutboxSync.Simulator.Gateway;
 
 var builder = WebApplication.CreateBuilder(args);
+builder.UseShippedSettings();
 
 // Loopback only unless --urls / ASPNETCORE_URLS says otherwise: this is a test double, not a service.
 if (string.IsNullOrEmpty(builder.Configuration["urls"]))

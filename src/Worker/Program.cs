@@ -11,6 +11,7 @@ using OutboxSync.Worker.Maintenance;
 //   Maintenance/ clustered Quartz jobs (retention, lease sweep, stuck work, scheduled reconciliation), queue gauges,
 //                and reconciliation runs (database vs back end, both ways)
 var builder = WebApplication.CreateBuilder(args);
+builder.UseShippedSettings();
 if (string.IsNullOrEmpty(builder.Configuration["urls"]))
 {
     // Health endpoints only; an ephemeral loopback port unless --urls / ASPNETCORE_URLS says otherwise, so
