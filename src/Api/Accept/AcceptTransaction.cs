@@ -16,6 +16,9 @@ public sealed class AcceptTransaction(OutboxSyncDbContext db, OutboxWriter outbo
     private static readonly Counter<long> Accepted = Telemetry.Meter.CreateCounter<long>(
         "outboxsync.api.accepted_entries", description: "Outbox entries committed by the API");
 
+    private static readonly Counter<long> Retried = Telemetry.Meter.CreateCounter<long>(
+        "outboxsync.api.accept_retries", description: "Accept transactions run again after an optimistic IPAM or MAC collision, by constraint");
+
     public OutboxWriter Outbox => outbox;
 
     /// <summary>How often a request is run again after an optimistic IPAM or MAC collision.</summary>
@@ -33,6 +36,7 @@ public sealed class AcceptTransaction(OutboxSyncDbContext db, OutboxWriter outbo
                 && e.InnerException is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation, ConstraintName: "ip_allocations_pkey" or "ports_mac_address_key" })
             {
                 // Another request took the address (or generated MAC) we picked: start over with a fresh view.
+                Retried.Add(1, new KeyValuePair<string, object?>("constraint", ((PostgresException)e.InnerException).ConstraintName));
                 db.ChangeTracker.Clear();
                 outbox.Clear();
             }
