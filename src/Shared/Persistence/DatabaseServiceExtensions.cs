@@ -19,15 +19,7 @@ public static class DatabaseServiceExtensions
         builder.Services.AddSingleton(sp =>
         {
             var options = sp.GetRequiredService<IOptions<DatabaseOptions>>().Value;
-            var connection = new NpgsqlConnectionStringBuilder(SessionNames.Apply(options.ConnectionString, builder.Environment.ApplicationName));
-            if (!connection.ContainsKey("No Reset On Close"))
-            {
-                // Sessions carry no state of ours (the design works through PgBouncer transaction pooling), so the
-                // DISCARD ALL Npgsql sends on every return to the pool is pure cost: the most frequent statement
-                // in pg_stat_statements under load, twice per single-resource GET.
-                connection.NoResetOnClose = true;
-            }
-            return new NpgsqlDataSourceBuilder(connection.ConnectionString).Build();
+            return new NpgsqlDataSourceBuilder(ConnectionDefaults.Apply(options.ConnectionString, builder.Environment.ApplicationName)).Build();
         });
         // Pooled: a fresh context per request built its internal service scope each time (12 % of the API's
         // CPU on a single-resource GET, BENCHMARKS.md "Cost per operation").

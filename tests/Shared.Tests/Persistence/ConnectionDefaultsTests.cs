@@ -1,0 +1,22 @@
+using Npgsql;
+using OutboxSync.Persistence;
+using Xunit;
+
+namespace OutboxSync.Shared.Tests.Persistence;
+
+public sealed class ConnectionDefaultsTests
+{
+    private static NpgsqlConnectionStringBuilder Parse(string connectionString) => new(connectionString);
+
+    [Fact]
+    public void Pooled_sessions_are_not_reset_on_return_unless_the_connection_string_says_so()
+    {
+        Assert.True(Parse(ConnectionDefaults.Apply("Host=db;Database=x", "OutboxSync.Api")).NoResetOnClose);
+        Assert.False(Parse(ConnectionDefaults.Apply("Host=db;No Reset On Close=false", "OutboxSync.Api")).NoResetOnClose);
+        Assert.False(Parse(ConnectionDefaults.Apply("Host=db;NoResetOnClose=false", "OutboxSync.Api")).NoResetOnClose);
+    }
+
+    [Fact]
+    public void Sessions_are_still_named_after_the_component() =>
+        Assert.Equal("OutboxSync.Api", Parse(ConnectionDefaults.Apply("Host=db", "OutboxSync.Api")).ApplicationName);
+}
