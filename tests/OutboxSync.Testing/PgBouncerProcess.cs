@@ -31,6 +31,8 @@ public sealed class PgBouncerProcess : IAsyncDisposable
         Username = "postgres",
         // No DISCARD ALL on return: with transaction pooling the server connection is not ours anyway.
         NoResetOnClose = true,
+        // PgBouncer 1.18 (Debian 12) cannot carry prepared statements across transaction-pooled server connections.
+        MaxAutoPrepare = 0,
         MaxPoolSize = 50,
     }.ConnectionString;
 

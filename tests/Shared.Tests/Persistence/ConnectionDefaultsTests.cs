@@ -17,6 +17,13 @@ public sealed class ConnectionDefaultsTests
     }
 
     [Fact]
+    public void The_most_used_statements_are_prepared_unless_the_connection_string_says_otherwise()
+    {
+        Assert.Equal(ConnectionDefaults.AutoPreparedStatements, Parse(ConnectionDefaults.Apply("Host=db", "OutboxSync.Worker")).MaxAutoPrepare);
+        Assert.Equal(0, Parse(ConnectionDefaults.Apply("Host=bouncer;Max Auto Prepare=0", "OutboxSync.Worker")).MaxAutoPrepare);
+    }
+
+    [Fact]
     public void Sessions_are_still_named_after_the_component() =>
         Assert.Equal("OutboxSync.Api", Parse(ConnectionDefaults.Apply("Host=db", "OutboxSync.Api")).ApplicationName);
 }
