@@ -81,6 +81,14 @@ public sealed class MaintenanceJobsTests : DatabaseBackedTests
     }
 
     [Fact]
+    public void Queue_gauges_refresh_every_five_seconds_and_less_often_when_the_refresh_is_slow()
+    {
+        Assert.Equal(TimeSpan.FromSeconds(5), MaintenanceMetrics.NextRefreshIn(TimeSpan.FromMilliseconds(3)));
+        Assert.Equal(TimeSpan.FromSeconds(5), MaintenanceMetrics.NextRefreshIn(TimeSpan.FromMilliseconds(50)));
+        Assert.Equal(TimeSpan.FromSeconds(7.2), MaintenanceMetrics.NextRefreshIn(TimeSpan.FromMilliseconds(72)));
+    }
+
+    [Fact]
     public async Task Queue_gauges_age_the_oldest_unapplied_change_from_its_acceptance_even_while_it_backs_off()
     {
         // As during a back-end outage: the oldest change is rescheduled into the future, so nothing old is due.
