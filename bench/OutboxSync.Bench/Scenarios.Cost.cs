@@ -20,10 +20,10 @@ public sealed partial class Scenarios
         public const double T4FractionOfIdeal = 0.9;
     }
 
-    private sealed record Probe(double ApiCpu, Dictionary<string, double> WorkerCpu, long DeviceCalls, long LogOffset, DateTime At);
+    private sealed record Probe(double ApiCpu, Dictionary<string, double> WorkerCpu, long DeviceCalls, long Applied, long LogOffset, DateTime At);
 
     /// <summary>What the processes used between two probes. Device calls are mutations the simulator counted on arrival.</summary>
-    private sealed record Usage(double Seconds, double ApiCpuMs, List<(string Name, double CpuMs)> Workers, long DeviceCalls, long IpCollisions, long MacCollisions)
+    private sealed record Usage(double Seconds, double ApiCpuMs, List<(string Name, double CpuMs)> Workers, long DeviceCalls, long Applied, long IpCollisions, long MacCollisions)
     {
         public double WorkerCpuMs => Workers.Sum(w => w.CpuMs);
         /// <summary>All workers' CPU over all device calls: the CPU one worker process spends per call it makes, averaged.</summary>
@@ -31,20 +31,40 @@ public sealed partial class Scenarios
         public object WorkersJson => Workers.Select(w => new { name = w.Name, cpu_ms = Math.Round(w.CpuMs), cpu_ms_per_device_call_if_evenly_split = DeviceCalls > 0 ? Math.Round(w.CpuMs / ((double)DeviceCalls / Workers.Count), 3) : (double?)null }).ToList();
     }
 
-    private async Task<Probe> ProbeAsync(Stack s) => new(
-        s.Front.Sample().CpuSeconds,
-        s.Workers.ToDictionary(w => w.Name, w => w.Sample().CpuSeconds),
-        await s.MutationDeviceCallsAsync(),
-        pg.LogLength(),
-        DateTime.UtcNow);
+    private async Task<Probe> ProbeAsync(Stack s)
+    {
+        var api = s.Front.Sample().CpuSeconds;
+        var workers = s.Workers.ToDictionary(w => w.Name, w => w.Sample().CpuSeconds);
+        var (calls, applied) = await s.MutationDeviceCallsAsync();
+        return new(api, workers, calls, applied, pg.LogLength(), DateTime.UtcNow);
+    }
 
     private async Task<Usage> UsageSinceAsync(Stack s, Probe p)
     {
         var now = await ProbeAsync(s);
+        if (s.Workers.Count > 0 && now.DeviceCalls == p.DeviceCalls)
+        {
+            Console.WriteLine("  ! no device call in the window");
+            foreach (var w in s.Workers.Where(w => w.Tail.Length > 0)) Console.WriteLine($"--- {w.Name} output tail ---\n{w.Tail}");
+        }
         var workers = now.WorkerCpu.Select(kv => (kv.Key, Math.Round((kv.Value - p.WorkerCpu.GetValueOrDefault(kv.Key)) * 1000, 1))).ToList();
-        return new Usage((now.At - p.At).TotalSeconds, (now.ApiCpu - p.ApiCpu) * 1000, workers, now.DeviceCalls - p.DeviceCalls,
+        return new Usage((now.At - p.At).TotalSeconds, (now.ApiCpu - p.ApiCpu) * 1000, workers, now.DeviceCalls - p.DeviceCalls, now.Applied - p.Applied,
             // PostgreSQL writes every ERROR to its server log with the constraint's name: a retried IPAM or MAC collision.
             pg.CountLogLines(p.LogOffset, "ERROR:", "ip_allocations_pkey"), pg.CountLogLines(p.LogOffset, "ERROR:", "ports_mac_address_key"));
+    }
+
+    /// <summary>
+    /// Waits (up to 60 s) until each of <paramref name="replicas"/> workers holds a lease, i.e. is draining. On a loaded
+    /// box a worker's start-up alone can outlast a short warm-up, so warm-ups start from here, not from the process start.
+    /// </summary>
+    private async Task WaitWorkersAsync(int replicas)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (await pg.ScalarAsync<long>("select count(distinct holder) from resource_leases where expires_at > now()") < replicas)
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"{replicas} worker(s) not all draining after 60 s");
+            await Task.Delay(100);
+        }
     }
 
     /// <summary>Closed-loop load of one request for <see cref="BenchOptions.CostDuration"/>, after an optional warm-up of the same load.</summary>
@@ -82,6 +102,7 @@ public sealed partial class Scenarios
         if (withWorkers)
         {
             j["device_calls"] = u.DeviceCalls;
+            j["device_calls_applied"] = u.Applied;
             j["workers_cpu_ms"] = Math.Round(u.WorkerCpuMs);
             j["worker_cpu_ms_per_device_call"] = u.WorkerCpuMsPerCall;
             j["workers"] = JsonSerializerNode(u.WorkersJson);
@@ -218,6 +239,17 @@ public sealed partial class Scenarios
 
         await s.ResetAsync(latency);
         await s.StartWorkersAsync(2);
+        // Both workers draining before the warm-up starts: copies of one accepted create, fed until both hold leases,
+        // then drained.
+        var template = await s.CreateNetworkAsync();
+        using (var stopPriming = new CancellationTokenSource())
+        {
+            var priming = FeedAsync(template, 4 * o.InFlight, stopPriming.Token);
+            await WaitWorkersAsync(2);
+            await stopPriming.CancelAsync();
+            await priming;
+        }
+        if (!await s.WaitDrainedAsync(TimeSpan.FromSeconds(60))) throw new TimeoutException("T3: the priming backlog was not drained");
         var (draining, drainUse) = await NetworkCreatesAsync(s, "T3 network creates while 2 workers drain (device 1000 ms)");
         await s.StopWorkersAsync();
         var ratio = idle.RequestsPerSecond > 0 ? draining.RequestsPerSecond / idle.RequestsPerSecond : 0;
@@ -259,6 +291,7 @@ public sealed partial class Scenarios
         await InsertNetworkBacklogAsync(template, backlog - 1, notify: false);
         await pg.ExecAsync("vacuum analyze networks, outbox_entries");
         await s.StartWorkersAsync(2);
+        await WaitWorkersAsync(2);
         using var stopFeed = new CancellationTokenSource();
         var feed = topUp ? FeedAsync(template, backlog, stopFeed.Token) : Task.FromResult((Min: 0L, Max: 0L));
         await Task.Delay(o.CostWarmup);
@@ -270,12 +303,12 @@ public sealed partial class Scenarios
         await stopFeed.CancelAsync();
         var (feedMin, feedMax) = await feed;
         await s.StopWorkersAsync();
-        Console.WriteLine($"  {u.DeviceCalls} device calls in {u.Seconds:F1} s ({u.DeviceCalls / u.Seconds:F1}/s), workers CPU {u.WorkerCpuMs:F0} ms = {u.WorkerCpuMsPerCall:F3} ms per call; pending {pendingAtStart} → {pendingAtEnd}" +
+        Console.WriteLine($"  {u.DeviceCalls} device calls in {u.Seconds:F1} s ({u.DeviceCalls / u.Seconds:F1}/s), workers CPU {u.WorkerCpuMs:F0} ms = {u.WorkerCpuMsPerCall:F3} ms per call; {u.Applied} applied; pending {pendingAtStart} → {pendingAtEnd}" +
                           (topUp ? $" (feeder saw {feedMin}–{feedMax})" : ""));
         return JsonSerializerNode(new
         {
             backlog, kept_topped_up = topUp, seconds = Math.Round(u.Seconds, 2),
-            device_calls = u.DeviceCalls, device_calls_per_second = Math.Round(u.DeviceCalls / u.Seconds, 1),
+            device_calls = u.DeviceCalls, device_calls_applied = u.Applied, device_calls_per_second = Math.Round(u.DeviceCalls / u.Seconds, 1),
             workers_cpu_ms = Math.Round(u.WorkerCpuMs), worker_cpu_ms_per_device_call = u.WorkerCpuMsPerCall, workers = u.WorkersJson,
             pending_at_start = pendingAtStart, pending_at_end = pendingAtEnd,
             feeder_pending_min = topUp ? feedMin : (long?)null, feeder_pending_max = topUp ? feedMax : (long?)null,
@@ -340,6 +373,7 @@ public sealed partial class Scenarios
                 """);
             await pg.ExecAsync("vacuum analyze ports, outbox_entries");
             await s.StartWorkersAsync(replicas);
+            await WaitWorkersAsync(replicas);
             await Task.Delay(o.CostWarmup);
             var before = await ProbeAsync(s);
             await Task.Delay(o.T4Window);
@@ -348,11 +382,11 @@ public sealed partial class Scenarios
             await s.StopWorkersAsync();
             var perSecond = u.DeviceCalls / u.Seconds;
             var fraction = perSecond / ideal;
-            Console.WriteLine($"  {u.DeviceCalls} device calls in {u.Seconds:F1} s = {perSecond:F1}/s, ideal {ideal:F0}/s, {fraction:F3} of ideal (≥ {Target.T4FractionOfIdeal}); workers CPU {u.WorkerCpuMsPerCall:F3} ms per call; {left} still pending{(left == 0 ? " (RAN OUT OF WORK: not saturated)" : "")}");
+            Console.WriteLine($"  {u.DeviceCalls} device calls in {u.Seconds:F1} s = {perSecond:F1}/s ({u.Applied} applied), ideal {ideal:F0}/s, {fraction:F3} of ideal (≥ {Target.T4FractionOfIdeal}); workers CPU {u.WorkerCpuMsPerCall:F3} ms per call; {left} still pending{(left == 0 ? " (RAN OUT OF WORK: not saturated)" : "")}");
             rows[$"{latency}ms-{replicas}"] = JsonSerializerNode(new
             {
                 device_latency_ms = latency, replicas, ports, seconds = Math.Round(u.Seconds, 2),
-                device_calls = u.DeviceCalls, device_calls_per_second = Math.Round(perSecond, 1), ideal_per_second = ideal,
+                device_calls = u.DeviceCalls, device_calls_applied = u.Applied, device_calls_per_second = Math.Round(perSecond, 1), ideal_per_second = ideal,
                 fraction_of_ideal = Math.Round(fraction, 3), target_fraction_of_ideal = Target.T4FractionOfIdeal,
                 pending_at_end = left, saturated = left > 0,
                 workers_cpu_ms = Math.Round(u.WorkerCpuMs), worker_cpu_ms_per_device_call = u.WorkerCpuMsPerCall, workers = u.WorkersJson,

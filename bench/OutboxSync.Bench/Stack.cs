@@ -125,13 +125,17 @@ public sealed class Stack : IAsyncDisposable
         return (calls["POST ports"]?.GetValue<long>() ?? 0) + (calls["PUT ports"]?.GetValue<long>() ?? 0);
     }
 
-    /// <summary>Every mutating call the simulator has counted (POST, PUT, DELETE of any collection) since its last reset.</summary>
-    public async Task<long> MutationDeviceCallsAsync()
+    /// <summary>
+    /// Every mutating call the simulator has counted on arrival (POST, PUT, DELETE of any collection) since its last
+    /// reset, and how many of the finished ones it applied (/_sim/stats "calls" and "outcomes").
+    /// </summary>
+    public async Task<(long Calls, long Applied)> MutationDeviceCallsAsync()
     {
         var j = await Admin.GetFromJsonAsync<JsonObject>(Simulator.Url + "/_sim/stats");
-        return j!["calls"]!.AsObject()
+        var calls = j!["calls"]!.AsObject()
             .Where(kv => kv.Key.StartsWith("POST ", StringComparison.Ordinal) || kv.Key.StartsWith("PUT ", StringComparison.Ordinal) || kv.Key.StartsWith("DELETE ", StringComparison.Ordinal))
             .Sum(kv => kv.Value!.GetValue<long>());
+        return (calls, j["outcomes"]?["applied"]?.GetValue<long>() ?? 0);
     }
 
     /// <summary>Creates a subnet through the API (accepted, not waited for) and returns its id.</summary>
