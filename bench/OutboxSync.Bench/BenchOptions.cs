@@ -7,8 +7,8 @@ public sealed class BenchOptions
     public string BenchRoot { get; init; } = "";
     public string Out { get; init; } = "";
     public string[] Designs { get; init; } = global::OutboxSync.Bench.Designs.All;
-    /// <summary>Run when --scenarios is not given (L1 and T3, T4 only when asked for).</summary>
-    public static readonly string[] DefaultScenarios = ["S1", "S2", "S3", "S4", "S5", "S8"];
+    /// <summary>Run when --scenarios is not given. L1, T3 (~1.5 min) and T4 (~3 min) only when asked for; T1 and T2 take under a minute each.</summary>
+    public static readonly string[] DefaultScenarios = ["S1", "S2", "S3", "S4", "S5", "S8", "T1", "T2"];
     public string[] Scenarios { get; init; } = DefaultScenarios;
     public int InFlight { get; init; } = 32;
     /// <summary>Build configuration of the processes started: the harness's own (Release for real runs; the CI smoke test runs Debug).</summary>
