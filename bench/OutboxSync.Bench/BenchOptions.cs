@@ -7,7 +7,7 @@ public sealed class BenchOptions
     public string BenchRoot { get; init; } = "";
     public string Out { get; init; } = "";
     public string[] Designs { get; init; } = global::OutboxSync.Bench.Designs.All;
-    /// <summary>Run when --scenarios is not given. L1, T3 (~1.5 min) and T4 (~3 min) only when asked for; T1 and T2 take under a minute each.</summary>
+    /// <summary>Run when --scenarios is not given. L1, T3 (~1.7 min) and T4 (~2.5 min) only when asked for; T1 and T2 take under a minute each.</summary>
     public static readonly string[] DefaultScenarios = ["S1", "S2", "S3", "S4", "S5", "S8", "T1", "T2"];
     public string[] Scenarios { get; init; } = DefaultScenarios;
     public int InFlight { get; init; } = 32;
