@@ -7,7 +7,9 @@ public sealed class BenchOptions
     public string BenchRoot { get; init; } = "";
     public string Out { get; init; } = "";
     public string[] Designs { get; init; } = global::OutboxSync.Bench.Designs.All;
-    public string[] Scenarios { get; init; } = ["S1", "S2", "S3", "S4", "S5", "S8"];
+    /// <summary>Run when --scenarios is not given. L1, T3 (~1.7 min) and T4 (~2.5 min) only when asked for; T1 and T2 take under a minute each.</summary>
+    public static readonly string[] DefaultScenarios = ["S1", "S2", "S3", "S4", "S5", "S8", "T1", "T2"];
+    public string[] Scenarios { get; init; } = DefaultScenarios;
     public int InFlight { get; init; } = 32;
     /// <summary>Build configuration of the processes started: the harness's own (Release for real runs; the CI smoke test runs Debug).</summary>
     public string Configuration { get; init; } =
@@ -35,6 +37,18 @@ public sealed class BenchOptions
     public int S5LatencyMs => Smoke ? 50 : 200;
     public long[] S8Finished => Smoke ? [0, 1_000] : [0, 100_000, 1_000_000];
     public long S8Live => Smoke ? 500 : 100_000;
+    // T1–T4, cost per operation (OutboxSync only): every measured window follows an unmeasured warm-up of the same load.
+    public TimeSpan CostWarmup => TimeSpan.FromSeconds(Smoke ? 1 : 5);
+    public TimeSpan CostDuration => TimeSpan.FromSeconds(Smoke ? 2 : 10);
+    public int CostClients => Smoke ? 8 : 64;
+    public int PgbenchAcceptClients => 16;
+    public int T2Filled => Smoke ? 2_000 : 20_000;
+    public int T3Backlog => Smoke ? 5_000 : 50_000;
+    /// <summary>The small backlog T3 compares against: pending entries topped up to this many (2 workers × 32 in flight, plus a queue).</summary>
+    public int T3SmallBacklog => 300;
+    public TimeSpan T3Window => TimeSpan.FromSeconds(Smoke ? 3 : 15);
+    public int[] T4Replicas => Smoke ? [1, 2] : [1, 2, 4, 8];
+    public TimeSpan T4Window => TimeSpan.FromSeconds(Smoke ? 2 : 15);
     public TimeSpan DrainTimeout => TimeSpan.FromSeconds(Smoke ? 60 : 600);
 
     public static BenchOptions Parse(string[] args)
@@ -49,7 +63,7 @@ public sealed class BenchOptions
             BenchRoot = repo,
             Out = Path.GetFullPath(Value("--out") ?? Path.Combine(repo, "bench", "results", smoke ? "smoke" : "")),
             Designs = Value("--designs")?.Split(',') ?? global::OutboxSync.Bench.Designs.All,
-            Scenarios = Value("--scenarios")?.Split(',') ?? ["S1", "S2", "S3", "S4", "S5", "S8"],
+            Scenarios = Value("--scenarios")?.Split(',') ?? DefaultScenarios,
             CommandLine = "dotnet bench/OutboxSync.Bench/bin/Release/net10.0/OutboxSync.Bench.dll " + string.Join(' ', args),
         };
     }

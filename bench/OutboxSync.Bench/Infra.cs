@@ -80,6 +80,39 @@ public sealed class Postgres : IAsyncDisposable
         return m.Success ? double.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : throw new InvalidOperationException("pgbench: " + output);
     }
 
+    /// <summary>
+    /// pgbench running a script file (<c>-M prepared</c>, <c>-j 2</c>) against the bench database; returns transactions
+    /// per second. T1 runs bench/accept-floor.pgbench.sql, the accept transaction's own statements.
+    /// </summary>
+    public async Task<double> PgbenchScriptTpsAsync(string script, int clients, int seconds)
+    {
+        if (!File.Exists(script)) throw new FileNotFoundException($"pgbench script missing: {script}");
+        var output = await Shell.RunAsync(Path.Combine(BinDir, "pgbench"),
+            ["-n", "-c", clients.ToString(), "-j", "2", "-T", seconds.ToString(), "-M", "prepared", "-f", script, "-h", "127.0.0.1", "-p", Port.ToString(), "-U", "postgres", "outboxsync"]);
+        var m = Regex.Match(output, @"tps = ([0-9.]+)");
+        return m.Success ? double.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : throw new InvalidOperationException("pgbench: " + output);
+    }
+
+    /// <summary>The server log (pg_ctl -l): every ERROR, e.g. a unique violation, is written there with its constraint's name.</summary>
+    public string LogPath => Path.Combine(_root, "log");
+
+    /// <summary>Current length of the server log, to count from (<see cref="CountLogLines"/>).</summary>
+    public long LogLength() => File.Exists(LogPath) ? new FileInfo(LogPath).Length : 0;
+
+    /// <summary>Lines of the server log written after <paramref name="from"/> that contain every one of <paramref name="parts"/>.</summary>
+    public long CountLogLines(long from, params string[] parts)
+    {
+        using var f = new FileStream(LogPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        f.Seek(Math.Min(from, f.Length), SeekOrigin.Begin);
+        using var r = new StreamReader(f);
+        long n = 0;
+        while (r.ReadLine() is { } line)
+        {
+            if (parts.All(p => line.Contains(p, StringComparison.Ordinal))) n++;
+        }
+        return n;
+    }
+
     private Task<string> RunPgAsync(string exe, string[] args) =>
         _asRoot ? Shell.RunAsync("runuser", ["-u", "postgres", "--", Path.Combine(BinDir, exe), .. args]) : Shell.RunAsync(Path.Combine(BinDir, exe), args);
 

@@ -98,6 +98,17 @@ public static class Load
         return run;
     }
 
+    /// <summary>
+    /// The same request from every client, back to back, for a fixed time (T1–T4): responses are read but not parsed,
+    /// so the harness's own CPU stays out of the way of the process being measured.
+    /// </summary>
+    public static Task<LoadResult> RepeatAsync(Stack s, int clients, TimeSpan duration, TimeSpan timeout, Progress progress,
+        HttpMethod method, string path, object? body) =>
+        RunAsync(s, clients, timeout, progress, async (c, r, stop) =>
+        {
+            while (!stop.IsCancellationRequested) await TimedAsync(c, r, method, path, body, parse: false);
+        }, duration);
+
     public sealed class ClientState(int index) : IDisposable
     {
         public int ClientIndex { get; } = index;
@@ -137,12 +148,12 @@ public static class Load
     private static Task UpdatePortAsync(HttpClient c, ClientState st, string id, string name) =>
         TimedAsync(c, st, HttpMethod.Put, $"/v2.0/ports/{id}", new { port = new { name } });
 
-    private static async Task<JsonNode?> TimedAsync(HttpClient c, ClientState st, HttpMethod method, string path, object body)
+    private static async Task<JsonNode?> TimedAsync(HttpClient c, ClientState st, HttpMethod method, string path, object? body, bool parse = true)
     {
         var start = Stopwatch.GetTimestamp();
         try
         {
-            using var req = new HttpRequestMessage(method, path) { Content = JsonContent.Create(body) };
+            using var req = new HttpRequestMessage(method, path) { Content = body is null ? null : JsonContent.Create(body) };
             using var resp = await c.SendAsync(req);
             var text = await resp.Content.ReadAsStringAsync();
             var us = (long)Stopwatch.GetElapsedTime(start).TotalMicroseconds;
@@ -150,7 +161,7 @@ public static class Load
             {
                 st.Result.Histogram.RecordValue(Math.Max(1, us));
                 st.Result.Ok++;
-                return JsonNode.Parse(text);
+                return parse ? JsonNode.Parse(text) : null;
             }
             Fail(st, $"http {(int)resp.StatusCode} {(text.Length > 100 ? text[..100] : text)}");
         }

@@ -107,12 +107,76 @@ public static class Report
                 sb.AppendLine($"| {d} | S2 {k} replica(s) | {F(f["api_peak_rss_mib"], "0")} | – | {F(f["worker_peak_rss_mib"], "0")} | {F(f["worker_cpu_s_per_1000_ops"], "0.000")} |");
             }
         }
+        CostTable(sb, designs, sc);
         if (sc["errors"] is JsonObject errs)
         {
             sb.AppendLine();
             foreach (var (k, v) in errs) sb.AppendLine($"- {k} failed: {v?["error"]}");
         }
         return sb.ToString();
+    }
+
+    private static double? D(JsonNode? n) => n is not null && n.GetValueKind() == System.Text.Json.JsonValueKind.Number ? n.GetValue<double>() : null;
+    private static string Met(bool? met) => met is null ? "–" : met.Value ? "yes" : "**no**";
+
+    /// <summary>T1–T4: one row per ratio, the target beside it (OutboxSync only).</summary>
+    private static void CostTable(StringBuilder sb, string[] designs, JsonObject sc)
+    {
+        if (!new[] { "T1", "T2", "T3", "T4" }.Any(t => sc[t] is JsonObject)) return;
+        sb.AppendLine();
+        sb.AppendLine("**Cost per operation (T1–T4)** (ratios within this run; CPU = utime + stime of the process over the measured window, after a warm-up of the same load; 64 closed-loop clients in a full run)");
+        sb.AppendLine();
+        sb.AppendLine("| design | scenario | measured | ratio / value | target | met |");
+        sb.AppendLine("|---|---|---|---:|---|---|");
+        foreach (var d in designs)
+        {
+            void Row(string scenario, string measured, double? value, string fmt, string target, bool? met) =>
+                sb.AppendLine($"| {d} | {scenario} | {measured} | {(value is null ? "–" : value.Value.ToString(fmt, CultureInfo.InvariantCulture))} | {target} | {Met(met)} |");
+            static string Load(JsonNode? w) => w is null ? "–" : $"{F(w["requests_per_second"], "0.0")} req/s (p50 {F(w["p50_ms"], "0.0")} / p99 {F(w["p99_ms"], "0.0")} ms, {F(w["errors"])} errors)";
+
+            if (sc["T1"]?[d] is { } t1)
+            {
+                var r = D(t1["ratio_create_to_pgbench"]);
+                Row("T1 network creates ÷ pgbench of the accept transaction", $"{Load(t1["create"])} vs {F(t1["pgbench"]?["tps"], "0")} tps", r, "0.000", $"≥ {F(t1["target_ratio_create_to_pgbench"])}", r >= D(t1["target_ratio_create_to_pgbench"]));
+                var c = D(t1["api_cpu_ms_per_create"]);
+                Row("T1 API CPU per network create", $"{F(t1["create"]?["api_cpu_ms"], "0")} ms over {F(t1["create"]?["ok"])} creates", c, "0.000", $"≤ {F(t1["target_api_cpu_ms_per_create"])} ms", c <= D(t1["target_api_cpu_ms_per_create"]));
+                var g = D(t1["api_cpu_ms_per_get"]);
+                Row("T1 API CPU per GET of one network", Load(t1["get"]), g, "0.000", $"≤ {F(t1["target_api_cpu_ms_per_get"])} ms", g <= D(t1["target_api_cpu_ms_per_get"]));
+            }
+            if (sc["T2"]?[d] is { } t2)
+            {
+                var r = D(t2["ratio_empty_to_network_create"]);
+                Row("T2 port creates (empty /16) ÷ network creates", $"{Load(t2["empty"])}, API CPU {F(t2["empty"]?["api_cpu_ms_per_request"], "0.000")} ms/request; network creates {F(t2["network_create_requests_per_second"], "0.0")} req/s ({t2["network_create_source"]})", r, "0.000", $"≥ {F(t2["target_ratio_to_network_create"])}", r >= D(t2["target_ratio_to_network_create"]));
+                var f = D(t2["ratio_full_to_empty"]);
+                var within = D(t2["target_full_to_empty_within"]) ?? 0.15;
+                Row($"T2 port creates, {F(t2["full"]?["allocated_addresses"], "#,0")} addresses allocated ÷ empty", $"{Load(t2["full"])}, API CPU {F(t2["full"]?["api_cpu_ms_per_request"], "0.000")} ms/request", f, "0.000", $"1 ± {within:0.##}", f is null ? null : Math.Abs(f.Value - 1) <= within);
+                var cr = D(t2["collisions_per_request"]);
+                Row("T2 IPAM collisions ÷ requests", $"{F(t2["ip_collisions"])} ip_allocations_pkey violations (server log) in {F(t2["requests"])} requests", cr, "0.0000", $"≤ {F(t2["target_collisions_per_request"])}", cr <= D(t2["target_collisions_per_request"]));
+            }
+            if (sc["T3"]?[d] is { } t3)
+            {
+                var r = D(t3["ratio_draining_to_without_workers"]);
+                Row("T3 network creates while 2 workers drain (device 1 s) ÷ without workers", $"{Load(t3["accept_while_draining"])} vs {Load(t3["accept_without_workers"])}; workers {F(t3["worker_cpu_ms_per_device_call_while_accepting"], "0.000")} CPU-ms per device call", r, "0.000", $"≥ {F(t3["target_ratio"])}", r >= D(t3["target_ratio"]));
+                var l = t3["backlog_large"]; var s = t3["backlog_small"];
+                var flat = D(t3["ratio_cpu_per_call_large_to_small"]);
+                var within = D(t3["target_flat_within"]) ?? 0.2;
+                var cap = D(t3["target_cpu_ms_per_device_call"]) ?? 1;
+                var lm = D(l?["worker_cpu_ms_per_device_call"]); var sm = D(s?["worker_cpu_ms_per_device_call"]);
+                Row($"T3 worker CPU-ms per device call, backlog {F(l?["backlog"], "#,0")} ÷ ~{F(s?["backlog"], "#,0")}",
+                    $"{F(l?["worker_cpu_ms_per_device_call"], "0.000")} ms ({F(l?["device_calls_per_second"], "0.0")} calls/s) vs {F(s?["worker_cpu_ms_per_device_call"], "0.000")} ms ({F(s?["device_calls_per_second"], "0.0")} calls/s)",
+                    flat, "0.000", $"1 ± {within:0.##}, each ≤ {cap:0.##} ms", flat is null ? null : Math.Abs(flat.Value - 1) <= within && lm <= cap && sm <= cap);
+            }
+            if (sc["T4"]?[d]?["rows"] is JsonObject t4)
+            {
+                foreach (var (_, v) in t4)
+                {
+                    var fr = D(v?["fraction_of_ideal"]);
+                    Row($"T4 {F(v?["replicas"])} replica(s), device {F(v?["device_latency_ms"])} ms: device calls/s ÷ ideal",
+                        $"{F(v?["device_calls_per_second"], "0.0")} of {F(v?["ideal_per_second"], "0")} calls/s; workers {F(v?["worker_cpu_ms_per_device_call"], "0.000")} CPU-ms per call{(v?["saturated"]?.GetValue<bool>() == false ? "; ran out of work" : "")}",
+                        fr, "0.000", $"≥ {F(v?["target_fraction_of_ideal"])}", fr >= D(v?["target_fraction_of_ideal"]));
+                }
+            }
+        }
     }
 }
 

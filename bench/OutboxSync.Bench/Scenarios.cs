@@ -6,7 +6,7 @@ using Npgsql;
 namespace OutboxSync.Bench;
 
 /// <summary>S1–S9 for one design at a time, on a fresh stack of processes per design.</summary>
-public sealed class Scenarios(BenchOptions o, Postgres pg, Results results)
+public sealed partial class Scenarios(BenchOptions o, Postgres pg, Results results)
 {
     private readonly Progress _progress = new();
     private readonly Dictionary<string, long> _violations = [];
@@ -48,6 +48,14 @@ public sealed class Scenarios(BenchOptions o, Postgres pg, Results results)
         }
         if (o.Has("S5")) await S5Async(stack);
         if (design == Designs.OutboxSync && o.Has("S8")) await S8Async(stack);
+        // T1–T4, cost per operation: the product only (the baselines implement only the port subset of the API).
+        if (design == Designs.OutboxSync)
+        {
+            if (o.Has("T1")) await T1Async(stack);
+            if (o.Has("T2")) await T2Async(stack);
+            if (o.Has("T3")) await T3Async(stack);
+            if (o.Has("T4")) await T4Async(stack);
+        }
         results.Add("S7", design, new { total = _violations.Values.Sum(), counters = _violations });
         await stack.StopWorkersAsync();
     }

@@ -125,6 +125,39 @@ public sealed class Stack : IAsyncDisposable
         return (calls["POST ports"]?.GetValue<long>() ?? 0) + (calls["PUT ports"]?.GetValue<long>() ?? 0);
     }
 
+    /// <summary>
+    /// Every mutating call the simulator has counted on arrival (POST, PUT, DELETE of any collection) since its last
+    /// reset, and how many of the finished ones it applied (/_sim/stats "calls" and "outcomes").
+    /// </summary>
+    public async Task<(long Calls, long Applied)> MutationDeviceCallsAsync()
+    {
+        var j = await Admin.GetFromJsonAsync<JsonObject>(Simulator.Url + "/_sim/stats");
+        var calls = j!["calls"]!.AsObject()
+            .Where(kv => kv.Key.StartsWith("POST ", StringComparison.Ordinal) || kv.Key.StartsWith("PUT ", StringComparison.Ordinal) || kv.Key.StartsWith("DELETE ", StringComparison.Ordinal))
+            .Sum(kv => kv.Value!.GetValue<long>());
+        return (calls, j["outcomes"]?["applied"]?.GetValue<long>() ?? 0);
+    }
+
+    /// <summary>Creates a subnet through the API (accepted, not waited for) and returns its id.</summary>
+    public async Task<string> CreateSubnetAsync(string networkId, string cidr)
+    {
+        using var c = NewClient(TimeSpan.FromSeconds(30));
+        var resp = await c.PostAsJsonAsync("/v2.0/subnets", new { subnet = new { network_id = networkId, ip_version = 4, cidr } });
+        var body = await resp.Content.ReadAsStringAsync();
+        if (!resp.IsSuccessStatusCode) throw new InvalidOperationException($"subnet create: {(int)resp.StatusCode} {body}");
+        return JsonNode.Parse(body)!["subnet"]!["id"]!.GetValue<string>();
+    }
+
+    /// <summary>Creates a port through the API (accepted, not waited for) and returns its id.</summary>
+    public async Task<string> CreatePortAsync(string networkId, string name)
+    {
+        using var c = NewClient(TimeSpan.FromSeconds(30));
+        var resp = await c.PostAsJsonAsync("/v2.0/ports", new { port = new { network_id = networkId, name } });
+        var body = await resp.Content.ReadAsStringAsync();
+        if (!resp.IsSuccessStatusCode) throw new InvalidOperationException($"port create: {(int)resp.StatusCode} {body}");
+        return JsonNode.Parse(body)!["port"]!["id"]!.GetValue<string>();
+    }
+
     /// <summary>Port mutations in the simulator's call log and the window they span (first start → last finish).</summary>
     public async Task<(long Calls, double Seconds)> PortCallWindowAsync()
     {

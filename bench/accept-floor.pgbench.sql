@@ -1,0 +1,5 @@
+\set n random(1, 9000000000000000000)
+BEGIN;
+INSERT INTO networks (id, admin_state_up, applied_revision, created_at, description, mtu, name, project_id, revision_number, router_external, shared, status, status_reason, tags, updated_at) VALUES (md5(:n::text)::uuid, true, 0, now(), '', 1500, 'n', 'bench', 1, false, false, 'PENDING_CREATE', null, '{}', now());
+INSERT INTO outbox_entries (attempts, blocked_by, completed_at, created_at, depends_on, last_error, operation, payload, project_id, resource_id, resource_type, revision, state, trace_parent) VALUES (0, null, null, now(), '{}', null, 'create', '{"id": "x","name": "n","description": "","project_id": "bench","tenant_id": "bench","status": "PENDING_CREATE","status_reason": null,"revision_number": 1,"created_at": "2026-12-06T04.00.00Z","updated_at": "2026-12-06T04.00.00Z","tags": [],"admin_state_up": true,"mtu": 1500,"shared": false,"subnets": []}', 'bench', md5(:n::text)::uuid, 'network', 1, 'pending', null) RETURNING seq, next_attempt_at;
+COMMIT;
