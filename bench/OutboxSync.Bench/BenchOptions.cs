@@ -38,7 +38,9 @@ public sealed class BenchOptions
     public long[] S8Finished => Smoke ? [0, 1_000] : [0, 100_000, 1_000_000];
     public long S8Live => Smoke ? 500 : 100_000;
     // T1–T4, cost per operation (OutboxSync only): every measured window follows an unmeasured warm-up of the same load.
-    public TimeSpan CostWarmup => TimeSpan.FromSeconds(Smoke ? 1 : 5);
+    /// <summary>Warm-up before each measured window. 5 s was not enough on 2 loaded cores: the first windows of a run measured
+    /// the JIT (T2 with 20,000 addresses ran 1.9× faster than the empty window before it).</summary>
+    public TimeSpan CostWarmup => TimeSpan.FromSeconds(Smoke ? 1 : 20);
     public TimeSpan CostDuration => TimeSpan.FromSeconds(Smoke ? 2 : 10);
     public int CostClients => Smoke ? 8 : 64;
     public int PgbenchAcceptClients => 16;
