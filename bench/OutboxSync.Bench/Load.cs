@@ -109,6 +109,56 @@ public static class Load
             while (!stop.IsCancellationRequested) await TimedAsync(c, r, method, path, body, parse: false);
         }, duration);
 
+    /// <summary>
+    /// Open loop: requests are sent at a constant <paramref name="rate"/> for <paramref name="duration"/>, whatever the
+    /// server does, from a pool of <paramref name="connections"/> one-connection clients. Each latency is measured from
+    /// the request's scheduled send time, so a server that falls behind shows it in full (no coordinated omission);
+    /// a request that finds no free connection waits for one, and that wait counts too.
+    /// </summary>
+    public static async Task<LoadResult> OpenLoopAsync(Stack s, double rate, TimeSpan duration, int connections, TimeSpan timeout,
+        Progress progress, HttpMethod method, string path, object? body)
+    {
+        var free = System.Threading.Channels.Channel.CreateUnbounded<HttpClient>();
+        var http = Enumerable.Range(0, connections).Select(_ => s.NewClient(timeout)).ToList();
+        foreach (var h in http) free.Writer.TryWrite(h);
+        var state = new ClientState(0);
+        var gate = new object();
+        var inFlight = new List<Task>();
+        var sw = Stopwatch.StartNew();
+        var total = (long)(rate * duration.TotalSeconds);
+        for (long i = 0; i < total; i++)
+        {
+            var due = TimeSpan.FromSeconds(i / rate);
+            var wait = due - sw.Elapsed;
+            if (wait > TimeSpan.FromMilliseconds(1)) await Task.Delay(wait);
+            var scheduled = Stopwatch.GetTimestamp() - (long)((sw.Elapsed - due).TotalSeconds * Stopwatch.Frequency);
+            inFlight.Add(Task.Run(async () =>
+            {
+                var c = await free.Reader.ReadAsync();
+                try
+                {
+                    using var req = new HttpRequestMessage(method, path) { Content = body is null ? null : JsonContent.Create(body) };
+                    using var resp = await c.SendAsync(req);
+                    await resp.Content.ReadAsStringAsync();
+                    var us = (long)Stopwatch.GetElapsedTime(scheduled).TotalMicroseconds;
+                    lock (gate)
+                    {
+                        if (resp.IsSuccessStatusCode) { state.Result.Histogram.RecordValue(Math.Max(1, us)); state.Result.Ok++; }
+                        else Fail(state, $"http {(int)resp.StatusCode}");
+                    }
+                }
+                catch (TaskCanceledException) { lock (gate) Fail(state, "client timeout"); }
+                catch (HttpRequestException e) { lock (gate) Fail(state, "transport: " + e.HttpRequestError); }
+                finally { free.Writer.TryWrite(c); }
+            }));
+            if (i % (long)Math.Max(1, rate) == 0) progress.Report($"{s.Design}: open loop {rate:F0}/s, {i} sent, {state.Result.Ok} ok, {state.Result.Errors} errors");
+        }
+        await Task.WhenAll(inFlight);
+        state.Result.Seconds = sw.Elapsed.TotalSeconds;
+        foreach (var h in http) h.Dispose();
+        return state.Result;
+    }
+
     public sealed class ClientState(int index) : IDisposable
     {
         public int ClientIndex { get; } = index;

@@ -122,9 +122,9 @@ public static class Report
     /// <summary>T1–T4: one row per ratio, the target beside it (OutboxSync only).</summary>
     private static void CostTable(StringBuilder sb, string[] designs, JsonObject sc)
     {
-        if (!new[] { "T1", "T2", "T3", "T4" }.Any(t => sc[t] is JsonObject)) return;
+        if (!new[] { "T1", "T2", "T3", "T4", "T5" }.Any(t => sc[t] is JsonObject)) return;
         sb.AppendLine();
-        sb.AppendLine("**Cost per operation (T1–T4)** (ratios within this run; CPU = utime + stime of the process over the measured window, after a warm-up of the same load; 64 closed-loop clients in a full run)");
+        sb.AppendLine("**Cost per operation (T1–T5)** (ratios within this run; CPU = utime + stime of the process over the measured window, after a warm-up of the same load; 64 closed-loop clients in a full run)");
         sb.AppendLine();
         sb.AppendLine("| design | scenario | measured | ratio / value | target | met |");
         sb.AppendLine("|---|---|---|---:|---|---|");
@@ -175,6 +175,12 @@ public static class Report
                         $"{F(v?["device_calls_per_second"], "0.0")} of {F(v?["ideal_per_second"], "0")} calls/s; workers {F(v?["worker_cpu_ms_per_device_call"], "0.000")} CPU-ms per call{(v?["saturated"]?.GetValue<bool>() == false ? "; ran out of work" : "")}",
                         fr, "0.000", $"≥ {F(v?["target_fraction_of_ideal"])}", fr >= D(v?["target_fraction_of_ideal"]));
                 }
+            }
+            if (sc["T5"]?[d] is JsonObject t5)
+            {
+                Row($"T5 open loop, {F(t5["offered_per_second"], "0")} network creates/s offered (half of {F(t5["saturation_per_second"], "0")}), 2 workers draining: API p50 / p99 ms",
+                    $"p50 {F(t5["p50_ms"], "0.0")} ms, p99 {F(t5["p99_ms"], "0.0")} ms, {F(t5["errors"])} errors, {F(t5["window"]?["device_calls"])} device calls",
+                    D(t5["p99_ms"]), "0.0", "p50 < 10, p99 < 50, 0 errors", t5["met"]?.GetValue<bool>());
             }
         }
     }

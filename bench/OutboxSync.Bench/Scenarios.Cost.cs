@@ -134,6 +134,7 @@ public sealed partial class Scenarios
         var net = await s.CreateNetworkAsync();
         var (get, getUse) = await WindowAsync(s, "T1 GET of one network", HttpMethod.Get, $"/v2.0/networks/{net}", null, warmUp: true);
 
+        _t1CreateRate = create.RequestsPerSecond;
         var ratio = tps > 0 ? create.RequestsPerSecond / tps : 0;
         var cpuCreate = Ms(createUse.ApiCpuMs, create.Ok);
         var cpuGet = Ms(getUse.ApiCpuMs, get.Ok);
@@ -147,6 +148,46 @@ public sealed partial class Scenarios
             api_cpu_ms_per_create = Math.Round(cpuCreate, 3), target_api_cpu_ms_per_create = Target.T1CpuMsPerCreate,
             api_cpu_ms_per_get = Math.Round(cpuGet, 3), target_api_cpu_ms_per_get = Target.T1CpuMsPerGet,
             clients = o.CostClients, seconds = o.CostDuration.TotalSeconds, warmup_seconds = o.CostWarmup.TotalSeconds,
+        });
+        await s.ResetAsync(0);
+    }
+
+    /// <summary>T1's network-create saturation rate in this run (T5 offers half of it).</summary>
+    private double _t1CreateRate;
+
+    // T5 open loop: half of T1's saturation rate of network creates, offered at a constant rate while 2 workers drain
+    // (device 1 s). Latency from each request's scheduled send time.
+    private async Task T5Async(Stack s)
+    {
+        const int latency = 1000;
+        await s.StopWorkersAsync();
+        await s.ResetAsync(latency);
+        if (_t1CreateRate <= 0)
+        {
+            (var saturation, _) = await NetworkCreatesAsync(s, "T5 saturation (network creates, no workers)");
+            _t1CreateRate = saturation.RequestsPerSecond;
+            await s.ResetAsync(latency);
+        }
+        var rate = Math.Round(_t1CreateRate * 0.5);
+        await s.StartWorkersAsync(2);
+        _progress.Phase($"{s.Design}: T5 open loop warm-up: {rate:F0} network creates/s offered, 2 workers draining, {o.CostWarmup.TotalSeconds:0} s (not measured)");
+        await Load.OpenLoopAsync(s, rate, o.CostWarmup, o.CostClients * 4, o.ClientTimeout, _progress, HttpMethod.Post, "/v2.0/networks", NetworkCreateBody);
+        _progress.Done();
+        _progress.Phase($"{s.Design}: T5 open loop: {rate:F0} network creates/s offered, 2 workers draining, {o.CostDuration.TotalSeconds:0} s");
+        var before = await ProbeAsync(s);
+        var r = await Load.OpenLoopAsync(s, rate, o.CostDuration, o.CostClients * 4, o.ClientTimeout, _progress, HttpMethod.Post, "/v2.0/networks", NetworkCreateBody);
+        var use = await UsageSinceAsync(s, before);
+        _progress.Done();
+        await s.StopWorkersAsync();
+        var met = r.P(50) < 10 && r.P(99) < 50 && r.Errors == 0;
+        Console.WriteLine($"  T5: {rate:F0}/s offered (half of {_t1CreateRate:F0}), {r.RequestsPerSecond:F1}/s done, p50 {r.P(50):F1} ms (< 10), p99 {r.P(99):F1} ms (< 50), errors {r.Errors}, device calls {use.DeviceCalls}");
+        results.Add("T5", s.Design, new
+        {
+            offered_per_second = rate, saturation_per_second = Math.Round(_t1CreateRate, 1),
+            window = WindowJson(r, use, withWorkers: true),
+            p50_ms = Math.Round(r.P(50), 2), p99_ms = Math.Round(r.P(99), 2), errors = r.Errors,
+            target_p50_ms = 10, target_p99_ms = 50, met,
+            connections = o.CostClients * 4, seconds = o.CostDuration.TotalSeconds, warmup_seconds = o.CostWarmup.TotalSeconds, device_latency_ms = latency,
         });
         await s.ResetAsync(0);
     }

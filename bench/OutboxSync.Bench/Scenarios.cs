@@ -55,6 +55,7 @@ public sealed partial class Scenarios(BenchOptions o, Postgres pg, Results resul
             if (o.Has("T2")) await T2Async(stack);
             if (o.Has("T3")) await T3Async(stack);
             if (o.Has("T4")) await T4Async(stack);
+            if (o.Has("T5")) await T5Async(stack);
         }
         results.Add("S7", design, new { total = _violations.Values.Sum(), counters = _violations });
         await stack.StopWorkersAsync();
