@@ -1,6 +1,4 @@
-using System.Collections.Concurrent;
 using System.Globalization;
-using System.Numerics;
 using Npgsql;
 using NpgsqlTypes;
 
@@ -14,7 +12,8 @@ public sealed class OutboxClaim(NpgsqlDataSource dataSource)
 {
     // A resource is due when its HEAD entry (lowest pending seq) is due: a resource backing off, or blocked on a
     // parent, is not pulled forward by entries appended behind its head. Resources under a live lease are skipped
-    // (another replica, or this one, is on them). Oldest head first, so no resource starves.
+    // (another replica, or this one, is on them), and so are those in @skip (the caller is still finishing them).
+    // Oldest head first, so no resource starves. One row per resource: only a head has no older pending entry.
     private const string DueResourcesSql = """
         select e.resource_id
         from outbox_entries e
@@ -24,14 +23,16 @@ public sealed class OutboxClaim(NpgsqlDataSource dataSource)
                           where p.resource_id = e.resource_id and p.state = 'pending' and p.seq < e.seq)
           and not exists (select 1 from resource_leases l
                           where l.resource_id = e.resource_id and l.expires_at > clock_timestamp())
+          and e.resource_id <> all(@skip)
         order by e.seq
         limit {0}
         """;
 
-    // The limit is written into the text, rounded up to a power of two (a handful of texts): without parameters a
-    // prepared statement always runs its one generic plan. With "limit @limit" PostgreSQL planned every claim anew
-    // (a custom plan looked cheaper for each limit), and planning cost as much as running it.
-    private static readonly ConcurrentDictionary<int, string> DueResourcesByLimit = new();
+    /// <summary>The query naming at most <paramref name="limit"/> due resources, oldest head first; its one parameter
+    /// is <c>@skip</c> (uuid[]). The limit is written into the text: with "limit @limit" PostgreSQL planned every
+    /// claim anew (a custom plan looked cheaper for each limit), and planning cost as much as running it. The drain
+    /// takes the leases on them in the same statement (<see cref="Leases.LeaseStore.AcquireDueAsync"/>).</summary>
+    internal static string DueResourcesQuery(int limit) => string.Format(CultureInfo.InvariantCulture, DueResourcesSql, limit);
 
     private const string PendingSql = """
         select seq, resource_type, operation, revision, payload::text, project_id, depends_on, trace_parent,
@@ -51,25 +52,6 @@ public sealed class OutboxClaim(NpgsqlDataSource dataSource)
 
     private const string EverDispatchedSql =
         "select exists (select 1 from outbox_entries where resource_id = @id and dispatched_at is not null)";
-
-    /// <summary>Resources whose head entry is due and which nobody holds, oldest first, at most <paramref name="limit"/>.</summary>
-    public async Task<IReadOnlyList<Guid>> FindDueResourcesAsync(int limit, CancellationToken ct = default)
-    {
-        if (limit <= 0)
-        {
-            return [];
-        }
-        var rounded = (int)BitOperations.RoundUpToPowerOf2((uint)limit);
-        var sql = DueResourcesByLimit.GetOrAdd(rounded, l => string.Format(CultureInfo.InvariantCulture, DueResourcesSql, l));
-        await using var cmd = dataSource.CreateCommand(sql);
-        var ids = new List<Guid>(rounded);
-        await using var reader = await cmd.ExecuteReaderAsync(ct);
-        while (ids.Count < limit && await reader.ReadAsync(ct))
-        {
-            ids.Add(reader.GetGuid(0));
-        }
-        return ids;
-    }
 
     /// <summary>One resource's pending entries in seq order (at most <paramref name="limit"/>), its row and history flag.</summary>
     public async Task<ResourceBacklog> ReadBacklogAsync(Guid resourceId, int limit, CancellationToken ct = default)

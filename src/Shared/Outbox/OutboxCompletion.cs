@@ -11,6 +11,12 @@ public enum CompletionResult
     Written,
     /// <summary>The lease row no longer carries our token; nothing changed.</summary>
     Lost,
+    /// <summary>Written, and nothing of the resource being pending any more, its lease was given up in the same
+    /// transaction (<see cref="Confirmation.ReleaseWhenIdle"/>).</summary>
+    Released,
+    /// <summary>As <see cref="Released"/>, but the lease had already run out by the database clock (nobody had taken it
+    /// yet): the drain outlived its lease, which the caller reports as a release would.</summary>
+    ReleasedAfterExpiry,
 }
 
 /// <summary>A confirmed back-end step: the entry whose state was sent, the earlier entries it covered, and its effect.</summary>
@@ -20,7 +26,12 @@ public sealed record Confirmation(
     IReadOnlyList<long> CoveredSeqs,
     long Revision,
     bool RemoveRow,
-    string SentEntryState = OutboxState.Done);
+    string SentEntryState = OutboxState.Done)
+{
+    /// <summary>Give the lease up in the same transaction when no entry of the resource is pending after this one,
+    /// which saves the drain its next read and the release (two round trips per resource).</summary>
+    public bool ReleaseWhenIdle { get; init; }
+}
 
 /// <summary>
 /// Every write the drain makes after (or instead of) a back-end call. Each is ONE short transaction, sent as one
@@ -39,6 +50,17 @@ public sealed class OutboxCompletion(NpgsqlDataSource dataSource)
     private const string OurToken = "exists (select 1 from resource_leases where resource_id = @lease_id and token = @lease_token)";
 
     // Invariant: dependents blocked on this resource are re-checked as soon as it makes progress.
+    // Invariant: the lease goes only when nothing of the resource is pending, not even an entry backing off, so
+    // the holder gives up nothing it still has to send. An entry committed after this statement's snapshot is
+    // claimed anew: its NOTIFY (or the releasing replica's own wake-up after the drain) triggers a claim pass.
+    // The answer tells whether the lease was still live by the database clock, as LeaseStore's release does.
+    private const string ReleaseWhenIdleSql = """
+        delete from resource_leases
+        where resource_id = @lease_id and token = @lease_token
+          and not exists (select 1 from outbox_entries where resource_id = @lease_id and state = 'pending')
+        returning expires_at > clock_timestamp()
+        """;
+
     private const string WakeDependentsSql = $"""
         update outbox_entries set next_attempt_at = clock_timestamp()
         where state = 'pending' and blocked_by = @lease_id::text and next_attempt_at > clock_timestamp() and {OurToken}
@@ -58,7 +80,7 @@ public sealed class OutboxCompletion(NpgsqlDataSource dataSource)
     {
         try
         {
-            return await GuardedAsync(lease, batch => BuildConfirm(batch, c, removeRow: c.RemoveRow), ct);
+            return await GuardedAsync(lease, batch => BuildConfirm(batch, c, removeRow: c.RemoveRow), ct, c.ReleaseWhenIdle);
         }
         catch (PostgresException e) when (c.RemoveRow && e.SqlState == PostgresErrorCodes.ForeignKeyViolation)
         {
@@ -70,7 +92,7 @@ public sealed class OutboxCompletion(NpgsqlDataSource dataSource)
                 BuildConfirm(batch, c, removeRow: false);
                 batch.Add(Command($"update {TableOf(c.ResourceType)} set status = 'ERROR', status_reason = @reason where id = @lease_id and {OurToken}",
                     new NpgsqlParameter("reason", Truncate(reason))));
-            }, ct);
+            }, ct, c.ReleaseWhenIdle);
         }
     }
 
@@ -145,10 +167,15 @@ public sealed class OutboxCompletion(NpgsqlDataSource dataSource)
         batch.Add(Command(WakeDependentsSql));
     }
 
-    private async Task<CompletionResult> GuardedAsync(ResourceLease lease, Action<List<NpgsqlBatchCommand>> build, CancellationToken ct)
+    private async Task<CompletionResult> GuardedAsync(ResourceLease lease, Action<List<NpgsqlBatchCommand>> build, CancellationToken ct,
+        bool releaseWhenIdle = false)
     {
         var writes = new List<NpgsqlBatchCommand>();
         build(writes);
+        if (releaseWhenIdle)
+        {
+            writes.Add(Command(ReleaseWhenIdleSql));
+        }
         await using var batch = dataSource.CreateBatch();
         var guard = new NpgsqlBatchCommand(GuardSql);
         guard.Parameters.AddWithValue("lease_id", lease.ResourceId);
@@ -161,17 +188,28 @@ public sealed class OutboxCompletion(NpgsqlDataSource dataSource)
         }
         // No explicit transaction: the batch is one implicit transaction, committed by the server on its own.
         long? current;
+        bool? releasedLive = null;
         await using (var reader = await batch.ExecuteReaderAsync(ct))
         {
             current = await reader.ReadAsync(ct) ? reader.GetInt64(0) : null;
             while (await reader.NextResultAsync(ct))
             {
+                // Only the release returns rows after the guard (one row when it deleted the lease).
+                if (releaseWhenIdle && await reader.ReadAsync(ct))
+                {
+                    releasedLive = reader.GetBoolean(0);
+                }
             }
         }
         if (current != lease.Token.Value)
         {
             lease.MarkLost();
             return CompletionResult.Lost;
+        }
+        if (releasedLive is { } live)
+        {
+            lease.MarkLost();
+            return live ? CompletionResult.Released : CompletionResult.ReleasedAfterExpiry;
         }
         return CompletionResult.Written;
     }

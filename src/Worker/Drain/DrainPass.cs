@@ -9,22 +9,20 @@ using OutboxSync.Outbox;
 
 namespace OutboxSync.Worker.Drain;
 
-/// <summary>What one pass did: how many resources it asked for, found due, won leases on, and the in-flight total after.</summary>
-public sealed record DrainResult(int Requested, int Due, int Acquired, int InFlight)
+/// <summary>What one pass did: how many resources it asked for, won leases on, and the in-flight total after.</summary>
+public sealed record DrainResult(int Requested, int Acquired, int InFlight)
 {
-    public static readonly DrainResult Nothing = new(0, 0, 0, 0);
+    public static readonly DrainResult Nothing = new(0, 0, 0);
 
     /// <summary>The claim filled every free slot, so more work is probably waiting.</summary>
-    public bool Saturated => Requested > 0 && Due >= Requested;
+    public bool Saturated => Requested > 0 && Acquired >= Requested;
 }
 
 /// <summary>
-/// One claim pass: find resources whose head entry is due and that nobody holds, take their leases in one
-/// statement, and start a <see cref="ResourceDrainer"/> for each won lease (at most <see cref="DrainOptions.MaxInFlight"/>
-/// at a time). The drains run on after the pass returns; <see cref="WhenIdleAsync"/> awaits them.
+/// One claim pass: take the leases on resources whose head entry is due and that nobody holds, in one statement,
+/// and start a <see cref="ResourceDrainer"/> for each won lease (at most <see cref="DrainOptions.MaxInFlight"/> at a time). The drains run on after the pass returns; <see cref="WhenIdleAsync"/> awaits them.
 /// </summary>
 public sealed class DrainPass(
-    OutboxClaim claim,
     LeaseStore leases,
     LeaseHeartbeat heartbeat,
     ResourceDrainer drainer,
@@ -57,11 +55,10 @@ public sealed class DrainPass(
         var free = Math.Min(o.MaxInFlight - _inFlight.Count, o.BatchSize);
         if (free <= 0)
         {
-            return new DrainResult(0, 0, 0, _inFlight.Count);
+            return new DrainResult(0, 0, _inFlight.Count);
         }
-        var due = await claim.FindDueResourcesAsync(free, ct);
-        var candidates = due.Where(id => !_inFlight.ContainsKey(id)).ToList();
-        var won = await leases.AcquireAsync(candidates, o.InstanceId, ct);
+        // Resources still finishing here (their lease may already be given up) are skipped: one drain per resource.
+        var won = await leases.AcquireDueAsync(free, o.InstanceId, _inFlight.Keys.ToList(), ct);
         LeaseMetrics.RecordAcquired(won);
         foreach (var lease in won)
         {
@@ -82,7 +79,7 @@ public sealed class DrainPass(
                 }
             }, CancellationToken.None);
         }
-        return new DrainResult(free, due.Count, won.Count, _inFlight.Count);
+        return new DrainResult(free, won.Count, _inFlight.Count);
     }
 
     /// <summary>Completes when every drain started so far has finished.</summary>
@@ -122,11 +119,13 @@ public sealed class DrainPass(
         DrainMetrics.InFlight.Add(1);
         var inDoubt = false;
         var lost = false;
+        LeaseRelease? released = null;
         try
         {
             var summary = await drainer.DrainAsync(lease, _stopping.Token, _abort.Token);
             inDoubt = summary.InDoubt;
             lost = summary.LeaseLost;
+            released = summary.Released;
             Interlocked.Add(ref _applied, summary.Applied + summary.Cancelled);
             Interlocked.Add(ref _failed, summary.Failed);
             DrainMetrics.Record(summary);
@@ -152,6 +151,11 @@ public sealed class DrainPass(
             {
                 DrainLog.LeftInDoubt(logger, lease.ResourceId, lease.Token.Value);
             }
+            else if (released is { } found)
+            {
+                // Given up with the last confirmation, in its transaction.
+                ReportRelease(lease, found, lost);
+            }
             else
             {
                 await ReleaseAsync(lease, lost);
@@ -170,15 +174,7 @@ public sealed class DrainPass(
         {
             var released = await _releaseRetry.ExecuteAsync(
                 static async (ctx, state) => await state.leases.ReleaseAsync(state.lease, ctx.CancellationToken), context, (leases, lease));
-            if (released == LeaseRelease.Released)
-            {
-                DrainLog.Released(logger, lease.ResourceId, lease.Token.Value);
-            }
-            else if (!knownLost)
-            {
-                DrainLog.LostBeforeRelease(logger, lease.ResourceId, lease.Token.Value, released);
-                LeaseMetrics.RecordLost(LeaseMetrics.ReleaseMissed);
-            }
+            ReportRelease(lease, released, knownLost);
         }
         catch (Exception e)
         {
@@ -187,6 +183,19 @@ public sealed class DrainPass(
         finally
         {
             ResilienceContextPool.Shared.Return(context);
+        }
+    }
+
+    private void ReportRelease(ResourceLease lease, LeaseRelease released, bool knownLost)
+    {
+        if (released == LeaseRelease.Released)
+        {
+            DrainLog.Released(logger, lease.ResourceId, lease.Token.Value);
+        }
+        else if (!knownLost)
+        {
+            DrainLog.LostBeforeRelease(logger, lease.ResourceId, lease.Token.Value, released);
+            LeaseMetrics.RecordLost(LeaseMetrics.ReleaseMissed);
         }
     }
 

@@ -15,8 +15,10 @@ namespace OutboxSync.Worker.Drain;
 
 /// <summary>What draining one resource achieved; <paramref name="LostReason"/> says why the lease was lost (see <see cref="LeaseMetrics"/>).</summary>
 /// <param name="InDoubt">The last call was abandoned without an answer; the lease must run out rather than be released.</param>
+/// <param name="Released">The lease was given up with the last confirmation (nothing was left pending); the caller
+/// must not release it again. <see cref="LeaseRelease.RanOut"/> when it had already expired by the database clock.</param>
 public sealed record ResourceDrainSummary(int Applied, int Failed, int Cancelled, int Blocked, int Rescheduled, bool LeaseLost, string? LostReason = null,
-    bool InDoubt = false);
+    bool InDoubt = false, LeaseRelease? Released = null);
 
 /// <summary>
 /// Drains ONE resource under its lease: read its pending entries in seq order, coalesce, check dependencies, call
@@ -33,7 +35,7 @@ public sealed class ResourceDrainer(
     IOptions<DrainOptions> options,
     ILogger<ResourceDrainer> logger)
 {
-    private enum StepEnd { Progressed, Waiting, Lost }
+    private enum StepEnd { Progressed, Waiting, Lost, Released, ReleasedAfterExpiry }
 
     /// <param name="lease">The lease on the resource to drain; nothing is sent once it is no longer trusted.</param>
     /// <param name="stopping">When cancelled, no new step starts (graceful shutdown).</param>
@@ -63,6 +65,11 @@ public sealed class ResourceDrainer(
                 tally.Lost = true;
                 // Steps that know better (back-end answers, trust checks) set the reason; else a guarded write missed.
                 tally.LostReason ??= LeaseMetrics.GuardedWrite;
+                break;
+            }
+            if (end is StepEnd.Released or StepEnd.ReleasedAfterExpiry)
+            {
+                tally.Released = end == StepEnd.Released ? LeaseRelease.Released : LeaseRelease.RanOut;
                 break;
             }
             if (end == StepEnd.Waiting)
@@ -118,7 +125,7 @@ public sealed class ResourceDrainer(
             DrainLog.Cancelled(logger, lease.ResourceId, cancel.Delete.Seq, lease.Token.Value);
             tally.Cancelled++;
             return Confirmed(await completion.ConfirmAsync(lease, new Confirmation(
-                cancel.Delete.ResourceType, cancel.Delete.Seq, cancel.Covered.Select(e => e.Seq).ToList(), cancel.Delete.Revision, RemoveRow: true), ct), cancel.Covered.Count);
+                cancel.Delete.ResourceType, cancel.Delete.Seq, cancel.Covered.Select(e => e.Seq).ToList(), cancel.Delete.Revision, RemoveRow: true) { ReleaseWhenIdle = true }, ct), cancel.Covered.Count);
         }
         return await SendAsync(lease, (DrainStep.Send)step, tally, ct);
     }
@@ -152,13 +159,13 @@ public sealed class ResourceDrainer(
                 tally.Applied++;
                 return Confirmed(await completion.ConfirmAsync(lease, new Confirmation(
                     entry.ResourceType, entry.Seq, send.Covered.Select(e => e.Seq).ToList(), entry.Revision,
-                    RemoveRow: isDelete && !entry.DetachesOnly), ct), send.Covered.Count);
+                    RemoveRow: isDelete && !entry.DetachesOnly) { ReleaseWhenIdle = !tally.InDoubt }, ct), send.Covered.Count);
 
             case BackendOutcomeKind.StaleRevision:
                 DrainLog.StaleRevision(logger, lease.ResourceId, entry.Seq, lease.Token.Value);
                 tally.Applied++;
                 return Confirmed(await completion.ConfirmAsync(lease, new Confirmation(
-                    entry.ResourceType, entry.Seq, send.Covered.Select(e => e.Seq).ToList(), entry.Revision, RemoveRow: false, OutboxState.Superseded), ct), send.Covered.Count);
+                    entry.ResourceType, entry.Seq, send.Covered.Select(e => e.Seq).ToList(), entry.Revision, RemoveRow: false, OutboxState.Superseded) { ReleaseWhenIdle = !tally.InDoubt }, ct), send.Covered.Count);
 
             case BackendOutcomeKind.StaleToken:
             case BackendOutcomeKind.LeaseExpired:
@@ -226,7 +233,7 @@ public sealed class ResourceDrainer(
     {
         tally.Applied++;
         return Confirmed(await completion.ConfirmAsync(lease, new Confirmation(
-            done.Entry.ResourceType, done.Entry.Seq, done.Covered.Select(e => e.Seq).ToList(), done.Entry.Revision, RemoveRow: false, OutboxState.Superseded), ct), done.Covered.Count);
+            done.Entry.ResourceType, done.Entry.Seq, done.Covered.Select(e => e.Seq).ToList(), done.Entry.Revision, RemoveRow: false, OutboxState.Superseded) { ReleaseWhenIdle = !tally.InDoubt }, ct), done.Covered.Count);
     }
 
     private async Task<StepEnd> FailAsync(ResourceLease lease, DrainStep.Send send, IReadOnlyList<long> seqs, string reason, Tally tally, CancellationToken ct)
@@ -244,7 +251,13 @@ public sealed class ResourceDrainer(
         return wrote == CompletionResult.Lost ? StepEnd.Lost : StepEnd.Waiting;
     }
 
-    private static StepEnd End(CompletionResult result) => result == CompletionResult.Lost ? StepEnd.Lost : StepEnd.Progressed;
+    private static StepEnd End(CompletionResult result) => result switch
+    {
+        CompletionResult.Lost => StepEnd.Lost,
+        CompletionResult.Released => StepEnd.Released,
+        CompletionResult.ReleasedAfterExpiry => StepEnd.ReleasedAfterExpiry,
+        _ => StepEnd.Progressed,
+    };
 
     /// <summary>A confirmation that also finished <paramref name="covered"/> folded entries, counted once it was written.</summary>
     private static StepEnd Confirmed(CompletionResult result, int covered)
@@ -289,8 +302,9 @@ public sealed class ResourceDrainer(
         public bool Lost;
         public string? LostReason;
         public bool InDoubt;
+        public LeaseRelease? Released;
 
-        public ResourceDrainSummary ToSummary() => new(Applied, Failed, Cancelled, Blocked, Rescheduled, Lost, Lost ? LostReason : null, InDoubt);
+        public ResourceDrainSummary ToSummary() => new(Applied, Failed, Cancelled, Blocked, Rescheduled, Lost, Lost ? LostReason : null, InDoubt, Released);
     }
 }
 

@@ -7,20 +7,18 @@ namespace OutboxSync.Worker.Tests.Outbox;
 
 public sealed class OutboxClaimAndCompletionTests : DatabaseBackedTests
 {
-    private OutboxClaim _claim = null!;
     private OutboxCompletion _completion = null!;
     private LeaseStore _leases = null!;
 
     protected override Task SetUpAsync()
     {
-        _claim = new OutboxClaim(DataSource);
         _completion = new OutboxCompletion(DataSource);
         _leases = new LeaseStore(DataSource, Options.Create(new LeaseOptions()), TimeProvider.System);
         return Task.CompletedTask;
     }
 
     [Fact]
-    public async Task Due_resources_come_oldest_head_first_bounded_and_skip_live_leases()
+    public async Task The_claim_takes_the_oldest_due_heads_bounded_and_skips_live_leases()
     {
         var nets = new List<Guid>();
         for (var i = 0; i < 5; i++)
@@ -29,7 +27,21 @@ public sealed class OutboxClaimAndCompletionTests : DatabaseBackedTests
         }
         await _leases.AcquireAsync(nets[1], "someone");
 
-        Assert.Equal([nets[0], nets[2], nets[3]], await _claim.FindDueResourcesAsync(3));
+        var won = await _leases.AcquireDueAsync(3, "me", []);
+
+        // The three oldest heads nobody holds; the fifth waits for the next pass.
+        Assert.Equal(new HashSet<Guid> { nets[0], nets[2], nets[3] }, won.Select(l => l.ResourceId).ToHashSet());
+    }
+
+    [Fact]
+    public async Task The_claim_leaves_out_the_resources_the_caller_is_still_finishing()
+    {
+        var a = await Scenario.CreateNetworkAsync("finishing");
+        var b = await Scenario.CreateNetworkAsync("fresh");
+
+        var won = await _leases.AcquireDueAsync(5, "me", [a]);
+
+        Assert.Equal([b], won.Select(l => l.ResourceId));
     }
 
     [Fact]
@@ -42,7 +54,7 @@ public sealed class OutboxClaimAndCompletionTests : DatabaseBackedTests
         await _leases.ReleaseAsync(lease);
         await Scenario.UpdateNetworkAsync(net, "later");
 
-        Assert.Empty(await _claim.FindDueResourcesAsync(10));
+        Assert.Empty(await _leases.AcquireDueAsync(10, "me", []));
         var entries = await Scenario.EntriesAsync(net);
         Assert.Equal((1, "boom"), (entries[0].Attempts, entries[0].LastError));
     }
@@ -93,5 +105,56 @@ public sealed class OutboxClaimAndCompletionTests : DatabaseBackedTests
         await _completion.ConfirmAsync(lease, new Confirmation("network", create, [], 1, RemoveRow: false));
 
         Assert.Equal("PENDING_DELETE", (await Scenario.ResourceAsync("networks", net))!.Value.Status);
+    }
+
+    [Fact]
+    public async Task A_confirmation_that_leaves_nothing_pending_gives_the_lease_up_in_its_own_transaction()
+    {
+        var net = await Scenario.CreateNetworkAsync("last");
+        var seq = (await Scenario.EntriesAsync(net))[0].Seq;
+        var lease = (await _leases.AcquireAsync(net, "me"))!;
+
+        var result = await _completion.ConfirmAsync(lease, new Confirmation("network", seq, [], 1, RemoveRow: false) { ReleaseWhenIdle = true });
+
+        Assert.Equal(CompletionResult.Released, result);
+        Assert.True(lease.IsLost);
+        Assert.Equal("ACTIVE", (await Scenario.ResourceAsync("networks", net))!.Value.Status);
+        // The row is gone, so anyone may take the resource at once, with a newer token.
+        var next = await _leases.AcquireAsync(net, "other");
+        Assert.True(next!.Token.Value > lease.Token.Value);
+    }
+
+    [Fact]
+    public async Task A_confirmation_keeps_the_lease_while_an_entry_is_still_pending_even_one_backing_off()
+    {
+        var net = await Scenario.CreateNetworkAsync("more");
+        await Scenario.UpdateNetworkAsync(net, "more2");
+        var entries = await Scenario.EntriesAsync(net);
+        var lease = (await _leases.AcquireAsync(net, "me"))!;
+        await _completion.RescheduleAsync(lease, [entries[1].Seq], TimeSpan.FromMinutes(5), "later", countAttempt: false);
+
+        var result = await _completion.ConfirmAsync(lease, new Confirmation("network", entries[0].Seq, [], 1, RemoveRow: false) { ReleaseWhenIdle = true });
+
+        Assert.Equal(CompletionResult.Written, result);
+        Assert.False(lease.IsLost);
+        Assert.Null(await _leases.AcquireAsync(net, "other"));
+        Assert.Equal(LeaseRelease.Released, await _leases.ReleaseAsync(lease));
+    }
+
+    [Fact]
+    public async Task A_confirmation_after_the_lease_ran_out_releases_it_and_says_so()
+    {
+        var net = await Scenario.CreateNetworkAsync("late");
+        var seq = (await Scenario.EntriesAsync(net))[0].Seq;
+        var lease = (await _leases.AcquireAsync(net, "me"))!;
+        await using (var expire = DataSource.CreateCommand("update resource_leases set expires_at = clock_timestamp() - interval '1 second' where resource_id = @id"))
+        {
+            expire.Parameters.AddWithValue("id", net);
+            await expire.ExecuteNonQueryAsync();
+        }
+
+        var result = await _completion.ConfirmAsync(lease, new Confirmation("network", seq, [], 1, RemoveRow: false) { ReleaseWhenIdle = true });
+
+        Assert.Equal(CompletionResult.ReleasedAfterExpiry, result);
     }
 }
