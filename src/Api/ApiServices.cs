@@ -12,13 +12,10 @@ namespace OutboxSync.Api;
 
 public static class ApiServices
 {
-    /// <summary>Options, authentication, the accept path and endpoint services of the Neutron API.</summary>
+    /// <summary>Options, authentication, the accept path and endpoint services of the Neutron API. Expects
+    /// <see cref="ServiceDefaults.AddServiceDefaults"/> (database, health, telemetry) to be registered too.</summary>
     public static IHostApplicationBuilder AddApiServices(this IHostApplicationBuilder builder)
     {
-        builder.UseShippedSettings();
-        builder.AddOutboxSyncDatabase();
-        builder.AddOutboxSyncHealth();
-        builder.AddOutboxSyncTelemetry("outboxsync-api");
         builder.Services.AddHostedService<ModelWarmup>();
         builder.Services.AddOptions<ApiOptions>()
             .Bind(builder.Configuration.GetSection(ApiOptions.Section))
@@ -72,8 +69,6 @@ public static class ApiServices
 
     public static WebApplication MapNeutronApi(this WebApplication app)
     {
-        app.MapOutboxSyncHealth();
-        app.MapOutboxSyncMetrics();
         app.MapVersions();
         app.MapExtensions();
         app.MapNetworks();

@@ -1,5 +1,4 @@
 using OutboxSync.Hosting;
-using OutboxSync.Persistence;
 using OutboxSync.Worker;
 using OutboxSync.Worker.Maintenance;
 
@@ -11,20 +10,16 @@ using OutboxSync.Worker.Maintenance;
 //   Maintenance/ clustered Quartz jobs (retention, lease sweep, stuck work, scheduled reconciliation), queue gauges,
 //                and reconciliation runs (database vs back end, both ways)
 var builder = WebApplication.CreateBuilder(args);
-builder.UseShippedSettings();
+builder.AddServiceDefaults("outboxsync-worker");
 if (string.IsNullOrEmpty(builder.Configuration["urls"]))
 {
     // Health endpoints only; an ephemeral loopback port unless --urls / ASPNETCORE_URLS says otherwise, so
     // several replicas can share a host.
     builder.WebHost.UseUrls("http://127.0.0.1:0");
 }
-builder.AddOutboxSyncDatabase();
-builder.AddOutboxSyncHealth();
-builder.AddOutboxSyncTelemetry("outboxsync-worker");
 builder.AddWorkerServices();
 builder.AddMaintenanceJobs();
 
 var app = builder.Build();
-app.MapOutboxSyncHealth();
-app.MapOutboxSyncMetrics();
+app.MapServiceDefaults();
 await app.RunAsync();

@@ -15,7 +15,7 @@ public static class WorkerServices
     /// <summary>
     /// Registers the drain and the reconciliation job: validated options (Worker, Worker:Retry, Worker:Reconciliation, Leases, Backend), lease and outbox stores,
     /// the back-end client with its pipeline, and the hosted loop, heartbeat and LISTEN services.
-    /// Expects <c>AddOutboxSyncDatabase()</c> (NpgsqlDataSource, TimeProvider) to be registered too.
+    /// Expects <c>AddServiceDefaults</c> (or at least <c>AddOutboxSyncDatabase()</c>: NpgsqlDataSource, TimeProvider) to be registered too.
     /// </summary>
     public static IHostApplicationBuilder AddWorkerServices(this IHostApplicationBuilder builder)
     {

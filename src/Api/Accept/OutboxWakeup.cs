@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Npgsql;
+using OutboxSync.Outbox;
 
 namespace OutboxSync.Api.Accept;
 
@@ -10,8 +11,6 @@ namespace OutboxSync.Api.Accept;
 /// </summary>
 public sealed partial class OutboxWakeup(NpgsqlDataSource dataSource, ILogger<OutboxWakeup> logger) : BackgroundService
 {
-    public const string Channel = "outbox_wakeup";
-
     private readonly Channel<bool> _pokes = System.Threading.Channels.Channel.CreateBounded<bool>(
         new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
 
@@ -24,7 +23,7 @@ public sealed partial class OutboxWakeup(NpgsqlDataSource dataSource, ILogger<Ou
             _pokes.Reader.TryRead(out _);
             try
             {
-                await using var cmd = dataSource.CreateCommand($"select pg_notify('{Channel}', '')");
+                await using var cmd = dataSource.CreateCommand($"select pg_notify('{OutboxWakeupChannel.Name}', '')");
                 await cmd.ExecuteNonQueryAsync(stoppingToken);
             }
             catch (NpgsqlException e)

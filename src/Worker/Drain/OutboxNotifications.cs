@@ -2,6 +2,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using OutboxSync.Outbox;
 using OutboxSync.Persistence;
 
 namespace OutboxSync.Worker.Drain;
@@ -19,8 +20,6 @@ public sealed class OutboxNotifications(
     TimeProvider time,
     ILogger<OutboxNotifications> logger) : BackgroundService
 {
-    public const string Channel = "outbox_wakeup";
-
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         if (!drainOptions.Value.ListenForNotifications)
@@ -42,7 +41,7 @@ public sealed class OutboxNotifications(
                 await using var connection = new NpgsqlConnection(connectionString);
                 await connection.OpenAsync(stoppingToken);
                 connection.Notification += (_, _) => signals.Wake();
-                await using (var listen = new NpgsqlCommand($"listen {Channel}", connection))
+                await using (var listen = new NpgsqlCommand($"listen {OutboxWakeupChannel.Name}", connection))
                 {
                     await listen.ExecuteNonQueryAsync(stoppingToken);
                 }
