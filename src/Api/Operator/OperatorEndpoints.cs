@@ -61,67 +61,38 @@ public static class OperatorEndpoints
         return TypedResults.Ok(new JsonObject { ["entries"] = await ReadRowsAsync(cmd, ct) });
     }
 
-    /// <summary>
-    /// A failed entry is queued again as a new entry carrying the same change (fresh attempts, its resource back to
-    /// PENDING_*); the failed one is marked superseded and keeps its last_error. A new entry means a new
-    /// Idempotency-Key (seq-based): the back end caches its final answer per key, so resending under the old key
-    /// would only replay the rejection that failed it. The copy keeps dispatched_at, since the change may have
-    /// reached the back end before it failed.
-    /// </summary>
+    /// <summary>A failed entry is queued again as a new entry carrying the same change (<see cref="OutboxRepairs.RetryFailedAsync"/>).</summary>
     private static async Task<Ok<JsonObject>> Retry(long seq, HttpContext context, OutboxSyncDbContext db, OutboxWakeup wakeup, CancellationToken ct)
     {
         var actor = TenantContext.From(context).Name;
         await using var tx = await db.Database.BeginTransactionAsync(ct);
-        var entry = await db.OutboxEntries.FromSqlRaw("select * from outbox_entries where seq = {0} for update", seq).SingleOrDefaultAsync(ct)
-            ?? throw new NeutronException(404, "OutboxEntryNotFound", $"Outbox entry {seq} could not be found.");
-        if (entry.State != OutboxState.Failed)
-        {
-            throw NeutronException.Conflict("OutboxEntryNotFailed", $"Outbox entry {seq} is {entry.State}; only failed entries can be retried.");
-        }
-        var retriedAs = (await db.Database.SqlQueryRaw<long>("""
-            insert into outbox_entries (resource_type, resource_id, operation, revision, payload, project_id, depends_on, trace_parent, dispatched_at)
-            select resource_type, resource_id, operation, revision, payload, project_id, depends_on, trace_parent, dispatched_at
-            from outbox_entries where seq = {0}
-            returning seq as "Value"
-            """, seq).ToListAsync(ct))[0];
-        entry.State = OutboxState.Superseded;
-        await SetPendingStatusAsync(db, entry, ct);
-        await db.SaveChangesAsync(ct);
-        // Finished and due by the database's clock, as every other time is: the API's clock may run ahead of it.
-        // (The copy's next_attempt_at defaults to now().)
-        await db.Database.ExecuteSqlRawAsync("update outbox_entries set completed_at = clock_timestamp() where seq = {0}", [seq], ct);
+        var repair = await OutboxRepairs.RetryFailedAsync(db, seq, ct);
+        var entry = Found(repair, seq, "OutboxEntryNotFailed", state => $"Outbox entry {seq} is {state}; only failed entries can be retried.");
         await AuditAsync(db, actor, "retry", $"outbox/{seq}",
-            new JsonObject { ["resource_id"] = entry.ResourceId.ToString(), ["retried_as"] = retriedAs }, ct);
+            new JsonObject { ["resource_id"] = entry.ResourceId.ToString(), ["retried_as"] = repair.RetriedAs }, ct);
         await tx.CommitAsync(ct);
         wakeup.Poke();
-        return TypedResults.Ok(new JsonObject { ["seq"] = seq, ["state"] = entry.State, ["retried_as"] = retriedAs });
+        return TypedResults.Ok(new JsonObject { ["seq"] = seq, ["state"] = entry.State, ["retried_as"] = repair.RetriedAs });
     }
 
-    /// <summary>Drops a pending or failed entry; its resource is marked ERROR naming the discard, since the back
-    /// end will not receive that change.</summary>
+    /// <summary>Drops a pending or failed entry; its resource goes to ERROR (<see cref="OutboxRepairs.DiscardAsync"/>).</summary>
     private static async Task<Ok<JsonObject>> Discard(long seq, HttpContext context, OutboxSyncDbContext db, CancellationToken ct)
     {
         var actor = TenantContext.From(context).Name;
         await using var tx = await db.Database.BeginTransactionAsync(ct);
-        var entry = await db.OutboxEntries.FromSqlRaw("select * from outbox_entries where seq = {0} for update", seq).SingleOrDefaultAsync(ct)
-            ?? throw new NeutronException(404, "OutboxEntryNotFound", $"Outbox entry {seq} could not be found.");
-        if (entry.State is not (OutboxState.Pending or OutboxState.Failed))
-        {
-            throw NeutronException.Conflict("OutboxEntryFinished", $"Outbox entry {seq} is {entry.State} and cannot be discarded.");
-        }
-        entry.State = OutboxState.Discarded;
-        var table = ResourceType.FromName(entry.ResourceType)!.Table;
-        // The table name comes from the fixed ResourceType list, never from the request.
-        var markError = $"update {table} set status = 'ERROR', status_reason = {{0}} where id = {{1}}";
-        await db.Database.ExecuteSqlRawAsync(markError,
-            [$"outbox entry {seq} ({entry.Operation}) discarded by operator {actor}", entry.ResourceId], ct);
-        await db.SaveChangesAsync(ct);
-        // Finished by the database's clock: retention compares completed_at with it.
-        await db.Database.ExecuteSqlRawAsync("update outbox_entries set completed_at = clock_timestamp() where seq = {0}", [seq], ct);
+        var repair = await OutboxRepairs.DiscardAsync(db, seq, actor, ct);
+        var entry = Found(repair, seq, "OutboxEntryFinished", state => $"Outbox entry {seq} is {state} and cannot be discarded.");
         await AuditAsync(db, actor, "discard", $"outbox/{seq}", new JsonObject { ["resource_id"] = entry.ResourceId.ToString() }, ct);
         await tx.CommitAsync(ct);
         return TypedResults.Ok(new JsonObject { ["seq"] = seq, ["state"] = entry.State });
     }
+
+    private static OutboxEntry Found(EntryRepair repair, long seq, string conflictType, Func<string, string> conflictMessage) => repair.Outcome switch
+    {
+        EntryRepairOutcome.Done => repair.Entry!,
+        EntryRepairOutcome.NotFound => throw new NeutronException(404, "OutboxEntryNotFound", $"Outbox entry {seq} could not be found."),
+        _ => throw NeutronException.Conflict(conflictType, conflictMessage(repair.Entry!.State)),
+    };
 
     /// <summary>Re-sends a resource in ERROR: a new entry carrying its current state (or its delete).</summary>
     private static async Task<Ok<JsonObject>> Resync(string type, Guid id, HttpContext context, OutboxSyncDbContext db,
@@ -213,17 +184,6 @@ public static class OperatorEndpoints
         await using var cmd = db.CreateCommand("select id, at, actor, action, target, details from operator_audit order by id desc limit @limit");
         cmd.Parameters.AddWithValue("limit", Math.Clamp(limit ?? 100, 1, 1000));
         return TypedResults.Ok(new JsonObject { ["audit"] = await ReadRowsAsync(cmd, ct) });
-    }
-
-    private static async Task SetPendingStatusAsync(OutboxSyncDbContext db, OutboxEntry entry, CancellationToken ct)
-    {
-        var table = ResourceType.FromName(entry.ResourceType)!.Table;
-        var status = entry.Operation is OutboxOperation.Delete or OutboxOperation.RemoveInterface
-            ? $"'{ResourceStatus.PendingDelete}'"
-            : "case when applied_revision = 0 then 'PENDING_CREATE' else 'PENDING_UPDATE' end";
-        // Table and status expression come from fixed values above, never from the request.
-        var markPending = $"update {table} set status = {status}, status_reason = null where id = {{0}}";
-        await db.Database.ExecuteSqlRawAsync(markPending, [entry.ResourceId], ct);
     }
 
     private static async Task AuditAsync(OutboxSyncDbContext db, string actor, string action, string target, JsonObject details, CancellationToken ct)

@@ -44,10 +44,7 @@ public sealed class OutboxClaim(NpgsqlDataSource dataSource)
         """;
 
     private const string RowSql = """
-        select 'network', status, revision_number, applied_revision from networks where id = @id
-        union all select 'subnet', status, revision_number, applied_revision from subnets where id = @id
-        union all select 'port', status, revision_number, applied_revision from ports where id = @id
-        union all select 'router', status, revision_number, applied_revision from routers where id = @id
+        select resource_type, status, revision_number, applied_revision from resources where id = @id
         """;
 
     private const string EverDispatchedSql =

@@ -41,20 +41,6 @@ public sealed partial class ReconciliationRepair(
         for update of r
         """;
 
-    // Invariant: an orphan is deleted only if no resource here is it or can become it — no row of any type with
-    // its id (the API generates ids and never reuses them, so none can appear later) and no entry for it pending or
-    // finished since the run began (a create or delete in flight). One statement: the check and the insert agree.
-    private const string OrphanDeleteSql = """
-        insert into outbox_entries (resource_type, resource_id, operation, revision, payload, project_id, depends_on, trace_parent, state, created_at)
-        select @type, @id, @operation, @revision, @payload::jsonb, '', @depends_on, @trace_parent, 'pending', clock_timestamp()
-        where not exists (select 1 from networks where id = @id)
-          and not exists (select 1 from subnets where id = @id)
-          and not exists (select 1 from ports where id = @id)
-          and not exists (select 1 from routers where id = @id)
-          and not exists (select 1 from outbox_entries e
-                          where e.resource_id = @id and (e.state = 'pending' or e.completed_at >= @since))
-        returning seq
-        """;
 
     /// <summary>Enqueues a repair for each finding, within the per-run limit; returns the findings with what was done.</summary>
     public async Task<IReadOnlyList<ReconciliationFinding>> EnqueueAsync(IReadOnlyList<ReconciliationFinding> findings, DateTimeOffset since, CancellationToken ct)
@@ -84,7 +70,7 @@ public sealed partial class ReconciliationRepair(
         if (enqueued > 0)
         {
             LogEnqueued(logger, enqueued);
-            await using var notify = dataSource.CreateCommand($"select pg_notify('{OutboxNotifications.Channel}', '')");
+            await using var notify = dataSource.CreateCommand($"select pg_notify('{OutboxWakeupChannel.Name}', '')");
             await notify.ExecuteNonQueryAsync(ct);
         }
         return done;
@@ -169,20 +155,9 @@ public sealed partial class ReconciliationRepair(
         return seq is null ? ("skipped: the resource exists here or is in motion", null) : ("enqueued delete", seq);
     }
 
-    private async Task<long?> InsertOrphanEntryAsync(ResourceType type, Guid id, string operation, long revision, JsonObject payload,
-        List<Guid> dependsOn, DateTimeOffset since, CancellationToken ct)
-    {
-        await using var cmd = dataSource.CreateCommand(OrphanDeleteSql);
-        cmd.Parameters.AddWithValue("type", type.Name);
-        cmd.Parameters.AddWithValue("id", id);
-        cmd.Parameters.AddWithValue("operation", operation);
-        cmd.Parameters.AddWithValue("revision", revision);
-        cmd.Parameters.AddWithValue("payload", payload.ToJsonString());
-        cmd.Parameters.Add(new NpgsqlParameter("depends_on", NpgsqlDbType.Array | NpgsqlDbType.Uuid) { Value = dependsOn.Where(d => d != id).Distinct().ToArray() });
-        cmd.Parameters.Add(new NpgsqlParameter("trace_parent", NpgsqlDbType.Text) { Value = (object?)Activity.Current?.Id ?? DBNull.Value });
-        cmd.Parameters.AddWithValue("since", since);
-        return await cmd.ExecuteScalarAsync(ct) is long seq ? seq : null;
-    }
+    private Task<long?> InsertOrphanEntryAsync(ResourceType type, Guid id, string operation, long revision, JsonObject payload,
+        List<Guid> dependsOn, DateTimeOffset since, CancellationToken ct) =>
+        OutboxRepairs.EnqueueOrphanAsync(dataSource, type, id, operation, revision, payload.ToJsonString(), dependsOn, since, ct);
 
     [LoggerMessage(LogLevel.Information, "Reconciliation enqueued {Count} repairs")]
     private static partial void LogEnqueued(ILogger logger, int count);

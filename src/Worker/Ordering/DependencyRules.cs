@@ -31,13 +31,8 @@ public sealed class DependencyRules(NpgsqlDataSource dataSource)
 
     // A parent whose create failed and which the back end never confirmed will never exist: its children fail.
     private const string FailedParentSql = """
-        select id, kind, coalesce(status_reason, 'no reason recorded') from (
-            select id, 'network' as kind, status, status_reason, applied_revision from networks where id = any(@deps)
-            union all select id, 'subnet', status, status_reason, applied_revision from subnets where id = any(@deps)
-            union all select id, 'port', status, status_reason, applied_revision from ports where id = any(@deps)
-            union all select id, 'router', status, status_reason, applied_revision from routers where id = any(@deps)
-        ) p
-        where status = 'ERROR' and applied_revision = 0
+        select id, resource_type, coalesce(status_reason, 'no reason recorded') from resources
+        where id = any(@deps) and status = 'ERROR' and applied_revision = 0
         limit 1
         """;
 
