@@ -44,6 +44,13 @@ public sealed record PendingEntry(
             }
         }
     }
+
+    /// <summary>Reads a payload attribute that must be a UUID string (an interface's <c>router_id</c>, <c>subnet_id</c>).</summary>
+    public static bool TryGuid(System.Text.Json.JsonElement payload, string name, out Guid value)
+    {
+        value = default;
+        return payload.TryGetProperty(name, out var p) && p.ValueKind == System.Text.Json.JsonValueKind.String && Guid.TryParse(p.GetString(), out value);
+    }
 }
 
 /// <summary>The resource row's status columns, or absent when the row is gone.</summary>

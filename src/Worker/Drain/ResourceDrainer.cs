@@ -1,12 +1,9 @@
 using System.Diagnostics;
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OutboxSync.Hosting;
 using OutboxSync.Leases;
 using OutboxSync.Outbox;
-using OutboxSync.Resources;
 using OutboxSync.Worker.Backend;
 using OutboxSync.Worker.Ordering;
 using OutboxSync.Worker.Retry;
@@ -305,65 +302,5 @@ public sealed class ResourceDrainer(
         public LeaseRelease? Released;
 
         public ResourceDrainSummary ToSummary() => new(Applied, Failed, Cancelled, Blocked, Rescheduled, Lost, Lost ? LostReason : null, InDoubt, Released);
-    }
-}
-
-/// <summary>Maps a drain step onto the back-end contract's URLs and bodies.</summary>
-internal static class BackendRequests
-{
-    public static BackendRequest For(DrainStep.Send send, FencingToken token)
-    {
-        var e = send.Entry;
-        var collection = ResourceType.FromName(e.ResourceType)!.Collection;
-        var key = $"seq-{e.Seq}";
-        return send.Operation switch
-        {
-            OutboxOperation.Create => new BackendRequest(HttpMethod.Post, $"v1/{collection}", StateBody(e), token, key, e.TraceParent),
-            OutboxOperation.Update => new BackendRequest(HttpMethod.Put, $"v1/{collection}/{e.ResourceId}", StateBody(e), token, key, e.TraceParent),
-            OutboxOperation.Delete => new BackendRequest(HttpMethod.Delete, $"v1/{collection}/{e.ResourceId}", null, token, key, e.TraceParent),
-            OutboxOperation.AddInterface => new BackendRequest(HttpMethod.Put, InterfacePath(e), InterfaceBody(e), token, key, e.TraceParent),
-            OutboxOperation.RemoveInterface => new BackendRequest(HttpMethod.Delete, InterfacePath(e), null, token, key, e.TraceParent),
-            _ => throw new InvalidOperationException($"Unknown operation {send.Operation}"),
-        };
-    }
-
-    /// <summary>The PUT that follows a create answered already_exists when the create carried later updates.</summary>
-    public static BackendRequest UpdateAfterExisting(DrainStep.Send send, FencingToken token)
-    {
-        var e = send.Entry;
-        var collection = ResourceType.FromName(e.ResourceType)!.Collection;
-        return new BackendRequest(HttpMethod.Put, $"v1/{collection}/{e.ResourceId}", StateBody(e), token, $"seq-{e.Seq}-update", e.TraceParent);
-    }
-
-    /// <summary>The port object's delete that follows a confirmed remove_interface.</summary>
-    public static BackendRequest DeletePortAfterInterface(DrainStep.Send send, FencingToken token) =>
-        new(HttpMethod.Delete, $"v1/ports/{send.Entry.ResourceId}", null, token, $"seq-{send.Entry.Seq}-port", send.Entry.TraceParent);
-
-    private static string StateBody(PendingEntry e) => new JsonObject
-    {
-        ["id"] = e.ResourceId.ToString(),
-        ["revision"] = e.Revision,
-        ["attributes"] = JsonNode.Parse(e.Payload),
-    }.ToJsonString();
-
-    private static string InterfacePath(PendingEntry e)
-    {
-        using var doc = JsonDocument.Parse(e.Payload);
-        Coalescing.TryGuid(doc.RootElement, "router_id", out var router);
-        return $"v1/routers/{router}/interfaces/{e.ResourceId}";
-    }
-
-    private static string InterfaceBody(PendingEntry e)
-    {
-        var payload = JsonNode.Parse(e.Payload)!.AsObject();
-        return new JsonObject
-        {
-            ["revision"] = e.Revision,
-            ["attributes"] = new JsonObject
-            {
-                ["subnet_id"] = payload["subnet_id"]?.DeepClone(),
-                ["ip_address"] = payload["ip_address"]?.DeepClone(),
-            },
-        }.ToJsonString();
     }
 }

@@ -115,11 +115,11 @@ public static class Coalescing
             }
             if (entry.Operation is OutboxOperation.AddInterface or OutboxOperation.RemoveInterface)
             {
-                if (!TryGuid(doc.RootElement, "router_id", out _))
+                if (!PendingEntry.TryGuid(doc.RootElement, "router_id", out _))
                 {
                     return "interface payload has no valid router_id";
                 }
-                if (entry.Operation == OutboxOperation.AddInterface && !TryGuid(doc.RootElement, "subnet_id", out _))
+                if (entry.Operation == OutboxOperation.AddInterface && !PendingEntry.TryGuid(doc.RootElement, "subnet_id", out _))
                 {
                     return "interface payload has no valid subnet_id";
                 }
@@ -130,11 +130,5 @@ public static class Coalescing
             return $"payload is not valid JSON: {e.Message}";
         }
         return null;
-    }
-
-    internal static bool TryGuid(JsonElement obj, string name, out Guid value)
-    {
-        value = default;
-        return obj.TryGetProperty(name, out var p) && p.ValueKind == JsonValueKind.String && Guid.TryParse(p.GetString(), out value);
     }
 }
