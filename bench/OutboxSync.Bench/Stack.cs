@@ -78,8 +78,28 @@ public sealed class Stack : IAsyncDisposable
                 ["Worker__ListenForNotifications"] = listen ? "true" : "false",
             }, listens: false)
             : Service.StartAsync($"hangfire-{i}", BaselineDll, BaselineEnv(), ["--design", Design, "--role", "worker", "--workers", _o.InFlight.ToString()]));
+        var startedAt = await _pg.ScalarAsync<string>("select now()::text");
         Workers.AddRange(await Task.WhenAll(starts));
-        await Task.Delay(_o.Smoke ? 500 : Design == Designs.OutboxSync ? 1500 : 3000); // LISTEN / Hangfire server registration
+        await WaitWorkersReadyAsync(replicas, listen, startedAt);
+    }
+
+    /// <summary>
+    /// Ready when every replica shows itself in the database: an OutboxSync worker's heartbeat row (written as it
+    /// starts) and, when it listens, its LISTEN session; a Hangfire server's registration since the start.
+    /// </summary>
+    private async Task WaitWorkersReadyAsync(int replicas, bool listen, string startedAt)
+    {
+        var beating = $"(select count(*) from worker_replicas where heartbeat_at >= '{startedAt}'::timestamptz)";
+        var ready = Design == Designs.OutboxSync
+            ? $"select least({beating}, " + (listen ? "(select count(*) from pg_stat_activity where query = 'listen outbox_wakeup'))" : $"{beating})")
+            // Hangfire keeps heartbeats as UTC timestamps without a zone.
+            : $"select count(*) from hangfire.server where lastheartbeat >= ('{startedAt}'::timestamptz at time zone 'utc')";
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (await _pg.ScalarAsync<long>(ready) < replicas)
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"{Design}: {replicas} worker(s) not registered after 60 s");
+            await Task.Delay(50);
+        }
     }
 
     public async Task StopWorkersAsync()
