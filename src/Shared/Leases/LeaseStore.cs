@@ -17,45 +17,37 @@ public sealed class LeaseStore(NpgsqlDataSource dataSource, IOptions<LeaseOption
     // The previous holder (for the takeover metric only) is read from the statement's snapshot in the same
     // statement; under a race it can name an older holder than the row actually overwritten, and no decision
     // depends on it.
-    private const string AcquireSql = """
-        with previous as (
-            select resource_id, holder from resource_leases where resource_id = any(@ids)
-        ), won as (
-            insert into resource_leases as l (resource_id, holder, token, acquired_at, expires_at)
-            select id, @holder, nextval('fencing_tokens'), clock_timestamp(), clock_timestamp() + @ttl
-            from unnest(@ids) as id
-            on conflict (resource_id) do update
-                set holder = excluded.holder, token = excluded.token,
-                    acquired_at = excluded.acquired_at, expires_at = excluded.expires_at
-                where l.expires_at < clock_timestamp()
-            returning l.resource_id, l.token
-        )
-        select won.resource_id, won.token, previous.holder
-        from won left join previous on previous.resource_id = won.resource_id
-        """;
-
-    // The same acquire, over the resources OutboxClaim finds due, in ONE statement: one round trip per pass instead
-    // of a read then an acquire, and no window between them in which another replica takes what we read. The due
-    // list has one row per resource, as ON CONFLICT DO UPDATE requires. Its limit is written into the text (one
-    // prepared statement per limit, up to Worker:BatchSize of them), so the only array parameter is @skip.
-    private const string AcquireDueSql = """
-        with due as ({0}
+    // {0} names the candidates, one row per resource: ON CONFLICT DO UPDATE may touch a row only once per statement.
+    // Every candidate comes back, with a null token when it was not won, so a caller knows a lost race (another
+    // replica took it first) from nothing being there.
+    private const string AcquireTemplate = """
+        with candidates as ({0}
         ), previous as (
-            select l.resource_id, l.holder from resource_leases l join due on due.resource_id = l.resource_id
+            select l.resource_id, l.holder from resource_leases l join candidates c on c.resource_id = l.resource_id
         ), won as (
             insert into resource_leases as l (resource_id, holder, token, acquired_at, expires_at)
             select resource_id, @holder, nextval('fencing_tokens'), clock_timestamp(), clock_timestamp() + @ttl
-            from due
+            from candidates
             on conflict (resource_id) do update
                 set holder = excluded.holder, token = excluded.token,
                     acquired_at = excluded.acquired_at, expires_at = excluded.expires_at
                 where l.expires_at < clock_timestamp()
             returning l.resource_id, l.token
         )
-        select won.resource_id, won.token, previous.holder
-        from won left join previous on previous.resource_id = won.resource_id
+        select c.resource_id, won.token, previous.holder
+        from candidates c
+        left join won on won.resource_id = c.resource_id
+        left join previous on previous.resource_id = c.resource_id
         """;
 
+    // The ids the caller names (made distinct before sending).
+    private static readonly string AcquireSql = string.Format(System.Globalization.CultureInfo.InvariantCulture, AcquireTemplate,
+        "select unnest(@ids) as resource_id");
+
+    // The drain's claim: the same acquire over the resources OutboxClaim finds due, in ONE statement. One round trip
+    // per pass instead of a read then an acquire, and no window between them in which another replica takes what was
+    // read. The limit is written into the text (one prepared statement per limit, up to Worker:BatchSize of them), so
+    // the only array parameter is @skip.
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<int, string> AcquireDueByLimit = new();
 
     // Invariant: only the current, still-live holder extends a lease; once it expired (even if nobody took it
@@ -94,42 +86,49 @@ public sealed class LeaseStore(NpgsqlDataSource dataSource, IOptions<LeaseOption
         cmd.Parameters.Add(new NpgsqlParameter<Guid[]>("ids", NpgsqlDbType.Array | NpgsqlDbType.Uuid) { TypedValue = ids });
         cmd.Parameters.AddWithValue("holder", holder);
         cmd.Parameters.AddWithValue("ttl", o.Duration);
-        return await ReadWonAsync(cmd, holder, sentAt, ct);
+        return (await ReadAsync(cmd, holder, sentAt, ct)).Won;
     }
 
     /// <summary>
     /// Takes the leases on at most <paramref name="limit"/> resources whose head entry is due and which nobody holds,
-    /// oldest head first, leaving out <paramref name="skip"/>: the drain's claim. Returns the leases won.
+    /// oldest head first, leaving out <paramref name="skip"/>: the drain's claim. Returns the leases won and how many
+    /// resources were due (more than won when another replica took some first).
     /// </summary>
-    public async Task<IReadOnlyList<ResourceLease>> AcquireDueAsync(int limit, string holder, IReadOnlyCollection<Guid> skip, CancellationToken ct = default)
+    public async Task<LeaseClaim> AcquireDueAsync(int limit, string holder, IReadOnlyCollection<Guid> skip, CancellationToken ct = default)
     {
         if (limit <= 0)
         {
-            return [];
+            return new LeaseClaim([], 0);
         }
-        var sql = AcquireDueByLimit.GetOrAdd(limit, l => string.Format(System.Globalization.CultureInfo.InvariantCulture, AcquireDueSql,
+        var sql = AcquireDueByLimit.GetOrAdd(limit, l => string.Format(System.Globalization.CultureInfo.InvariantCulture, AcquireTemplate,
             OutboxSync.Outbox.OutboxClaim.DueResourcesQuery(l)));
         var sentAt = time.GetTimestamp();
         await using var cmd = dataSource.CreateCommand(sql);
         cmd.Parameters.Add(new NpgsqlParameter<Guid[]>("skip", NpgsqlDbType.Array | NpgsqlDbType.Uuid) { TypedValue = skip.ToArray() });
         cmd.Parameters.AddWithValue("holder", holder);
         cmd.Parameters.AddWithValue("ttl", options.Value.Duration);
-        return await ReadWonAsync(cmd, holder, sentAt, ct);
+        return await ReadAsync(cmd, holder, sentAt, ct);
     }
 
-    private async Task<List<ResourceLease>> ReadWonAsync(NpgsqlCommand cmd, string holder, long sentAt, CancellationToken ct)
+    private async Task<LeaseClaim> ReadAsync(NpgsqlCommand cmd, string holder, long sentAt, CancellationToken ct)
     {
         var o = options.Value;
         var won = new List<ResourceLease>();
+        var candidates = 0;
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
         {
+            candidates++;
+            if (reader.IsDBNull(1))
+            {
+                continue;
+            }
             won.Add(new ResourceLease(reader.GetGuid(0), holder, new FencingToken(reader.GetInt64(1)), time, sentAt, o.TrustWindow)
             {
                 PreviousHolder = reader.IsDBNull(2) ? null : reader.GetString(2),
             });
         }
-        return won;
+        return new LeaseClaim(won, candidates);
     }
 
     public async Task<ResourceLease?> AcquireAsync(Guid resourceId, string holder, CancellationToken ct = default) =>

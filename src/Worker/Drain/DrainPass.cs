@@ -9,13 +9,14 @@ using OutboxSync.Outbox;
 
 namespace OutboxSync.Worker.Drain;
 
-/// <summary>What one pass did: how many resources it asked for, won leases on, and the in-flight total after.</summary>
-public sealed record DrainResult(int Requested, int Acquired, int InFlight)
+/// <summary>What one pass did: how many resources it asked for, found due, won leases on, and the in-flight total after.</summary>
+public sealed record DrainResult(int Requested, int Due, int Acquired, int InFlight)
 {
-    public static readonly DrainResult Nothing = new(0, 0, 0);
+    public static readonly DrainResult Nothing = new(0, 0, 0, 0);
 
-    /// <summary>The claim filled every free slot, so more work is probably waiting.</summary>
-    public bool Saturated => Requested > 0 && Acquired >= Requested;
+    /// <summary>The claim found work for every free slot (even if other replicas won some of it), so more is
+    /// probably waiting: the loop claims again at once instead of waiting for a wake-up.</summary>
+    public bool Saturated => Requested > 0 && Due >= Requested;
 }
 
 /// <summary>
@@ -55,10 +56,11 @@ public sealed class DrainPass(
         var free = Math.Min(o.MaxInFlight - _inFlight.Count, o.BatchSize);
         if (free <= 0)
         {
-            return new DrainResult(0, 0, _inFlight.Count);
+            return new DrainResult(0, 0, 0, _inFlight.Count);
         }
         // Resources still finishing here (their lease may already be given up) are skipped: one drain per resource.
-        var won = await leases.AcquireDueAsync(free, o.InstanceId, _inFlight.Keys.ToList(), ct);
+        var claim = await leases.AcquireDueAsync(free, o.InstanceId, _inFlight.Keys.ToList(), ct);
+        var won = claim.Won;
         LeaseMetrics.RecordAcquired(won);
         foreach (var lease in won)
         {
@@ -79,7 +81,7 @@ public sealed class DrainPass(
                 }
             }, CancellationToken.None);
         }
-        return new DrainResult(free, won.Count, _inFlight.Count);
+        return new DrainResult(free, claim.Due, won.Count, _inFlight.Count);
     }
 
     /// <summary>Completes when every drain started so far has finished.</summary>

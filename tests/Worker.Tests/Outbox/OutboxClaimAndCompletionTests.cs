@@ -27,10 +27,40 @@ public sealed class OutboxClaimAndCompletionTests : DatabaseBackedTests
         }
         await _leases.AcquireAsync(nets[1], "someone");
 
-        var won = await _leases.AcquireDueAsync(3, "me", []);
+        var claim = await _leases.AcquireDueAsync(3, "me", []);
 
         // The three oldest heads nobody holds; the fifth waits for the next pass.
-        Assert.Equal(new HashSet<Guid> { nets[0], nets[2], nets[3] }, won.Select(l => l.ResourceId).ToHashSet());
+        Assert.Equal(new HashSet<Guid> { nets[0], nets[2], nets[3] }, claim.Won.Select(l => l.ResourceId).ToHashSet());
+        Assert.Equal(3, claim.Due);
+    }
+
+    [Fact]
+    public async Task A_claim_that_loses_a_due_resource_to_another_replica_reports_it_as_due_so_the_loop_claims_again()
+    {
+        var net = await Scenario.CreateNetworkAsync("contended");
+        // Another replica's acquire of the same resource, not yet committed: our claim sees it due and waits on it.
+        await using var other = await DataSource.OpenConnectionAsync();
+        await using var tx = await other.BeginTransactionAsync();
+        await using (var take = new Npgsql.NpgsqlCommand("""
+            insert into resource_leases (resource_id, holder, token, acquired_at, expires_at)
+            values (@id, 'other', nextval('fencing_tokens'), clock_timestamp(), clock_timestamp() + interval '1 minute')
+            """, other, tx))
+        {
+            take.Parameters.AddWithValue("id", net);
+            await take.ExecuteNonQueryAsync();
+        }
+
+        var claiming = _leases.AcquireDueAsync(4, "me", []);
+        await Eventually.WaitAsync(async () =>
+        {
+            await using var waiting = DataSource.CreateCommand("select count(*) from pg_locks where not granted");
+            return (long)(await waiting.ExecuteScalarAsync())!;
+        }, n => n > 0, TimeSpan.FromSeconds(10), "the claim to wait on the other replica's lease");
+        await tx.CommitAsync();
+        var claim = await claiming;
+
+        Assert.Empty(claim.Won);
+        Assert.Equal(1, claim.Due);
     }
 
     [Fact]
@@ -39,9 +69,9 @@ public sealed class OutboxClaimAndCompletionTests : DatabaseBackedTests
         var a = await Scenario.CreateNetworkAsync("finishing");
         var b = await Scenario.CreateNetworkAsync("fresh");
 
-        var won = await _leases.AcquireDueAsync(5, "me", [a]);
+        var claim = await _leases.AcquireDueAsync(5, "me", [a]);
 
-        Assert.Equal([b], won.Select(l => l.ResourceId));
+        Assert.Equal([b], claim.Won.Select(l => l.ResourceId));
     }
 
     [Fact]
@@ -54,7 +84,7 @@ public sealed class OutboxClaimAndCompletionTests : DatabaseBackedTests
         await _leases.ReleaseAsync(lease);
         await Scenario.UpdateNetworkAsync(net, "later");
 
-        Assert.Empty(await _leases.AcquireDueAsync(10, "me", []));
+        Assert.Equal(0, (await _leases.AcquireDueAsync(10, "me", [])).Due);
         var entries = await Scenario.EntriesAsync(net);
         Assert.Equal((1, "boom"), (entries[0].Attempts, entries[0].LastError));
     }
