@@ -85,17 +85,18 @@ public static class Load
             }
         }, null);
 
-    /// <summary>N concurrent updates of one port (released together).</summary>
+    /// <summary>N concurrent updates of one port, released together once every client is ready to send.</summary>
     public static Task<LoadResult> HotAsync(Stack s, string portId, int updates, Progress progress)
     {
-        var gate = new TaskCompletionSource();
-        var run = RunAsync(s, updates, TimeSpan.FromSeconds(120), progress, async (c, r, _) =>
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var arrived = 0;
+        return RunAsync(s, updates, TimeSpan.FromSeconds(120), progress, async (c, r, _) =>
         {
-            await gate.Task;
+            if (Interlocked.Increment(ref arrived) == updates) gate.TrySetResult();
+            // A client that never arrives must not hold the others forever; it would show as a missing request.
+            await gate.Task.WaitAsync(TimeSpan.FromSeconds(30));
             await UpdatePortAsync(c, r, portId, $"hot-{r.ClientIndex}");
         }, null);
-        _ = Task.Delay(300).ContinueWith(_ => gate.TrySetResult());
-        return run;
     }
 
     /// <summary>
