@@ -30,7 +30,7 @@ public static class NetworksEndpoints
         ResourceReads.ListAsync(context, s, Type, s.Db.Networks, RenderAsync, ct);
 
     private static Task<Ok<JsonObject>> Show(string id, HttpContext context, [AsParameters] ResourceServices s, CancellationToken ct) =>
-        ResourceReads.ShowAsync<Network>(id, context, s, Type, RenderAsync, ct);
+        ResourceReads.ShowAsync(id, context, s, Type, ct);
 
     private static async Task<List<JsonObject>> RenderAsync(ResourceServices s, IReadOnlyList<Network> networks, CancellationToken ct)
     {

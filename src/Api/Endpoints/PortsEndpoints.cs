@@ -31,7 +31,7 @@ public static class PortsEndpoints
         ResourceReads.ListAsync(context, s, Type, s.Db.Ports, RenderAsync, ct);
 
     private static Task<Ok<JsonObject>> Show(string id, HttpContext context, [AsParameters] ResourceServices s, CancellationToken ct) =>
-        ResourceReads.ShowAsync<Port>(id, context, s, Type, RenderAsync, ct);
+        ResourceReads.ShowAsync(id, context, s, Type, ct);
 
     private static async Task<List<JsonObject>> RenderAsync(ResourceServices s, IReadOnlyList<Port> ports, CancellationToken ct)
     {

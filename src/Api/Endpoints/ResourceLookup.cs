@@ -2,6 +2,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using OutboxSync.Api.Auth;
+using System.Text.Json.Nodes;
 using OutboxSync.Api.Errors;
 using OutboxSync.Persistence;
 using OutboxSync.Resources;
@@ -55,6 +56,55 @@ public sealed class ResourceLookup(OutboxSyncDbContext db, IOptions<ApiOptions> 
         }
         return entity;
     }
+
+    /// <summary>
+    /// A show: the resource the caller may see, with the related rows its view needs, in one statement, rendered;
+    /// null when there is none to show. EF Core's compiled queries skip the per-call expression-tree work
+    /// (funcletizing, the query-cache lookup, FromSql's parameter expansion) that was half of the API's CPU on a
+    /// GET, and each type's related rows (a network's subnet ids, a port's addresses) come in the same round trip.
+    /// </summary>
+    public async Task<JsonObject?> FindViewAsync(ResourceType type, string id, TenantContext tenant, CancellationToken ct)
+    {
+        if (!Guid.TryParse(id, out var guid))
+        {
+            return null;
+        }
+        var (admin, project) = (tenant.IsAdmin, tenant.ProjectId);
+        return type.Name switch
+        {
+            "network" => await NetworkById(db, guid, admin, project, ct) is { } n && Shown(n.Network) ? ResourceViews.Network(n.Network, n.SubnetIds) : null,
+            "subnet" => await SubnetById(db, guid, admin, project, ct) is { } s && Shown(s) ? ResourceViews.Subnet(s) : null,
+            "port" => await PortById(db, guid, admin, project, ct) is { } p && Shown(p) ? ResourceViews.Port(p) : null,
+            "router" => await RouterById(db, guid, admin, project, ct) is { } r && Shown(r) ? ResourceViews.Router(r) : null,
+            _ => throw new ArgumentOutOfRangeException(nameof(type), type.Name, "not a resource type with a show"),
+        };
+    }
+
+    private bool Shown(StandardResource r) => !(HidePendingDeletes && r.Status == ResourceStatus.PendingDelete);
+
+    private sealed record NetworkRow(Network Network, List<Guid> SubnetIds);
+
+    // The visibility predicates below are ResourceLister.Visibility's rules in LINQ (a network is also visible to
+    // every project when shared); the tenancy suite's show and list cases hold the two forms to the same answers.
+    private static readonly Func<OutboxSyncDbContext, Guid, bool, string, CancellationToken, Task<NetworkRow?>> NetworkById =
+        EF.CompileAsyncQuery((OutboxSyncDbContext db, Guid id, bool admin, string project, CancellationToken _) =>
+            db.Networks.AsNoTracking()
+                .Where(n => n.Id == id && (admin || n.ProjectId == project || n.Shared))
+                .Select(n => new NetworkRow(n, db.Subnets.Where(s => s.NetworkId == n.Id)
+                    .OrderBy(s => s.CreatedAt).ThenBy(s => s.Id).Select(s => s.Id).ToList()))
+                .FirstOrDefault());
+
+    private static readonly Func<OutboxSyncDbContext, Guid, bool, string, CancellationToken, Task<Subnet?>> SubnetById =
+        EF.CompileAsyncQuery((OutboxSyncDbContext db, Guid id, bool admin, string project, CancellationToken _) =>
+            db.Subnets.AsNoTracking().FirstOrDefault(s => s.Id == id && (admin || s.ProjectId == project)));
+
+    private static readonly Func<OutboxSyncDbContext, Guid, bool, string, CancellationToken, Task<Port?>> PortById =
+        EF.CompileAsyncQuery((OutboxSyncDbContext db, Guid id, bool admin, string project, CancellationToken _) =>
+            db.Ports.AsNoTracking().Include(p => p.FixedIps).FirstOrDefault(p => p.Id == id && (admin || p.ProjectId == project)));
+
+    private static readonly Func<OutboxSyncDbContext, Guid, bool, string, CancellationToken, Task<Router?>> RouterById =
+        EF.CompileAsyncQuery((OutboxSyncDbContext db, Guid id, bool admin, string project, CancellationToken _) =>
+            db.Routers.AsNoTracking().FirstOrDefault(r => r.Id == id && (admin || r.ProjectId == project)));
 
     public async Task<Dictionary<Guid, List<Guid>>> SubnetIdsAsync(IReadOnlyCollection<Guid> networkIds, CancellationToken ct)
     {

@@ -24,13 +24,17 @@ public static class ResourceReads
         return TypedResults.Ok(Responses.ListBody(context.Request, type.Collection, views, page.Items.Select(x => x.Id.ToString()).ToList(), page.HasMore, request));
     }
 
-    public static async Task<Ok<JsonObject>> ShowAsync<T>(string id, HttpContext context, ResourceServices s, ResourceType type,
-        Renderer<T> render, CancellationToken ct) where T : StandardResource
+    public static async Task<Ok<JsonObject>> ShowAsync(string id, HttpContext context, ResourceServices s, ResourceType type, CancellationToken ct)
     {
-        var item = await s.Lookup.FindAsync<T>(type, id, TenantContext.From(context), forUpdate: false, ct);
+        var view = await s.Lookup.FindViewAsync(type, id, TenantContext.From(context), ct)
+            ?? throw Errors.NeutronException.NotFound(type.Name, Requests.RequestBody.Truncate(id));
         // Only the fields= part of a show's query string matters; other keys are ignored, as Neutron does.
-        var fieldsOnly = new QueryCollection(context.Request.Query.Where(q => q.Key == "fields").ToDictionary(q => q.Key, q => q.Value));
+        if (!context.Request.Query.TryGetValue("fields", out var fieldValues))
+        {
+            return TypedResults.Ok(Responses.Envelope(type.Name, view));
+        }
+        var fieldsOnly = new QueryCollection(new Dictionary<string, Microsoft.Extensions.Primitives.StringValues> { ["fields"] = fieldValues });
         var fields = ListRequest.Parse(fieldsOnly, type, 1).Fields;
-        return TypedResults.Ok(Responses.Envelope(type.Name, ResourceViews.Select((await render(s, [item], ct))[0], fields)));
+        return TypedResults.Ok(Responses.Envelope(type.Name, ResourceViews.Select(view, fields)));
     }
 }

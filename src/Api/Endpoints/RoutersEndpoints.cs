@@ -31,7 +31,7 @@ public static class RoutersEndpoints
         ResourceReads.ListAsync(context, s, Type, s.Db.Routers, RenderAsync, ct);
 
     private static Task<Ok<JsonObject>> Show(string id, HttpContext context, [AsParameters] ResourceServices s, CancellationToken ct) =>
-        ResourceReads.ShowAsync<Router>(id, context, s, Type, RenderAsync, ct);
+        ResourceReads.ShowAsync(id, context, s, Type, ct);
 
     private static Task<List<JsonObject>> RenderAsync(ResourceServices s, IReadOnlyList<Router> routers, CancellationToken ct) =>
         Task.FromResult(routers.Select(ResourceViews.Router).ToList());

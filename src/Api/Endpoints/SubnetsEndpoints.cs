@@ -31,7 +31,7 @@ public static class SubnetsEndpoints
         ResourceReads.ListAsync(context, s, Type, s.Db.Subnets, RenderAsync, ct);
 
     private static Task<Ok<JsonObject>> Show(string id, HttpContext context, [AsParameters] ResourceServices s, CancellationToken ct) =>
-        ResourceReads.ShowAsync<Subnet>(id, context, s, Type, RenderAsync, ct);
+        ResourceReads.ShowAsync(id, context, s, Type, ct);
 
     private static Task<List<JsonObject>> RenderAsync(ResourceServices s, IReadOnlyList<Subnet> subnets, CancellationToken ct) =>
         Task.FromResult(subnets.Select(ResourceViews.Subnet).ToList());
