@@ -28,7 +28,14 @@ public sealed class ApiOptions
     [Range(1, 1024, ErrorMessage = "Api:MaxConcurrentTransactions must be between 1 and 1024.")]
     public int MaxConcurrentTransactions { get; set; } = 8;
 
-    /// <summary>MTU given to networks created without one. Default: 1500.</summary>
-    [Range(68, 9216, ErrorMessage = "Api:DefaultMtu must be between 68 and 9216.")]
+    /// <summary>MTU given to networks created without one; at most <see cref="MaxMtu"/>. Default: 1500.</summary>
+    [Range(68, 65535, ErrorMessage = "Api:DefaultMtu must be between 68 and 65535.")]
     public int DefaultMtu { get; set; } = 1500;
+
+    /// <summary>
+    /// Largest MTU a network may ask for (Neutron's global_physnet_mtu less overlay overhead); a larger one is 400.
+    /// Default: 9216.
+    /// </summary>
+    [Range(68, 65535, ErrorMessage = "Api:MaxMtu must be between 68 and 65535.")]
+    public int MaxMtu { get; set; } = 9216;
 }

@@ -17,9 +17,11 @@ public static class ApiServices
     public static IHostApplicationBuilder AddApiServices(this IHostApplicationBuilder builder)
     {
         builder.Services.AddHostedService<ModelWarmup>();
+        builder.Services.Configure<Microsoft.AspNetCore.Server.Kestrel.Core.KestrelServerOptions>(o => o.UseNeutronErrorShape());
         builder.Services.AddOptions<ApiOptions>()
             .Bind(builder.Configuration.GetSection(ApiOptions.Section))
             .ValidateDataAnnotations()
+            .Validate(o => o.DefaultMtu <= o.MaxMtu, "Api:DefaultMtu must not exceed Api:MaxMtu.")
             .ValidateOnStart();
         builder.Services.AddOptions<TokenOptions>()
             .Bind(builder.Configuration.GetSection(TokenOptions.Section))

@@ -10,6 +10,7 @@ public static class ExtensionsEndpoints
     private static readonly (string Alias, string Name, string Description)[] Implemented =
     [
         ("router", "Neutron L3 Router", "Router abstraction for basic L3 forwarding between L2 Neutron networks and access to external networks via a NAT gateway."),
+        ("extraroute", "Neutron Extra Route", "Extra routes configuration for L3 router"),
         ("external-net", "Neutron external network", "Adds external network attribute to network resource."),
         ("net-mtu", "Network MTU", "Provides MTU attribute for a network resource."),
         ("project-id", "project_id field enabled", "Extension that indicates that project_id field is enabled."),

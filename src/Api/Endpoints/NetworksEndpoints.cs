@@ -15,6 +15,9 @@ public static class NetworksEndpoints
 {
     private static readonly ResourceType Type = ResourceType.Network;
 
+    /// <summary>IPv4's minimum link MTU (RFC 791); IPv6 subnets raise it to <see cref="SubnetRules.Ipv6MinMtu"/>.</summary>
+    private const int MinMtu = 68;
+
     public static RouteGroupBuilder MapNetworks(this IEndpointRouteBuilder app)
     {
         var group = app.MapGroup("/v2.0/networks").WithTags("networks");
@@ -75,7 +78,16 @@ public static class NetworksEndpoints
             network.Name = attributes.Name() ?? network.Name;
             network.Description = attributes.Description() ?? network.Description;
             network.AdminStateUp = attributes.Bool("admin_state_up") ?? network.AdminStateUp;
-            network.Mtu = attributes.Int("mtu", 68, 9216) ?? network.Mtu;
+            if (attributes.Int("mtu", MinMtu, s.Options.Value.MaxMtu) is { } mtu)
+            {
+                if (mtu < SubnetRules.Ipv6MinMtu
+                    && await s.Db.Subnets.AnyAsync(x => x.NetworkId == network.Id && x.IpVersion == 6 && x.Status != ResourceStatus.PendingDelete, ct))
+                {
+                    throw NeutronException.InvalidInput(
+                        $"network {network.Id} has IPv6 subnets, which need an MTU of at least {SubnetRules.Ipv6MinMtu}; {mtu} is too small");
+                }
+                network.Mtu = mtu;
+            }
             network.Shared = AdminOnly(attributes, "shared", tenant) ?? network.Shared;
             network.RouterExternal = AdminOnly(attributes, "router:external", tenant) ?? network.RouterExternal;
             attributes.RejectUnknown();
@@ -134,7 +146,7 @@ public static class NetworksEndpoints
             Name = a.Name() ?? "",
             Description = a.Description() ?? "",
             AdminStateUp = a.Bool("admin_state_up") ?? true,
-            Mtu = a.Int("mtu", 68, 9216) ?? options.DefaultMtu,
+            Mtu = a.Int("mtu", MinMtu, options.MaxMtu) ?? options.DefaultMtu,
             Shared = AdminOnly(a, "shared", tenant) ?? false,
             RouterExternal = AdminOnly(a, "router:external", tenant) ?? false,
         };

@@ -30,37 +30,36 @@ public sealed class PortAddressing(OutboxSyncDbContext db)
 
     public sealed record Request(Guid? SubnetId, IPAddress? Address);
 
-    public static List<Request>? ParseFixedIps(Attributes a)
+    public static List<Request>? ParseFixedIps(Attributes a) =>
+        a.Array("fixed_ips", 20) is { } array ? ParseFixedIps(a, "fixed_ips", array) : null;
+
+    /// <summary>A fixed_ips list; a router gateway's external_fixed_ips has the same shape.</summary>
+    public static List<Request> ParseFixedIps(Attributes a, string name, JsonArray array)
     {
-        var array = a.Array("fixed_ips", 20);
-        if (array is null)
-        {
-            return null;
-        }
         var requests = new List<Request>();
         foreach (var item in array)
         {
             if (item is not JsonObject o || o.Count == 0 || o.Any(p => p.Key is not ("subnet_id" or "ip_address")))
             {
-                throw a.Invalid("fixed_ips", "each entry may only have 'subnet_id' and/or 'ip_address'");
+                throw a.Invalid(name, "each entry may only have 'subnet_id' and/or 'ip_address'");
             }
             Guid? subnetId = null;
             IPAddress? address = null;
             if (o["subnet_id"] is { } s)
             {
-                subnetId = s is JsonValue sv && sv.TryGetValue(out string? st) && Guid.TryParse(st, out var g)
+                subnetId = Attributes.TryParseUuid(s, out var g)
                     ? g
-                    : throw a.Invalid("fixed_ips", $"'{RequestBody.Truncate(s.ToJsonString())}' is not a valid UUID");
+                    : throw a.Invalid(name, $"'{RequestBody.Truncate(s.ToJsonString())}' is not a valid UUID");
             }
             if (o["ip_address"] is { } i)
             {
                 address = i is JsonValue iv && iv.TryGetValue(out string? it) && IpAddressMath.TryParse(it, out var ip)
                     ? ip
-                    : throw a.Invalid("fixed_ips", $"'{RequestBody.Truncate(i.ToJsonString())}' is not a valid IP address");
+                    : throw a.Invalid(name, $"'{RequestBody.Truncate(i.ToJsonString())}' is not a valid IP address");
             }
             if (subnetId is null && address is null)
             {
-                throw a.Invalid("fixed_ips", "each entry needs 'subnet_id' or 'ip_address'");
+                throw a.Invalid(name, "each entry needs 'subnet_id' or 'ip_address'");
             }
             requests.Add(new Request(subnetId, address));
         }

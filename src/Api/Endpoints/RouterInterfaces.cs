@@ -110,6 +110,11 @@ public static class RouterInterfaces
             var subnet = await s.Db.Subnets.AsNoTracking().SingleAsync(x => x.Id == found.SubnetId, ct);
             if (port.Status != ResourceStatus.PendingDelete)
             {
+                if (SubnetCidr.TryParse(subnet.Cidr, out var cidr, out _) && RoutersEndpoints.HasRouteVia(router, cidr))
+                {
+                    throw NeutronException.Conflict("RouterInterfaceInUseByRoute",
+                        $"Router interface for subnet {subnet.Id} on router {router.Id} cannot be deleted, as it is required by one or more routes.");
+                }
                 // Neutron deletes the interface's port with the interface; it goes once the back end confirms.
                 port.Status = ResourceStatus.PendingDelete;
                 port.StatusReason = null;

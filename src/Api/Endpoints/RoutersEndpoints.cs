@@ -5,6 +5,7 @@ using OutboxSync.Api.Auth;
 using OutboxSync.Api.Errors;
 using OutboxSync.Api.Lists;
 using OutboxSync.Api.Requests;
+using OutboxSync.Ipam;
 using OutboxSync.Outbox;
 using OutboxSync.Resources;
 
@@ -55,10 +56,12 @@ public static class RoutersEndpoints
                 AdminStateUp = a.Bool("admin_state_up") ?? true,
             };
             var gateway = a.Has("external_gateway_info") ? a.Object("external_gateway_info") : null;
-            var routes = SubnetRules.Routes(a, "routes");
+            // extraroute: routes need the router's interfaces to reach their nexthops, so (as in Neutron) they are
+            // set by update only.
+            a.ReadOnly("routes");
             a.RejectUnknown();
             Revisions.Initialize(router, now);
-            router.Routes = routes?.ToJsonString() ?? "[]";
+            router.Routes = "[]";
             return (router, gateway, a);
         }).ToList();
 
@@ -91,14 +94,23 @@ public static class RoutersEndpoints
             router.Name = a.Name() ?? router.Name;
             router.Description = a.Description() ?? router.Description;
             router.AdminStateUp = a.Bool("admin_state_up") ?? router.AdminStateUp;
+            // The back end holds the old gateway until this entry is applied, so that network stays a parent until
+            // then: its delete must wait for this entry (as a port's former subnets do).
+            var formerParents = Parents(router).ToList();
             if (a.Has("external_gateway_info"))
             {
                 router.ExternalGatewayInfo = (await GatewayAsync(s, a, a.Object("external_gateway_info"), tenant, ct))?.ToJsonString();
             }
-            router.Routes = SubnetRules.Routes(a, "routes")?.ToJsonString() ?? router.Routes;
+            if (a.Has("routes"))
+            {
+                // Neutron converts null to an empty list: clearing the routes.
+                var routes = a.Raw("routes") is null ? [] : SubnetRules.Routes(a, "routes")!;
+                await ValidateRoutesAsync(s, router, routes, ct);
+                router.Routes = routes.ToJsonString();
+            }
             a.RejectUnknown();
             var operation = Revisions.Bump(router, Revisions.Now(s.Time));
-            s.Accept.Outbox.Append(router, operation, () => ResourceViews.Router(router), Parents(router));
+            s.Accept.Outbox.Append(router, operation, () => ResourceViews.Router(router), Parents(router).Concat(formerParents));
             return ResourceViews.Router(router);
         }, ct);
         return TypedResults.Ok(Responses.Envelope("router", view));
@@ -139,10 +151,55 @@ public static class RoutersEndpoints
         }
     }
 
-    /// <summary>external_gateway_info: a visible network with router:external, and enable_snat.</summary>
+    /// <summary>
+    /// extraroute's rules: every nexthop lies in a subnet attached to the router by an interface and is not one of
+    /// the router's own interface addresses (Neutron's InvalidRoutes otherwise).
+    /// </summary>
+    private static async Task ValidateRoutesAsync(ResourceServices s, Router router, JsonArray routes, CancellationToken ct)
+    {
+        if (routes.Count == 0)
+        {
+            return;
+        }
+        // An interface whose removal is already accepted no longer counts.
+        var interfaces = await s.Db.RouterInterfaces.AsNoTracking().Where(i => i.RouterId == router.Id)
+            .Join(s.Db.Ports, i => i.PortId, p => p.Id, (i, p) => new { i.PortId, i.SubnetId, p.Status })
+            .Where(i => i.Status != ResourceStatus.PendingDelete)
+            .Join(s.Db.Subnets, i => i.SubnetId, x => x.Id, (i, x) => new { i.PortId, x.Cidr })
+            .ToListAsync(ct);
+        var portIds = interfaces.Select(i => i.PortId).ToList();
+        var ownAddresses = await s.Db.IpAllocations.AsNoTracking().Where(x => portIds.Contains(x.PortId)).Select(x => x.IpAddress).ToListAsync(ct);
+        var cidrs = interfaces.Select(i => SubnetCidr.TryParse(i.Cidr, out var c, out _) ? c : (SubnetCidr?)null).OfType<SubnetCidr>().ToList();
+        foreach (var route in routes)
+        {
+            var nexthop = System.Net.IPAddress.Parse((string)route!["nexthop"]!);
+            if (!cidrs.Any(c => c.Contains(nexthop)))
+            {
+                throw InvalidRoutes(routes, "the nexthop is not connected with router");
+            }
+            if (ownAddresses.Contains(nexthop.ToString()))
+            {
+                throw InvalidRoutes(routes, "the nexthop is used by router");
+            }
+        }
+    }
+
+    private static NeutronException InvalidRoutes(JsonArray routes, string reason) =>
+        new(400, "InvalidRoutes", $"Invalid format for routes: {RequestBody.Truncate(routes.ToJsonString(), 200)}, {reason}.");
+
+    /// <summary>Whether a route of the router has its nexthop in <paramref name="cidr"/>, so needs that interface.</summary>
+    public static bool HasRouteVia(Router router, SubnetCidr cidr) =>
+        JsonNode.Parse(router.Routes) is JsonArray routes
+        && routes.Any(r => r?["nexthop"] is JsonValue v && v.TryGetValue(out string? hop)
+            && System.Net.IPAddress.TryParse(hop, out var ip) && cidr.Contains(ip));
+
+    /// <summary>
+    /// external_gateway_info: a visible network with router:external, enable_snat and external_fixed_ips on that
+    /// network. Null and {} both mean "no gateway" (Neutron's dict_or_nodata), so an update with either removes it.
+    /// </summary>
     private static async Task<JsonObject?> GatewayAsync(ResourceServices s, Attributes a, JsonObject? info, TenantContext tenant, CancellationToken ct)
     {
-        if (info is null)
+        if (info is null || info.Count == 0)
         {
             return null;
         }
@@ -150,10 +207,17 @@ public static class RoutersEndpoints
         {
             throw a.Invalid("external_gateway_info", "only network_id, enable_snat and external_fixed_ips are allowed");
         }
-        if (info["network_id"] is not JsonValue v || !v.TryGetValue(out string? text) || !Guid.TryParse(text, out var networkId))
+        if (!Attributes.TryParseUuid(info["network_id"], out var networkId))
         {
-            throw a.Invalid("external_gateway_info", "network_id must be a UUID");
+            throw a.Invalid("external_gateway_info",
+                $"network_id '{RequestBody.Truncate(info["network_id"]?.ToJsonString() ?? "None")}' is not a valid UUID");
         }
+        var fixedIps = info["external_fixed_ips"] switch
+        {
+            null => [],
+            JsonArray ips => PortAddressing.ParseFixedIps(a, "external_fixed_ips", ips),
+            _ => throw a.Invalid("external_gateway_info", "external_fixed_ips must be a list"),
+        };
         var network = await s.Db.Networks.AsNoTracking().SingleOrDefaultAsync(n => n.Id == networkId, ct);
         if (network is null || !(tenant.Owns(network.ProjectId) || network.Shared || network.RouterExternal))
         {
@@ -171,9 +235,31 @@ public static class RoutersEndpoints
                 ? snatNode.GetValue<bool>()
                 : throw a.Invalid("external_gateway_info", "enable_snat must be a boolean");
         }
-        var fixedIps = info["external_fixed_ips"] is JsonArray ips
-            ? (JsonArray)ips.DeepClone()
-            : info["external_fixed_ips"] is null ? new JsonArray() : throw a.Invalid("external_gateway_info", "external_fixed_ips must be a list");
-        return new JsonObject { ["network_id"] = networkId.ToString(), ["enable_snat"] = snat, ["external_fixed_ips"] = fixedIps };
+        var requestedSubnets = fixedIps.Select(f => f.SubnetId).OfType<Guid>().Distinct().ToList();
+        if (requestedSubnets.Count > 0)
+        {
+            var onNetwork = await s.Db.Subnets.AsNoTracking().Where(x => x.NetworkId == networkId && requestedSubnets.Contains(x.Id))
+                .Select(x => x.Id).ToListAsync(ct);
+            var missing = requestedSubnets.Except(onNetwork).ToList();
+            if (missing.Count > 0)
+            {
+                throw NeutronException.BadRequest(
+                    $"Invalid input for operation: external_fixed_ips included invalid subnet {missing[0]} for network {networkId}.");
+            }
+        }
+        var stored = new JsonArray(fixedIps.Select(f =>
+        {
+            var ip = new JsonObject();
+            if (f.SubnetId is { } id)
+            {
+                ip["subnet_id"] = id.ToString();
+            }
+            if (f.Address is { } address)
+            {
+                ip["ip_address"] = address.ToString();
+            }
+            return (JsonNode)ip;
+        }).ToArray());
+        return new JsonObject { ["network_id"] = networkId.ToString(), ["enable_snat"] = snat, ["external_fixed_ips"] = stored };
     }
 }

@@ -10,6 +10,18 @@ namespace OutboxSync.Api.Endpoints;
 /// <summary>Subnet validation as Neutron does it: CIDR, gateway, pools, DNS servers and host routes.</summary>
 public static class SubnetRules
 {
+    /// <summary>IPv6 needs links of at least 1280 bytes (RFC 8200 §5).</summary>
+    public const int Ipv6MinMtu = 1280;
+
+    public static void EnsureMtuFits(Network network, int ipVersion)
+    {
+        if (ipVersion == 6 && network.Mtu < Ipv6MinMtu)
+        {
+            throw NeutronException.InvalidInput(
+                $"IPv6 subnet cannot be created on network {network.Id} with MTU {network.Mtu}, less than {Ipv6MinMtu}");
+        }
+    }
+
     public static SubnetCidr Cidr(string? text, int ipVersion)
     {
         if (text is null)
@@ -146,7 +158,12 @@ public static class SubnetRules
             {
                 throw a.Invalid(name, "each route needs a 'destination' CIDR and a 'nexthop' IP address of the same version");
             }
-            result.Add(new JsonObject { ["destination"] = cidr.ToString(), ["nexthop"] = hop.ToString() });
+            var normalized = new JsonObject { ["destination"] = cidr.ToString(), ["nexthop"] = hop.ToString() };
+            if (result.Any(r => JsonNode.DeepEquals(r, normalized)))
+            {
+                throw a.Invalid(name, $"duplicate route {destination} via {nexthop}");
+            }
+            result.Add(normalized);
         }
         return result;
     }

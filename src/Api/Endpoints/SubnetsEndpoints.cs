@@ -55,6 +55,7 @@ public static class SubnetsEndpoints
                     throw NeutronException.Forbidden("(rule:create_subnet and rule:create_subnet:network_id) is disallowed by policy");
                 }
                 Revisions.EnsureNotDeleting(network);
+                SubnetRules.EnsureMtuFits(network, cidr.Version);
                 var siblings = await s.Db.Subnets.Where(x => x.NetworkId == network.Id).Select(x => new { x.Id, x.Cidr }).ToListAsync(ct);
                 foreach (var sibling in siblings.Concat(created.Where(c => c.NetworkId == network.Id).Select(c => new { c.Id, c.Cidr })))
                 {
@@ -141,7 +142,7 @@ public static class SubnetsEndpoints
     {
         a.ReadOnly("id", "status", "status_reason", "revision_number", "created_at", "updated_at");
         var networkId = a.Uuid("network_id") ?? throw NeutronException.BadRequest("Failed to parse request. Required attribute 'network_id' not specified");
-        var version = a.Int("ip_version", 4, 6) ?? 4;
+        var version = a.Int("ip_version", 4, 6) ?? throw NeutronException.BadRequest("Failed to parse request. Required attribute 'ip_version' not specified");
         if (version is not (4 or 6))
         {
             throw a.Invalid("ip_version", $"'{version}' is not in [4, 6]");

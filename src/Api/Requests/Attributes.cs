@@ -133,11 +133,22 @@ public sealed class Attributes(JsonObject body, string kind, bool isCreate)
         {
             return null;
         }
-        if (node is not null && node.GetValueKind() == JsonValueKind.String && Guid.TryParse(node.GetValue<string>(), out var id))
+        if (TryParseUuid(node, out var id))
         {
             return id;
         }
         throw Invalid(name, $"'{Show(node)}' is not a valid UUID");
+    }
+
+    /// <summary>
+    /// A UUID in a body is a JSON string in the 8-4-4-4-12 hex form. Guid.TryParse alone would also take braces,
+    /// parentheses, the 0x form and surrounding blanks, none of which Neutron's ids match.
+    /// </summary>
+    public static bool TryParseUuid(JsonNode? node, out Guid id)
+    {
+        id = Guid.Empty;
+        return node is JsonValue value && value.GetValueKind() == JsonValueKind.String
+            && value.GetValue<string>() is { Length: 36 } text && Guid.TryParseExact(text, "D", out id);
     }
 
     public JsonArray? Array(string name, int maxItems = 100)

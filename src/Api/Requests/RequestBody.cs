@@ -15,11 +15,13 @@ public static class RequestBody
 
     public static async Task<JsonObject> ReadObjectAsync(HttpRequest request, CancellationToken ct)
     {
+        // Neutron reads a body without a Content-Type as JSON (clients such as curl scripts omit it); only a
+        // declared other type is refused.
         var contentType = request.ContentType;
-        if (contentType is null || !contentType.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
+        if (!string.IsNullOrEmpty(contentType) && !contentType.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
         {
             throw new NeutronException(415, "HTTPUnsupportedMediaType",
-                $"Unsupported Content-Type '{Truncate(contentType ?? "")}'; use application/json.");
+                $"Unsupported Content-Type '{Truncate(contentType)}'; use application/json.");
         }
         // Read whole (the body size limit bounds it) so invalid UTF-8 is refused here, not deep inside a later read.
         using var buffer = new MemoryStream();

@@ -433,4 +433,52 @@ public sealed class NetworksTests(ApiFactory api) : IClassFixture<ApiFactory>
             Guid.Parse(Id(n)));
         Assert.Equal($"pending|0|{ApiFactory.Project2}|true", row);
     }
+
+    [Theory]
+    [InlineData(67)]
+    [InlineData(0)]
+    [InlineData(9217)]
+    public async Task An_mtu_below_68_or_above_the_configured_maximum_is_400_on_create_and_update(int mtu)
+    {
+        var n = await api.P1.CreateNetworkAsync();
+        var before = await api.Db.FingerprintAsync();
+        (await api.P1.PostAsync("/v2.0/networks", new JsonObject { ["network"] = new JsonObject { ["mtu"] = mtu } }))
+            .ExpectNeutronError(HttpStatusCode.BadRequest);
+        (await api.P1.PutAsync($"/v2.0/networks/{Id(n)}", new JsonObject { ["network"] = new JsonObject { ["mtu"] = mtu } }))
+            .ExpectNeutronError(HttpStatusCode.BadRequest);
+        Assert.Equal(before, await api.Db.FingerprintAsync());
+    }
+
+    [Fact]
+    public async Task The_maximum_mtu_is_Api_MaxMtu()
+    {
+        await using var capped = api.WithWebHostBuilder(b => b.UseSetting("Api:MaxMtu", "1500"));
+        var client = new ApiClient(capped.CreateClient(), ApiFactory.P1Token);
+        var n = (await client.PostAsync("/v2.0/networks", new JsonObject { ["network"] = new JsonObject { ["mtu"] = 1500 } }))
+            .Expect(HttpStatusCode.Created).Item("network");
+        var before = await api.Db.FingerprintAsync();
+        (await client.PostAsync("/v2.0/networks", new JsonObject { ["network"] = new JsonObject { ["mtu"] = 1501 } }))
+            .ExpectNeutronError(HttpStatusCode.BadRequest);
+        (await client.PutAsync($"/v2.0/networks/{Id(n)}", new JsonObject { ["network"] = new JsonObject { ["mtu"] = 9000 } }))
+            .ExpectNeutronError(HttpStatusCode.BadRequest);
+        Assert.Equal(before, await api.Db.FingerprintAsync());
+    }
+
+    [Fact]
+    public async Task Lowering_the_mtu_below_1280_is_400_on_a_network_with_an_ipv6_subnet_and_allowed_on_an_ipv4_one()
+    {
+        var v6 = await api.P1.CreateNetworkAsync();
+        await api.P1.CreateSubnetAsync(Id(v6), "2001:db8:60::/64");
+        var before = await api.Db.FingerprintAsync();
+        var error = (await api.P1.PutAsync($"/v2.0/networks/{Id(v6)}", new JsonObject { ["network"] = new JsonObject { ["mtu"] = 1279 } }))
+            .ExpectNeutronError(HttpStatusCode.BadRequest, "InvalidInput");
+        Assert.Contains("1280", error["message"]!.GetValue<string>());
+        Assert.Equal(before, await api.Db.FingerprintAsync());
+        Assert.Equal(1280, (await api.P1.PutAsync($"/v2.0/networks/{Id(v6)}", new JsonObject { ["network"] = new JsonObject { ["mtu"] = 1280 } }))
+            .Expect(HttpStatusCode.OK).Item("network")["mtu"]!.GetValue<int>());
+
+        var (v4, _) = await api.P1.CreateNetworkWithSubnetAsync("10.60.0.0/24");
+        Assert.Equal(576, (await api.P1.PutAsync($"/v2.0/networks/{Id(v4)}", new JsonObject { ["network"] = new JsonObject { ["mtu"] = 576 } }))
+            .Expect(HttpStatusCode.OK).Item("network")["mtu"]!.GetValue<int>());
+    }
 }

@@ -287,4 +287,194 @@ public sealed class RoutersTests(ApiFactory api) : IClassFixture<ApiFactory>
         (await AddInterface(api.P1, Id(r), new JsonObject { ["port_id"] = Id(port) })).ExpectNeutronError(HttpStatusCode.Conflict);
         Assert.Equal(before, await api.Db.FingerprintAsync());
     }
+
+    // ---------------------------------------------------------------- external_gateway_info {} and null
+
+    private async Task<(JsonObject Network, JsonObject Subnet)> CreateExternalNetworkAsync(string cidr)
+    {
+        var external = await api.Admin.CreateNetworkAsync(extra: new JsonObject { ["router:external"] = true, ["shared"] = true });
+        return (external, await api.Admin.CreateSubnetAsync(Id(external), cidr));
+    }
+
+    [Theory]
+    [InlineData("{}")]
+    [InlineData("null")]
+    public async Task An_empty_or_null_external_gateway_info_on_create_means_no_gateway(string gateway)
+    {
+        var r = (await api.P1.PostAsync("/v2.0/routers", $"{{\"router\": {{\"name\": \"r\", \"external_gateway_info\": {gateway}}}}}"))
+            .Expect(HttpStatusCode.Created).Item("router");
+        Assert.True(r.ContainsKey("external_gateway_info"));
+        Assert.Null(r["external_gateway_info"]);
+        Assert.Null((await api.P1.ShowAsync("routers", Id(r), "router"))["external_gateway_info"]);
+    }
+
+    [Theory]
+    [InlineData("{}")]
+    [InlineData("null")]
+    public async Task Updating_a_router_with_an_empty_or_null_external_gateway_info_removes_its_gateway(string gateway)
+    {
+        var (external, _) = await CreateExternalNetworkAsync("203.0.114.0/24");
+        var r = await api.P1.CreateRouterAsync(extra: new JsonObject
+        {
+            ["external_gateway_info"] = new JsonObject { ["network_id"] = Id(external) },
+        });
+
+        var updated = (await api.P1.PutAsync($"/v2.0/routers/{Id(r)}", $"{{\"router\": {{\"external_gateway_info\": {gateway}}}}}"))
+            .Expect(HttpStatusCode.OK).Item("router");
+
+        Assert.Null(updated["external_gateway_info"]);
+        Assert.Null((await api.P1.ShowAsync("routers", Id(r), "router"))["external_gateway_info"]);
+        var entry = Assert.Single(await api.Db.OutboxForAsync(Id(r)), e => e.Operation == "update");
+        Assert.Null(entry.Payload["external_gateway_info"]);
+        // The back end keeps the old gateway until this update is applied, so the network's delete waits for it.
+        var dependsOn = await api.Db.ScalarAsync<string>(
+            "select array_to_string(depends_on, ',') from outbox_entries where resource_id = $1 and operation = 'update'", Guid.Parse(Id(r)));
+        Assert.Equal([Id(external)], dependsOn.Split(','));
+    }
+
+    [Fact]
+    public async Task External_fixed_ips_are_checked_like_fixed_ips_and_must_name_a_subnet_of_the_gateway_network()
+    {
+        var (external, externalSubnet) = await CreateExternalNetworkAsync("203.0.115.0/24");
+        var (_, otherSubnet) = await api.P1.CreateNetworkWithSubnetAsync("10.73.0.0/24");
+        JsonObject Gateway(JsonNode fixedIp) => new()
+        {
+            ["router"] = new JsonObject
+            {
+                ["external_gateway_info"] = new JsonObject { ["network_id"] = Id(external), ["external_fixed_ips"] = new JsonArray(fixedIp) },
+            },
+        };
+        var before = await api.Db.FingerprintAsync();
+        (await api.P1.PostAsync("/v2.0/routers", Gateway(new JsonObject { ["subnet_id"] = Id(otherSubnet) })))
+            .ExpectNeutronError(HttpStatusCode.BadRequest);
+        (await api.P1.PostAsync("/v2.0/routers", Gateway(new JsonObject { ["ip_address"] = "not-an-ip" })))
+            .ExpectNeutronError(HttpStatusCode.BadRequest);
+        (await api.P1.PostAsync("/v2.0/routers", Gateway(new JsonObject { ["colour"] = "red" })))
+            .ExpectNeutronError(HttpStatusCode.BadRequest);
+        Assert.Equal(before, await api.Db.FingerprintAsync());
+
+        var r = (await api.P1.PostAsync("/v2.0/routers", Gateway(new JsonObject { ["subnet_id"] = Id(externalSubnet), ["ip_address"] = "203.0.115.9" })))
+            .Expect(HttpStatusCode.Created).Item("router");
+        var ip = Assert.Single(Assert.IsType<JsonArray>(r["external_gateway_info"]!["external_fixed_ips"]));
+        Assert.Equal(Id(externalSubnet), Str(ip!, "subnet_id"));
+        Assert.Equal("203.0.115.9", Str(ip!, "ip_address"));
+    }
+
+    // ---------------------------------------------------------------- extraroute
+
+    private static JsonObject Routes(params (string Destination, string Nexthop)[] routes) => new()
+    {
+        ["router"] = new JsonObject
+        {
+            ["routes"] = new JsonArray(routes.Select(r => (JsonNode)new JsonObject { ["destination"] = r.Destination, ["nexthop"] = r.Nexthop }).ToArray()),
+        },
+    };
+
+    /// <summary>A router with an interface on a fresh subnet of <paramref name="cidr"/> (gateway .1 is the router's).</summary>
+    private async Task<(JsonObject Router, JsonObject Subnet)> RouterWithInterfaceAsync(string cidr)
+    {
+        var (_, s) = await api.P1.CreateNetworkWithSubnetAsync(cidr);
+        var r = await api.P1.CreateRouterAsync();
+        (await AddInterface(api.P1, Id(r), new JsonObject { ["subnet_id"] = Id(s) })).Expect(HttpStatusCode.OK);
+        return (r, s);
+    }
+
+    [Fact]
+    public async Task Routes_on_router_create_are_400_as_extraroute_sets_them_by_update_only()
+    {
+        var before = await api.Db.FingerprintAsync();
+        var error = (await api.P1.PostAsync("/v2.0/routers", new JsonObject { ["router"] = new JsonObject { ["routes"] = new JsonArray() } }))
+            .ExpectNeutronError(HttpStatusCode.BadRequest);
+        Assert.Contains("'routes' not allowed in POST", error["message"]!.GetValue<string>());
+        Assert.Equal(before, await api.Db.FingerprintAsync());
+    }
+
+    [Fact]
+    public async Task A_route_whose_nexthop_is_in_a_subnet_attached_to_the_router_is_accepted_and_sent_to_the_back_end()
+    {
+        var (r, _) = await RouterWithInterfaceAsync("10.80.0.0/24");
+        var updated = (await api.P1.PutAsync($"/v2.0/routers/{Id(r)}", Routes(("172.16.0.0/16", "10.80.0.5"))))
+            .Expect(HttpStatusCode.OK).Item("router");
+        var route = Assert.Single(Assert.IsType<JsonArray>(updated["routes"]));
+        Assert.Equal("172.16.0.0/16", Str(route!, "destination"));
+        Assert.Equal("10.80.0.5", Str(route!, "nexthop"));
+        var entry = (await api.Db.OutboxForAsync(Id(r))).Last(e => e.Operation == "update");
+        Assert.True(JsonNode.DeepEquals(updated["routes"], entry.Payload["routes"]));
+    }
+
+    [Fact]
+    public async Task A_route_whose_nexthop_is_not_connected_to_the_router_is_400_InvalidRoutes()
+    {
+        var (r, _) = await RouterWithInterfaceAsync("10.81.0.0/24");
+        await api.P1.CreateNetworkWithSubnetAsync("10.82.0.0/24"); // a subnet that exists, but not on the router
+        var bare = await api.P1.CreateRouterAsync();
+        var before = await api.Db.FingerprintAsync();
+        (await api.P1.PutAsync($"/v2.0/routers/{Id(r)}", Routes(("172.16.0.0/16", "10.82.0.5")))).ExpectNeutronError(HttpStatusCode.BadRequest, "InvalidRoutes");
+        (await api.P1.PutAsync($"/v2.0/routers/{Id(bare)}", Routes(("172.16.0.0/16", "10.81.0.5")))).ExpectNeutronError(HttpStatusCode.BadRequest, "InvalidRoutes");
+        Assert.Equal(before, await api.Db.FingerprintAsync());
+    }
+
+    [Fact]
+    public async Task A_route_whose_nexthop_is_the_routers_own_interface_address_is_400_InvalidRoutes()
+    {
+        var (r, _) = await RouterWithInterfaceAsync("10.83.0.0/24");
+        var before = await api.Db.FingerprintAsync();
+        var error = (await api.P1.PutAsync($"/v2.0/routers/{Id(r)}", Routes(("172.16.0.0/16", "10.83.0.1"))))
+            .ExpectNeutronError(HttpStatusCode.BadRequest, "InvalidRoutes");
+        Assert.Contains("the nexthop is used by router", error["message"]!.GetValue<string>());
+        Assert.Equal(before, await api.Db.FingerprintAsync());
+    }
+
+    [Theory]
+    [InlineData("[{\"destination\": \"bad\", \"nexthop\": \"10.84.0.5\"}]", "destination not a CIDR")]
+    [InlineData("[{\"destination\": \"172.16.0.0/16\", \"nexthop\": \"bad\"}]", "nexthop not an IP")]
+    [InlineData("[{\"destination\": \"172.16.0.0/16\"}]", "no nexthop")]
+    [InlineData("[{\"nexthop\": \"10.84.0.5\"}]", "no destination")]
+    [InlineData("[{\"destination\": \"172.16.0.0/16\", \"nexthop\": \"10.84.0.5\", \"metric\": 1}]", "an extra key")]
+    [InlineData("[{\"destination\": \"172.16.0.0/16\", \"nexthop\": \"10.84.0.5\"}, {\"destination\": \"172.16.0.0/16\", \"nexthop\": \"10.84.0.5\"}]", "a duplicate")]
+    [InlineData("\"172.16.0.0/16\"", "not a list")]
+    [InlineData("[1]", "an item not an object")]
+    public async Task A_malformed_route_is_400_and_changes_nothing(string routes, string why)
+    {
+        var (r, _) = await RouterWithInterfaceAsync("10.84.0.0/24");
+        var before = await api.Db.FingerprintAsync();
+        var response = await api.P1.PutAsync($"/v2.0/routers/{Id(r)}", $"{{\"router\": {{\"routes\": {routes}}}}}");
+        Assert.True(response.Status == HttpStatusCode.BadRequest, $"{why}: {(int)response.Status} {response.Text}");
+        response.ExpectNeutronError(HttpStatusCode.BadRequest);
+        Assert.Equal(before, await api.Db.FingerprintAsync());
+    }
+
+    [Theory]
+    [InlineData("[]")]
+    [InlineData("null")]
+    public async Task An_empty_or_null_routes_update_clears_the_routes(string routes)
+    {
+        var (r, _) = await RouterWithInterfaceAsync("10.85.0.0/24");
+        (await api.P1.PutAsync($"/v2.0/routers/{Id(r)}", Routes(("172.16.0.0/16", "10.85.0.5")))).Expect(HttpStatusCode.OK);
+        var cleared = (await api.P1.PutAsync($"/v2.0/routers/{Id(r)}", $"{{\"router\": {{\"routes\": {routes}}}}}"))
+            .Expect(HttpStatusCode.OK).Item("router");
+        Assert.Empty(Assert.IsType<JsonArray>(cleared["routes"]));
+    }
+
+    [Fact]
+    public async Task Removing_an_interface_a_route_needs_is_409_RouterInterfaceInUseByRoute_until_the_route_is_gone()
+    {
+        var (r, s) = await RouterWithInterfaceAsync("10.86.0.0/24");
+        (await api.P1.PutAsync($"/v2.0/routers/{Id(r)}", Routes(("172.16.0.0/16", "10.86.0.5")))).Expect(HttpStatusCode.OK);
+        var before = await api.Db.FingerprintAsync();
+        (await RemoveInterface(api.P1, Id(r), new JsonObject { ["subnet_id"] = Id(s) }))
+            .ExpectNeutronError(HttpStatusCode.Conflict, "RouterInterfaceInUseByRoute");
+        Assert.Equal(before, await api.Db.FingerprintAsync());
+
+        (await api.P1.PutAsync($"/v2.0/routers/{Id(r)}", Routes())).Expect(HttpStatusCode.OK);
+        (await RemoveInterface(api.P1, Id(r), new JsonObject { ["subnet_id"] = Id(s) })).Expect(HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task A_route_via_an_interface_whose_removal_is_accepted_is_400_InvalidRoutes()
+    {
+        var (r, s) = await RouterWithInterfaceAsync("10.87.0.0/24");
+        (await RemoveInterface(api.P1, Id(r), new JsonObject { ["subnet_id"] = Id(s) })).Expect(HttpStatusCode.OK);
+        (await api.P1.PutAsync($"/v2.0/routers/{Id(r)}", Routes(("172.16.0.0/16", "10.87.0.5")))).ExpectNeutronError(HttpStatusCode.BadRequest, "InvalidRoutes");
+    }
 }

@@ -375,4 +375,29 @@ public sealed class SubnetsTests(ApiFactory api) : IClassFixture<ApiFactory>
             Guid.Parse(Id(s)));
         Assert.Contains(Id(n), dependsOn.Split(','));
     }
+
+    [Fact]
+    public async Task Creating_a_subnet_without_ip_version_is_400_as_in_neutron()
+    {
+        var n = await api.P1.CreateNetworkAsync();
+        var before = await api.Db.FingerprintAsync();
+        var error = (await api.P1.PostAsync("/v2.0/subnets",
+                new JsonObject { ["subnet"] = new JsonObject { ["network_id"] = Id(n), ["cidr"] = "10.56.0.0/24" } }))
+            .ExpectNeutronError(HttpStatusCode.BadRequest, "HTTPBadRequest");
+        Assert.Contains("'ip_version'", error["message"]!.GetValue<string>());
+        Assert.Equal(before, await api.Db.FingerprintAsync());
+    }
+
+    [Fact]
+    public async Task Creating_an_ipv6_subnet_on_a_network_with_an_mtu_below_1280_is_400()
+    {
+        var small = await api.P1.CreateNetworkAsync(extra: new JsonObject { ["mtu"] = 1279 });
+        var before = await api.Db.FingerprintAsync();
+        (await api.P1.PostAsync("/v2.0/subnets", SubnetBody(Id(small), "2001:db8:57::/64", 6))).ExpectNeutronError(HttpStatusCode.BadRequest, "InvalidInput");
+        Assert.Equal(before, await api.Db.FingerprintAsync());
+        // IPv4 is fine there, and IPv6 is fine at 1280.
+        await api.P1.CreateSubnetAsync(Id(small), "10.57.0.0/24");
+        var enough = await api.P1.CreateNetworkAsync(extra: new JsonObject { ["mtu"] = 1280 });
+        await api.P1.CreateSubnetAsync(Id(enough), "2001:db8:58::/64");
+    }
 }

@@ -202,14 +202,32 @@ public sealed class ErrorShapeTests(KestrelApiFactory api) : IClassFixture<Kestr
     }
 
     [Fact]
-    public async Task A_missing_content_type_is_415()
+    public async Task A_json_body_without_a_content_type_is_read_as_json_on_create_and_update()
+    {
+        using var create = new HttpRequestMessage(HttpMethod.Post, "/v2.0/networks")
+        {
+            Content = new ByteArrayContent(Encoding.UTF8.GetBytes(Net("\"name\": \"untyped\""))),
+        };
+        var n = (await api.P1.SendAsync(create)).Expect(HttpStatusCode.Created).Item("network");
+        Assert.Equal("untyped", Str(n, "name"));
+
+        using var update = new HttpRequestMessage(HttpMethod.Put, $"/v2.0/networks/{Id(n)}")
+        {
+            Content = new ByteArrayContent(Encoding.UTF8.GetBytes(Net("\"name\": \"renamed\""))),
+        };
+        Assert.Null(update.Content.Headers.ContentType);
+        Assert.Equal("renamed", Str((await api.P1.SendAsync(update)).Expect(HttpStatusCode.OK).Item("network"), "name"));
+    }
+
+    [Fact]
+    public async Task A_malformed_body_without_a_content_type_is_400_not_415()
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, "/v2.0/networks")
         {
-            Content = new ByteArrayContent(Encoding.UTF8.GetBytes(Net("\"name\": \"x\""))),
+            Content = new ByteArrayContent(Encoding.UTF8.GetBytes("name=x")),
         };
         var before = await api.Db.FingerprintAsync();
-        (await api.P1.SendAsync(request)).ExpectNeutronError(HttpStatusCode.UnsupportedMediaType);
+        (await api.P1.SendAsync(request)).ExpectNeutronError(HttpStatusCode.BadRequest);
         Assert.Equal(before, await api.Db.FingerprintAsync());
     }
 

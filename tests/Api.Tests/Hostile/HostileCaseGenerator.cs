@@ -117,7 +117,7 @@ public sealed class HostileCaseGenerator(HostileTargets targets, int seed = 2026
 
     private static string[] RequiredOnCreate(string collection) => collection switch
     {
-        "subnets" => ["network_id", "cidr"],
+        "subnets" => ["network_id", "cidr", "ip_version"],
         "ports" => ["network_id"],
         _ => [],
     };

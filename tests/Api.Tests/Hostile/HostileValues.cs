@@ -71,10 +71,10 @@ public static class HostileValues
         [0xF0, 0x9F, 0x98], [0xC3],
     ];
 
-    /// <summary>Content types the JSON endpoints must refuse with 415 (null = no Content-Type header).</summary>
+    /// <summary>Content types the JSON endpoints must refuse with 415 (no Content-Type at all means JSON, as in Neutron).</summary>
     public static readonly string?[] WrongContentTypes =
     [
-        null, "text/plain", "application/xml", "text/json", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x",
+        "text/plain", "application/xml", "text/json", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x",
         "*/*", "json", "application/javascript", "text/html; charset=utf-8", "application/octet-stream", "application/x-json",
     ];
 

@@ -7,8 +7,7 @@ namespace OutboxSync.Api.Tests.Hostile;
 /// <summary>
 /// Requests Kestrel refuses before the application sees them: very long URLs and headers, NUL in the path, broken
 /// request lines and raw bytes. They must be 4xx (never 5xx, never a hang) and change nothing. Kestrel writes these
-/// refusals itself, with an empty body: the Neutron error shape applies from the first middleware on, so these
-/// tests pin the status only and print what came back.
+/// refusals itself; KestrelRejections gives them Neutron's error body.
 /// </summary>
 public sealed class TransportLimitTests(KestrelApiFactory api, ITestOutputHelper output) : IClassFixture<KestrelApiFactory>
 {
@@ -40,6 +39,49 @@ public sealed class TransportLimitTests(KestrelApiFactory api, ITestOutputHelper
         return text.Split("\r\n")[0];
     }
 
+    /// <summary>Writes raw bytes on a fresh connection and returns everything read until the server closes it (it does
+    /// after a refusal).</summary>
+    private async Task<string> SendRawForResponseAsync(byte[] request)
+    {
+        var baseAddress = api.CreateClient().BaseAddress!;
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(baseAddress.Host, baseAddress.Port);
+        var stream = tcp.GetStream();
+        await stream.WriteAsync(request);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        using var response = new MemoryStream();
+        var buffer = new byte[4096];
+        try
+        {
+            int read;
+            while ((read = await stream.ReadAsync(buffer, cts.Token)) > 0)
+            {
+                response.Write(buffer, 0, read);
+            }
+        }
+        catch (IOException)
+        {
+            // A reset after the answer: what was read is the answer.
+        }
+        return Encoding.UTF8.GetString(response.ToArray());
+    }
+
+    /// <summary>Asserts a raw HTTP/1.1 response is <paramref name="status"/> with a NeutronError JSON body of that type.</summary>
+    private static void AssertNeutronError(string raw, int status, string type)
+    {
+        var split = raw.IndexOf("\r\n\r\n", StringComparison.Ordinal);
+        Assert.True(split > 0, $"no header block in '{raw}'");
+        var head = raw[..split];
+        Assert.StartsWith($"HTTP/1.1 {status} ", head);
+        Assert.Contains("\r\nContent-Type: application/json", head);
+        var body = raw[(split + 4)..];
+        Assert.Contains($"\r\nContent-Length: {Encoding.UTF8.GetByteCount(body)}\r\n", head + "\r\n");
+        var error = Assert.IsType<JsonObject>(JsonNode.Parse(body)!["NeutronError"]);
+        Assert.Equal(type, error["type"]!.GetValue<string>());
+        Assert.False(string.IsNullOrWhiteSpace(error["message"]!.GetValue<string>()));
+        Assert.Equal("", error["detail"]!.GetValue<string>());
+    }
+
     public static TheoryData<string, string> OversizedOrIllegal() => new()
     {
         { "/v2.0/networks/" + new string('a', 9000), "a 9,000-character path" },
@@ -58,7 +100,48 @@ public sealed class TransportLimitTests(KestrelApiFactory api, ITestOutputHelper
         var (status, body) = await SendAsync(path);
         output.WriteLine($"{why}: {status} body '{body}'");
         Assert.True(status is >= 400 and < 500, $"{why}: {status} {body}");
+        Assert.True(JsonNode.Parse(body)?["NeutronError"]?["type"] is JsonValue, $"{why}: no NeutronError body in '{body}'");
         Assert.Equal(before, await api.Db.FingerprintAsync());
+    }
+
+    [Theory]
+    [InlineData("/v2.0/networks/%00")]
+    [InlineData("/v2.0/networks/x/tags/nul%00tag")]
+    [InlineData("/v2.0/networks/%00?fields=id")]
+    public async Task A_nul_in_the_path_is_400_HTTPBadRequest_in_neutron_shape_over_raw_http(string path)
+    {
+        var before = await api.Db.FingerprintAsync();
+        var raw = await SendRawForResponseAsync(Encoding.ASCII.GetBytes(
+            $"GET {path} HTTP/1.1\r\nHost: x\r\nX-Auth-Token: {ApiFactory.P1Token}\r\n\r\n"));
+        output.WriteLine(raw);
+        AssertNeutronError(raw, 400, "HTTPBadRequest");
+        Assert.Equal(before, await api.Db.FingerprintAsync());
+    }
+
+    [Fact]
+    public async Task A_refusal_after_answered_requests_on_the_same_connection_is_in_neutron_shape_too()
+    {
+        var good = $"GET /v2.0/networks HTTP/1.1\r\nHost: x\r\nX-Auth-Token: {ApiFactory.P1Token}\r\n\r\n";
+        var raw = await SendRawForResponseAsync(Encoding.ASCII.GetBytes(
+            good + good + $"PUT /v2.0/networks/%00 HTTP/1.1\r\nHost: x\r\nX-Auth-Token: {ApiFactory.P1Token}\r\nContent-Length: 2\r\n\r\n{{}}"));
+        var responses = raw.Split("HTTP/1.1 ").Where(r => r.Length > 0).ToList();
+        Assert.Equal(3, responses.Count);
+        Assert.All(responses[..2], r => Assert.StartsWith("200 ", r));
+        AssertNeutronError("HTTP/1.1 " + responses[2], 400, "HTTPBadRequest");
+    }
+
+    [Fact]
+    public async Task A_request_line_kestrel_cannot_parse_is_400_in_neutron_shape()
+    {
+        var raw = await SendRawForResponseAsync(Encoding.ASCII.GetBytes("GET /v2.0/net works HTTP/1.1\r\nHost: x\r\n\r\n"));
+        AssertNeutronError(raw, 400, "HTTPBadRequest");
+    }
+
+    [Fact]
+    public async Task A_url_over_kestrels_limit_is_414_in_neutron_shape()
+    {
+        var raw = await SendRawForResponseAsync(Encoding.ASCII.GetBytes($"GET /v2.0/networks/{new string('a', 20_000)} HTTP/1.1\r\nHost: x\r\n\r\n"));
+        AssertNeutronError(raw, 414, "HTTPRequestURITooLong");
     }
 
     [Theory]
@@ -70,6 +153,7 @@ public sealed class TransportLimitTests(KestrelApiFactory api, ITestOutputHelper
         var (status, body) = await SendAsync("/v2.0/networks", [new(name, new string('h', length))]);
         output.WriteLine($"{name} of {length}: {status} body '{body}'");
         Assert.Equal(431, status);
+        Assert.Equal("HTTPRequestHeaderFieldsTooLarge", JsonNode.Parse(body)?["NeutronError"]?["type"]?.GetValue<string>());
     }
 
     [Fact]
