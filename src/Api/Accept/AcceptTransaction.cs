@@ -4,6 +4,7 @@ using Microsoft.EntityFrameworkCore;
 using Npgsql;
 using OutboxSync.Outbox;
 using OutboxSync.Persistence;
+using OutboxSync.Resources;
 
 namespace OutboxSync.Api.Accept;
 
@@ -11,7 +12,7 @@ namespace OutboxSync.Api.Accept;
 /// The one short transaction of every mutating request: resource rows, then their (already rendered) outbox
 /// entries, then commit, then a wake-up for the workers outside the transaction. Nothing slow runs inside.
 /// </summary>
-public sealed class AcceptTransaction(OutboxSyncDbContext db, OutboxWriter outbox, OutboxWakeup wakeup, AcceptGate gate)
+public sealed class AcceptTransaction(OutboxSyncDbContext db, NpgsqlDataSource dataSource, OutboxWriter outbox, OutboxWakeup wakeup, AcceptGate gate)
 {
     private static readonly Counter<long> Accepted = Telemetry.Meter.CreateCounter<long>(
         "outboxsync.api.accepted_entries", description: "Outbox entries committed by the API");
@@ -42,6 +43,66 @@ public sealed class AcceptTransaction(OutboxSyncDbContext db, OutboxWriter outbo
             }
         }
     }
+
+    /// <summary>
+    /// Accepts new networks with the outbox entries already appended for them. A network create reads nothing, so
+    /// rows and entries go to PostgreSQL as one batch, which it runs as one implicit transaction (a failing statement
+    /// rolls back the whole batch): one round trip instead of EF Core's insert batch plus a COMMIT, and none of EF
+    /// Core's change tracking, which was a third of the API's CPU per network create (BENCHMARKS.md, T1).
+    /// </summary>
+    public async Task InsertNetworksAsync(IReadOnlyList<Network> networks, CancellationToken ct)
+    {
+        var entries = outbox.PendingCount;
+        await gate.WaitAsync(ct);
+        try
+        {
+            await using var connection = await dataSource.OpenConnectionAsync(ct);
+            await using var batch = new NpgsqlBatch(connection);
+            foreach (var network in networks)
+            {
+                batch.BatchCommands.Add(InsertNetwork(network));
+            }
+            outbox.AddTo(batch);
+            await batch.ExecuteNonQueryAsync(ct);
+        }
+        finally
+        {
+            gate.Release();
+        }
+        wakeup.Poke();
+        if (entries > 0)
+        {
+            Accepted.Add(entries);
+        }
+    }
+
+    private const string InsertNetworkSql = """
+        insert into networks (id, project_id, name, description, admin_state_up, status, status_reason, revision_number,
+                              applied_revision, created_at, updated_at, tags, mtu, shared, router_external)
+        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+        """;
+
+    private static NpgsqlBatchCommand InsertNetwork(Network n) => new(InsertNetworkSql)
+    {
+        Parameters =
+        {
+            new NpgsqlParameter<Guid> { TypedValue = n.Id },
+            new NpgsqlParameter<string> { TypedValue = n.ProjectId },
+            new NpgsqlParameter<string> { TypedValue = n.Name },
+            new NpgsqlParameter<string> { TypedValue = n.Description },
+            new NpgsqlParameter<bool> { TypedValue = n.AdminStateUp },
+            new NpgsqlParameter<string> { TypedValue = n.Status },
+            new NpgsqlParameter { Value = (object?)n.StatusReason ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text },
+            new NpgsqlParameter<long> { TypedValue = n.RevisionNumber },
+            new NpgsqlParameter<long> { TypedValue = n.AppliedRevision },
+            new NpgsqlParameter<DateTimeOffset> { TypedValue = n.CreatedAt },
+            new NpgsqlParameter<DateTimeOffset> { TypedValue = n.UpdatedAt },
+            new NpgsqlParameter<List<string>> { TypedValue = n.Tags, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Text },
+            new NpgsqlParameter<int> { TypedValue = n.Mtu },
+            new NpgsqlParameter<bool> { TypedValue = n.Shared },
+            new NpgsqlParameter<bool> { TypedValue = n.RouterExternal },
+        },
+    };
 
     private async Task<T> RunOnceAsync<T>(Func<Task<T>> work, CancellationToken ct)
     {

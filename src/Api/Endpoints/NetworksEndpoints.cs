@@ -49,16 +49,11 @@ public static class NetworksEndpoints
         var now = Revisions.Now(s.Time);
         var networks = items.Select(item => Parse(new Attributes(item, "network", isCreate: true), tenant, s.Options.Value, now)).ToList();
 
-        await s.Accept.RunAsync(async () =>
+        foreach (var network in networks)
         {
-            foreach (var network in networks)
-            {
-                s.Db.Networks.Add(network);
-                s.Accept.Outbox.Append(network, OutboxOperation.Create, () => ResourceViews.Network(network, []));
-            }
-            await Task.CompletedTask;
-            return 0;
-        }, ct);
+            s.Accept.Outbox.Append(network, OutboxOperation.Create, () => ResourceViews.Network(network, []));
+        }
+        await s.Accept.InsertNetworksAsync(networks, ct);
         return Responses.Created(context.Request, Type.Collection, "network", networks.Select(n => ResourceViews.Network(n, [])).ToList(), bulk);
     }
 

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Microsoft.EntityFrameworkCore;
+using Npgsql;
+using NpgsqlTypes;
 using OutboxSync.Persistence;
 using OutboxSync.Resources;
 
@@ -51,5 +53,40 @@ public sealed class OutboxWriter(OutboxSyncDbContext db, TimeProvider time)
         db.OutboxEntries.AddRange(_pending);
         _pending.Clear();
         await db.SaveChangesAsync(ct);
+    }
+
+    // state, attempts and next_attempt_at take the table's defaults ('pending', 0, the transaction's now()), as in
+    // FlushAsync, where EF Core leaves them out too.
+    private const string InsertSql = """
+        insert into outbox_entries (resource_type, resource_id, operation, revision, payload, project_id, depends_on, trace_parent, created_at)
+        values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+        """;
+
+    /// <summary>
+    /// Adds the collected entries' INSERTs to a raw batch that already holds their resource rows, for an accept
+    /// path that writes with Npgsql directly; the caller runs the batch as one transaction, which makes rows and
+    /// entries atomic. Forgets the entries, as <see cref="FlushAsync"/> does.
+    /// </summary>
+    public void AddTo(NpgsqlBatch batch)
+    {
+        foreach (var entry in _pending)
+        {
+            batch.BatchCommands.Add(new NpgsqlBatchCommand(InsertSql)
+            {
+                Parameters =
+                {
+                    new NpgsqlParameter<string> { TypedValue = entry.ResourceType },
+                    new NpgsqlParameter<Guid> { TypedValue = entry.ResourceId },
+                    new NpgsqlParameter<string> { TypedValue = entry.Operation },
+                    new NpgsqlParameter<long> { TypedValue = entry.Revision },
+                    new NpgsqlParameter<string> { TypedValue = entry.Payload, NpgsqlDbType = NpgsqlDbType.Jsonb },
+                    new NpgsqlParameter<string> { TypedValue = entry.ProjectId },
+                    new NpgsqlParameter<List<Guid>> { TypedValue = entry.DependsOn, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Uuid },
+                    new NpgsqlParameter { Value = (object?)entry.TraceParent ?? DBNull.Value, NpgsqlDbType = NpgsqlDbType.Text },
+                    new NpgsqlParameter<DateTimeOffset> { TypedValue = entry.CreatedAt },
+                },
+            });
+        }
+        _pending.Clear();
     }
 }

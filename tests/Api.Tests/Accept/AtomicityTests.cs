@@ -12,7 +12,8 @@ namespace OutboxSync.Api.Tests.Accept;
 
 /// <summary>
 /// The accept path writes resource rows and outbox entries in one batch inside one transaction; a failure after
-/// both were written and before COMMIT (injected at COMMIT) must leave neither behind.
+/// both were written and before COMMIT (injected at COMMIT), or at the outbox entry after the row (network creates,
+/// which run as one raw batch), must leave neither behind.
 /// </summary>
 public sealed partial class AtomicityTests(ApiFactory api) : IClassFixture<ApiFactory>, IAsyncLifetime
 {
@@ -153,22 +154,57 @@ public sealed partial class AtomicityTests(ApiFactory api) : IClassFixture<ApiFa
         await api.P1.CreateNetworkAsync();
     }
 
+    /// <summary>
+    /// Network creates bypass EF Core (rows and entries in one raw batch, <c>AcceptTransaction.InsertNetworksAsync</c>),
+    /// so their failure is injected in the database: a trigger rejects the outbox entry of the network named
+    /// <paramref name="failing"/>, and only once that network's row is already written in the same transaction.
+    /// </summary>
+    private async Task AssertCreateRolledBackAsync(string failing, JsonObject body)
+    {
+        // Names come from Unique(): letters, digits and '-', safe inside the literal.
+        await api.Db.ExecuteAsync($$"""
+            create function fail_outbox_insert() returns trigger language plpgsql as $f$
+            begin
+              if new.payload->>'name' = '{{failing}}' and exists (select 1 from networks where name = '{{failing}}') then
+                raise exception 'injected failure after the network row, at its outbox entry';
+              end if;
+              return new;
+            end $f$;
+            create trigger fail_outbox_insert before insert on outbox_entries for each row execute function fail_outbox_insert();
+            """);
+        try
+        {
+            var before = await api.Db.FingerprintAsync();
+            var response = await api.P1.PostAsync("/v2.0/networks", body);
+            Assert.False(response.Status is >= HttpStatusCode.OK and < HttpStatusCode.Ambiguous, $"expected an error, got {response.Status}: {response.Text}");
+            response.ExpectNeutronError(response.Status);
+            Assert.Equal(before, await api.Db.FingerprintAsync());
+        }
+        finally
+        {
+            await api.Db.ExecuteAsync("drop trigger fail_outbox_insert on outbox_entries; drop function fail_outbox_insert()");
+        }
+        await api.P1.CreateNetworkAsync();
+    }
+
     [Fact]
-    public async Task A_failure_after_the_outbox_insert_leaves_no_network_after_a_create()
+    public async Task A_failure_at_the_outbox_insert_leaves_no_network_after_a_create()
     {
         var name = Unique("atomic");
-        await AssertRolledBackAsync(c => c.PostAsync("/v2.0/networks", new JsonObject { ["network"] = new JsonObject { ["name"] = name } }));
+        await AssertCreateRolledBackAsync(name, new JsonObject { ["network"] = new JsonObject { ["name"] = name } });
         Assert.Equal(0, await api.Db.ScalarAsync<long>("select count(*) from networks where name = $1", name));
         Assert.Empty((await api.P1.GetAsync($"/v2.0/networks?name={name}")).Expect(HttpStatusCode.OK).Items("networks"));
     }
 
     [Fact]
-    public async Task A_failure_after_the_outbox_insert_leaves_no_network_of_a_bulk_create()
+    public async Task A_failure_at_the_second_outbox_insert_leaves_no_network_of_a_bulk_create()
     {
-        await AssertRolledBackAsync(c => c.PostAsync("/v2.0/networks", new JsonObject
+        var (first, second) = (Unique("bulk"), Unique("bulk"));
+        await AssertCreateRolledBackAsync(second, new JsonObject
         {
-            ["networks"] = new JsonArray(new JsonObject { ["name"] = "b1" }, new JsonObject { ["name"] = "b2" }),
-        }));
+            ["networks"] = new JsonArray(new JsonObject { ["name"] = first }, new JsonObject { ["name"] = second }),
+        });
+        Assert.Equal(0, await api.Db.ScalarAsync<long>("select count(*) from networks where name = any($1)", (object)new[] { first, second }));
     }
 
     [Fact]
