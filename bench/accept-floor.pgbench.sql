@@ -1,5 +1,5 @@
 \set n random(1, 9000000000000000000)
-BEGIN;
-INSERT INTO networks (id, admin_state_up, applied_revision, created_at, description, mtu, name, project_id, revision_number, router_external, shared, status, status_reason, tags, updated_at) VALUES (md5(:n::text)::uuid, true, 0, now(), '', 1500, 'n', 'bench', 1, false, false, 'PENDING_CREATE', null, '{}', now());
-INSERT INTO outbox_entries (attempts, blocked_by, completed_at, created_at, depends_on, last_error, operation, payload, project_id, resource_id, resource_type, revision, state, trace_parent) VALUES (0, null, null, now(), '{}', null, 'create', '{"id": "x","name": "n","description": "","project_id": "bench","tenant_id": "bench","status": "PENDING_CREATE","status_reason": null,"revision_number": 1,"created_at": "2026-12-06T04.00.00Z","updated_at": "2026-12-06T04.00.00Z","tags": [],"admin_state_up": true,"mtu": 1500,"shared": false,"subnets": []}', 'bench', md5(:n::text)::uuid, 'network', 1, 'pending', null) RETURNING seq, next_attempt_at;
-COMMIT;
+\startpipeline
+INSERT INTO networks (id, project_id, name, description, admin_state_up, status, status_reason, revision_number, applied_revision, created_at, updated_at, tags, mtu, shared, router_external) VALUES (md5(:n::text)::uuid, 'bench', 'n', '', true, 'PENDING_CREATE', null, 1, 0, now(), now(), '{}', 1500, false, false);
+INSERT INTO outbox_entries (resource_type, resource_id, operation, revision, payload, project_id, depends_on, trace_parent, created_at) VALUES ('network', md5(:n::text)::uuid, 'create', 1, '{"id": "x","name": "n","description": "","project_id": "bench","tenant_id": "bench","status": "PENDING_CREATE","status_reason": null,"revision_number": 1,"created_at": "2026-12-06T04.00.00Z","updated_at": "2026-12-06T04.00.00Z","tags": [],"admin_state_up": true,"mtu": 1500,"shared": false,"subnets": []}', 'bench', '{}', null, now());
+\endpipeline
