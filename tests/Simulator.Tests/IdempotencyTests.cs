@@ -88,4 +88,90 @@ public sealed class IdempotencyTests
         Assert.Equal(["failed_after_apply", "replayed"], calls.Select(call => call.GetProperty("outcome").GetString()));
         Assert.Empty(await gw.NonZeroViolationsAsync());
     }
+
+    // Answers that depend on other resources' state are not cached: the same key, retried after that state changed,
+    // is evaluated afresh (docs/backend-api.md, Idempotency).
+
+    [Fact]
+    public async Task An_unknown_parent_refusal_is_not_replayed_once_the_parent_exists()
+    {
+        await using var sim = new SimulatorFactory();
+        var gw = sim.Gateway();
+        await gw.CreateAsync("subnets", "s1", 1, new { NetworkId = "n1" }, key: "k").ExpectErrorAsync(HttpStatusCode.Conflict, "unknown_parent");
+        await gw.CreateAsync("networks", "n1", 1).ExpectAsync(HttpStatusCode.Created);
+
+        using var retry = await gw.CreateAsync("subnets", "s1", 1, new { NetworkId = "n1" }, key: "k");
+
+        await retry.ExpectAsync(HttpStatusCode.Created);
+        Assert.False(retry.Headers.Contains("Idempotent-Replayed"));
+        Assert.Equal(["rejected", "applied"], (await gw.CallsAsync("s1")).Select(call => call.GetProperty("outcome").GetString()));
+    }
+
+    [Fact]
+    public async Task A_has_children_refusal_is_not_replayed_once_the_children_are_gone()
+    {
+        await using var sim = new SimulatorFactory();
+        var gw = sim.Gateway();
+        await gw.CreateAsync("networks", "n1", 1).ExpectAsync(HttpStatusCode.Created);
+        await gw.CreateAsync("subnets", "s1", 1, new { NetworkId = "n1" }).ExpectAsync(HttpStatusCode.Created);
+        await gw.DeleteAsync("networks", "n1", key: "k").ExpectErrorAsync(HttpStatusCode.Conflict, "has_children");
+        await gw.DeleteAsync("subnets", "s1").ExpectAsync(HttpStatusCode.NoContent);
+
+        using var retry = await gw.DeleteAsync("networks", "n1", key: "k");
+
+        Assert.Equal(HttpStatusCode.NoContent, retry.StatusCode);
+        Assert.False(retry.Headers.Contains("Idempotent-Replayed"));
+        Assert.Equal(HttpStatusCode.NotFound, await gw.StatusOfGetAsync("/v1/networks/n1"));
+    }
+
+    [Fact]
+    public async Task A_port_in_use_refusal_is_not_replayed_once_the_other_router_lets_the_port_go()
+    {
+        await using var sim = new SimulatorFactory();
+        var gw = sim.Gateway();
+        await gw.CreateAsync("networks", "n1", 1).ExpectAsync(HttpStatusCode.Created);
+        await gw.CreateAsync("subnets", "s1", 1, new { NetworkId = "n1" }).ExpectAsync(HttpStatusCode.Created);
+        await gw.CreateAsync("routers", "r1", 1).ExpectAsync(HttpStatusCode.Created);
+        await gw.CreateAsync("routers", "r2", 1).ExpectAsync(HttpStatusCode.Created);
+        await gw.AttachAsync("r1", "p1", 1, "s1").ExpectAsync(HttpStatusCode.Created);
+        await gw.AttachAsync("r2", "p1", 2, "s1", key: "k").ExpectErrorAsync(HttpStatusCode.Conflict, "port_in_use");
+        await gw.DetachAsync("r1", "p1").ExpectAsync(HttpStatusCode.NoContent);
+
+        using var retry = await gw.AttachAsync("r2", "p1", 2, "s1", key: "k");
+
+        await retry.ExpectAsync(HttpStatusCode.Created);
+        Assert.False(retry.Headers.Contains("Idempotent-Replayed"));
+        Assert.Equal(1, (await gw.GetJsonAsync("/v1/routers/r2/interfaces")).GetProperty("items").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task A_missing_router_refusal_of_an_attach_is_not_replayed_once_the_router_exists()
+    {
+        await using var sim = new SimulatorFactory();
+        var gw = sim.Gateway();
+        await gw.CreateAsync("networks", "n1", 1).ExpectAsync(HttpStatusCode.Created);
+        await gw.CreateAsync("subnets", "s1", 1, new { NetworkId = "n1" }).ExpectAsync(HttpStatusCode.Created);
+        await gw.AttachAsync("r1", "p1", 1, "s1", key: "k").ExpectErrorAsync(HttpStatusCode.NotFound, "not_found");
+        await gw.CreateAsync("routers", "r1", 1).ExpectAsync(HttpStatusCode.Created);
+
+        using var retry = await gw.AttachAsync("r1", "p1", 1, "s1", key: "k");
+
+        await retry.ExpectAsync(HttpStatusCode.Created);
+        Assert.False(retry.Headers.Contains("Idempotent-Replayed"));
+    }
+
+    [Fact]
+    public async Task A_stale_revision_refusal_is_replayed_like_every_answer_about_the_resource_itself()
+    {
+        await using var sim = new SimulatorFactory();
+        var gw = sim.Gateway();
+        await gw.CreateAsync("networks", "n1", 1).ExpectAsync(HttpStatusCode.Created);
+        await gw.UpdateAsync("networks", "n1", 3).ExpectAsync(HttpStatusCode.OK);
+        await gw.UpdateAsync("networks", "n1", 2, key: "k").ExpectErrorAsync(HttpStatusCode.Conflict, "stale_revision");
+
+        using var retry = await gw.UpdateAsync("networks", "n1", 2, key: "k");
+
+        Assert.Equal(HttpStatusCode.Conflict, retry.StatusCode);
+        Assert.Equal("true", retry.Headers.GetValues("Idempotent-Replayed").Single());
+    }
 }

@@ -19,6 +19,14 @@ internal sealed record GatewayResult(int Status, object? Body, string? ErrorCode
 
     public bool IsSuccess => Status is >= 200 and < 300;
 
+    /// <summary>
+    /// The answer depends on other resources' state (a parent, a child, another router), which can change without
+    /// this resource changing: it is not cached, so a retry with the same Idempotency-Key is evaluated afresh.
+    /// </summary>
+    public bool DependsOnOtherResources { get; private init; }
+
+    public GatewayResult DependingOnOtherResources() => this with { DependsOnOtherResources = true };
+
     public static GatewayResult Error(int status, string code, string? message = null, long? currentRevision = null) =>
         new(status, new ErrorBody(code, message, currentRevision), code);
 

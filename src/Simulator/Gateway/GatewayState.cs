@@ -45,7 +45,8 @@ internal sealed class GatewayState
 
     /// <summary>
     /// Replays a known (resource, key) result; otherwise checks the fencing token, applies, and caches the
-    /// final result (including rejections) for later repeats of the key.
+    /// final result (including rejections) for later repeats of the key, unless it depends on other resources'
+    /// state (<see cref="GatewayResult.DependsOnOtherResources"/>).
     /// </summary>
     public (GatewayResult Result, bool Replayed) Mutate(MutationCall call, Func<Inventory, MutationCall, GatewayResult> apply)
     {
@@ -70,7 +71,10 @@ internal sealed class GatewayState
                     $"fencing token {call.FencingToken} is below {fencing.HighestFor(call.ResourceId)} already seen for {call.ResourceId}");
             }
 
-            idempotency.Store(call.ResourceId, call.IdempotencyKey, result);
+            if (!result.DependsOnOtherResources)
+            {
+                idempotency.Store(call.ResourceId, call.IdempotencyKey, result);
+            }
             return (result, false);
         }
     }

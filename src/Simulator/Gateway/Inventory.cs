@@ -126,7 +126,7 @@ internal sealed class Inventory(ViolationCounters violations, FaultInjection fau
         {
             violations.CountParentDeletedBeforeChild();
             return GatewayResult.Error(
-                StatusCodes.Status409Conflict, "has_children", $"{key} still has {childCounts[key]} child object(s)");
+                StatusCodes.Status409Conflict, "has_children", $"{key} still has {childCounts[key]} child object(s)").DependingOnOtherResources();
         }
 
         Remove(table, existing);
@@ -140,7 +140,7 @@ internal sealed class Inventory(ViolationCounters violations, FaultInjection fau
         if (!tables[Collections.Routers].Contains(routerId))
         {
             violations.CountChildBeforeParent();
-            return GatewayResult.NotFound($"routers/{routerId} does not exist");
+            return GatewayResult.NotFound($"routers/{routerId} does not exist").DependingOnOtherResources();
         }
 
         var table = tables[Collections.Interfaces];
@@ -150,7 +150,8 @@ internal sealed class Inventory(ViolationCounters violations, FaultInjection fau
             if (!string.Equals(existing.RouterId, routerId, StringComparison.Ordinal))
             {
                 return GatewayResult.Error(
-                    StatusCodes.Status409Conflict, "port_in_use", $"port {call.ResourceId} is an interface of routers/{existing.RouterId}");
+                    StatusCodes.Status409Conflict, "port_in_use", $"port {call.ResourceId} is an interface of routers/{existing.RouterId}")
+                    .DependingOnOtherResources();
             }
 
             var refusal = CheckRevision(key, existing, call) ?? CheckParents(call.Parents) ?? CheckRejection(call.Attributes);
@@ -186,7 +187,7 @@ internal sealed class Inventory(ViolationCounters violations, FaultInjection fau
         var routerId = call.RouterId!;
         if (!tables[Collections.Routers].Contains(routerId))
         {
-            return GatewayResult.NotFound($"routers/{routerId} does not exist");
+            return GatewayResult.NotFound($"routers/{routerId} does not exist").DependingOnOtherResources();
         }
 
         var table = tables[Collections.Interfaces];
@@ -261,7 +262,7 @@ internal sealed class Inventory(ViolationCounters violations, FaultInjection fau
             if (!tables[parent.Collection].Contains(parent.Id))
             {
                 violations.CountChildBeforeParent();
-                return GatewayResult.Error(StatusCodes.Status409Conflict, "unknown_parent", $"{parent} does not exist");
+                return GatewayResult.Error(StatusCodes.Status409Conflict, "unknown_parent", $"{parent} does not exist").DependingOnOtherResources();
             }
         }
 
