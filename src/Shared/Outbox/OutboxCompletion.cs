@@ -96,14 +96,27 @@ public sealed class OutboxCompletion(NpgsqlDataSource dataSource)
         }
     }
 
-    /// <summary>Permanent failure: the entries fail and the resource goes to ERROR with the reason.</summary>
-    public Task<CompletionResult> FailAsync(ResourceLease lease, string resourceType, IReadOnlyList<long> seqs, string reason, CancellationToken ct = default) =>
+    /// <summary>
+    /// Permanent failure: the entries fail and the resource goes to ERROR with the reason. <paramref name="superseded"/>
+    /// are entries folded into the failed call whose change it carried in full (earlier updates coalesced into a
+    /// later one): they are superseded, naming the entry that failed, so an operator retries that one alone.
+    /// </summary>
+    public Task<CompletionResult> FailAsync(ResourceLease lease, string resourceType, IReadOnlyList<long> seqs, string reason,
+        IReadOnlyList<long> superseded, CancellationToken ct = default) =>
         GuardedAsync(lease, batch =>
         {
             batch.Add(Command($"""
                 update outbox_entries set state = 'failed', last_error = @reason, blocked_by = null, completed_at = clock_timestamp()
                 where state = 'pending' and seq = any(@seqs) and {OurToken}
                 """, new NpgsqlParameter("reason", Truncate(reason)), OutboxClaim.SeqArray("seqs", seqs)));
+            if (superseded.Count > 0)
+            {
+                batch.Add(Command($"""
+                    update outbox_entries set state = 'superseded', last_error = @reason, blocked_by = null, completed_at = clock_timestamp()
+                    where state = 'pending' and seq = any(@superseded) and {OurToken}
+                    """, new NpgsqlParameter("reason", Truncate($"carried by entry {string.Join(", ", seqs)}, which failed: {reason}")),
+                    OutboxClaim.SeqArray("superseded", superseded)));
+            }
             if (ResourceType.FromName(resourceType) is not null)
             {
                 batch.Add(Command($"update {TableOf(resourceType)} set status = 'ERROR', status_reason = @reason where id = @lease_id and {OurToken}",

@@ -83,7 +83,7 @@ public sealed class ResourceDrainer(
         {
             DrainLog.Failed(logger, lease.ResourceId, poison.Entry.Seq, poison.Reason, lease.Token.Value);
             tally.Failed++;
-            return End(await completion.FailAsync(lease, poison.Entry.ResourceType, [poison.Entry.Seq], $"poisoned entry seq {poison.Entry.Seq}: {poison.Reason}", ct));
+            return End(await completion.FailAsync(lease, poison.Entry.ResourceType, [poison.Entry.Seq], $"poisoned entry seq {poison.Entry.Seq}: {poison.Reason}", [], ct));
         }
 
         if (step is DrainStep.AlreadyApplied done)
@@ -114,7 +114,7 @@ public sealed class ResourceDrainer(
                 var seqs = Seqs(step);
                 DrainLog.Failed(logger, lease.ResourceId, head.Seq, failed.Reason, lease.Token.Value);
                 tally.Failed++;
-                return End(await completion.FailAsync(lease, head.ResourceType, seqs, failed.Reason, ct));
+                return End(await completion.FailAsync(lease, head.ResourceType, seqs, failed.Reason, [], ct));
         }
 
         if (step is DrainStep.Cancel cancel)
@@ -237,7 +237,16 @@ public sealed class ResourceDrainer(
     {
         DrainLog.Failed(logger, lease.ResourceId, send.Entry.Seq, reason, lease.Token.Value);
         tally.Failed++;
-        return End(await completion.FailAsync(lease, send.Entry.ResourceType, seqs, reason, ct));
+        if (send.Operation == OutboxOperation.Create)
+        {
+            // A create run stays failed as a whole: retrying only its last entry would send an update of an object
+            // the back end never got, so the operator needs the create entry retryable too.
+            return End(await completion.FailAsync(lease, send.Entry.ResourceType, seqs, reason, [], ct));
+        }
+        // The call carried the covered entries' change in full (updates folded into the latest, or a delete after
+        // them): only the sent entry failed, the folded ones were superseded by it.
+        return End(await completion.FailAsync(lease, send.Entry.ResourceType, [send.Entry.Seq], reason,
+            send.Covered.Select(e => e.Seq).ToList(), ct));
     }
 
     private async Task<StepEnd> RescheduleAsync(ResourceLease lease, DrainStep.Send send, IReadOnlyList<long> seqs, TimeSpan delay, string error, bool countAttempt, Tally tally, CancellationToken ct)

@@ -203,6 +203,28 @@ public sealed class DrainTests : DatabaseBackedTests
     }
 
     [Fact]
+    public async Task Renames_folded_into_a_rejected_rename_are_superseded_and_only_the_sent_one_fails()
+    {
+        _backend.Fault = c => c.Name == "bad name" ? (422, "rejected") : null;
+        var net = await Scenario.CreateNetworkAsync("ok");
+        var worker = await StartWorkerAsync();
+        await Scenario.WaitUntilDrainedAsync();
+        await worker.DisposeAsync();
+        await Scenario.UpdateNetworkAsync(net, "first");
+        await Scenario.UpdateNetworkAsync(net, "second");
+        await Scenario.UpdateNetworkAsync(net, "bad name");
+
+        await using var again = await StartWorkerAsync();
+        await Scenario.WaitUntilDrainedAsync();
+
+        var entries = await Scenario.EntriesAsync(net);
+        Assert.Equal(["done", "superseded", "superseded", "failed"], entries.Select(e => e.State));
+        Assert.All(entries.Skip(1).Take(2), e => Assert.Contains($"carried by entry {entries[3].Seq}, which failed", e.LastError));
+        Assert.Single(_backend.CallsFor(net), c => c.Status == 422);
+        Assert.Equal("ERROR", (await Scenario.ResourceAsync("networks", net))!.Value.Status);
+    }
+
+    [Fact]
     public async Task An_outage_spends_no_attempts_and_the_drain_resumes_when_it_ends()
     {
         _backend.Outage = true;
