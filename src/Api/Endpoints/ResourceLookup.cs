@@ -85,18 +85,20 @@ public sealed class ResourceLookup(OutboxSyncDbContext db, IOptions<ApiOptions> 
     private sealed record NetworkRow(Network Network, List<Guid> SubnetIds);
 
     // The visibility predicates below are ResourceLister.Visibility's rules in LINQ (a network is also visible to
-    // every project when shared); the tenancy suite's show and list cases hold the two forms to the same answers.
+    // every project when shared or external, and so are its subnets); the tenancy suite's show and list cases hold
+    // the two forms to the same answers.
     private static readonly Func<OutboxSyncDbContext, Guid, bool, string, CancellationToken, Task<NetworkRow?>> NetworkById =
         EF.CompileAsyncQuery((OutboxSyncDbContext db, Guid id, bool admin, string project, CancellationToken _) =>
             db.Networks.AsNoTracking()
-                .Where(n => n.Id == id && (admin || n.ProjectId == project || n.Shared))
+                .Where(n => n.Id == id && (admin || n.ProjectId == project || n.Shared || n.RouterExternal))
                 .Select(n => new NetworkRow(n, db.Subnets.Where(s => s.NetworkId == n.Id)
                     .OrderBy(s => s.CreatedAt).ThenBy(s => s.Id).Select(s => s.Id).ToList()))
                 .FirstOrDefault());
 
     private static readonly Func<OutboxSyncDbContext, Guid, bool, string, CancellationToken, Task<Subnet?>> SubnetById =
         EF.CompileAsyncQuery((OutboxSyncDbContext db, Guid id, bool admin, string project, CancellationToken _) =>
-            db.Subnets.AsNoTracking().FirstOrDefault(s => s.Id == id && (admin || s.ProjectId == project)));
+            db.Subnets.AsNoTracking().FirstOrDefault(s => s.Id == id && (admin || s.ProjectId == project
+                || db.Networks.Any(n => n.Id == s.NetworkId && (n.Shared || n.RouterExternal)))));
 
     private static readonly Func<OutboxSyncDbContext, Guid, bool, string, CancellationToken, Task<Port?>> PortById =
         EF.CompileAsyncQuery((OutboxSyncDbContext db, Guid id, bool admin, string project, CancellationToken _) =>

@@ -10,5 +10,12 @@ public enum FieldKind
     Timestamp,
 }
 
-/// <summary>A scalar attribute that can be filtered on and sorted by, and the column holding it.</summary>
-public sealed record FieldSpec(string Name, string Column, FieldKind Kind, bool Sortable = true);
+/// <summary>
+/// A scalar attribute that can be filtered on and sorted by, and the column holding it; <paramref name="Expression"/>
+/// replaces the column for an attribute derived from another table (a subnet's <c>shared</c> is its network's).
+/// </summary>
+public sealed record FieldSpec(string Name, string Column, FieldKind Kind, bool Sortable = true, string? Expression = null)
+{
+    /// <summary>The SQL for the attribute's value in a statement over the resource's table aliased <c>t</c>.</summary>
+    public string Sql => Expression ?? $"t.{Column}";
+}

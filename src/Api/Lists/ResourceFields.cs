@@ -30,7 +30,10 @@ public static class ResourceFields
             new FieldSpec("cidr", "cidr", FieldKind.Text),
             new FieldSpec("ip_version", "ip_version", FieldKind.Int),
             new FieldSpec("gateway_ip", "gateway_ip", FieldKind.Text, Sortable: false),
-            new FieldSpec("enable_dhcp", "enable_dhcp", FieldKind.Bool)),
+            new FieldSpec("enable_dhcp", "enable_dhcp", FieldKind.Bool),
+            // Neutron filters subnets by their network's shared flag.
+            new FieldSpec("shared", "shared", FieldKind.Bool, Sortable: false,
+                Expression: "(select n.shared from networks n where n.id = t.network_id)")),
         ["port"] = Index(
             new FieldSpec("admin_state_up", "admin_state_up", FieldKind.Bool),
             new FieldSpec("network_id", "network_id", FieldKind.Uuid),

@@ -99,7 +99,11 @@ public sealed class ResourceLister(NpgsqlDataSource dataSource)
         return new Page<T>(items, hasMore);
     }
 
-    /// <summary>What a caller may see: their own project's rows, plus shared networks; admin sees all.</summary>
+    /// <summary>
+    /// What a caller may see, as Neutron's default policy: their own project's rows, plus networks that are shared
+    /// or external and those networks' subnets; admin sees all. <see cref="Endpoints.ResourceLookup"/>'s shows hold
+    /// the same rule in LINQ.
+    /// </summary>
     public static string Visibility(ResourceType type, TenantContext tenant, List<NpgsqlParameter> parameters)
     {
         if (tenant.IsAdmin)
@@ -107,7 +111,12 @@ public sealed class ResourceLister(NpgsqlDataSource dataSource)
             return "true";
         }
         var p = Add(parameters, tenant.ProjectId, NpgsqlDbType.Text);
-        return type == ResourceType.Network ? $"(t.project_id = {p} or t.shared)" : $"t.project_id = {p}";
+        return type.Name switch
+        {
+            "network" => $"(t.project_id = {p} or t.shared or t.router_external)",
+            "subnet" => $"(t.project_id = {p} or exists (select 1 from networks n where n.id = t.network_id and (n.shared or n.router_external)))",
+            _ => $"t.project_id = {p}",
+        };
     }
 
     public static string Ownership(TenantContext tenant, List<NpgsqlParameter> parameters) =>
@@ -115,10 +124,10 @@ public sealed class ResourceLister(NpgsqlDataSource dataSource)
 
     private static string FilterSql(FieldSpec field, string[] values, List<NpgsqlParameter> parameters) => field.Kind switch
     {
-        FieldKind.Bool => $"t.{field.Column} = any({Add(parameters, values.Select(bool.Parse).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Boolean)})",
-        FieldKind.Int => $"t.{field.Column} = any({Add(parameters, values.Select(v => int.Parse(v, CultureInfo.InvariantCulture)).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Integer)})",
-        FieldKind.Long => $"t.{field.Column} = any({Add(parameters, values.Select(v => long.Parse(v, CultureInfo.InvariantCulture)).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Bigint)})",
-        _ => $"t.{field.Column}::text = any({Add(parameters, values, NpgsqlDbType.Array | NpgsqlDbType.Text)})",
+        FieldKind.Bool => $"{field.Sql} = any({Add(parameters, values.Select(bool.Parse).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Boolean)})",
+        FieldKind.Int => $"{field.Sql} = any({Add(parameters, values.Select(v => int.Parse(v, CultureInfo.InvariantCulture)).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Integer)})",
+        FieldKind.Long => $"{field.Sql} = any({Add(parameters, values.Select(v => long.Parse(v, CultureInfo.InvariantCulture)).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Bigint)})",
+        _ => $"{field.Sql}::text = any({Add(parameters, values, NpgsqlDbType.Array | NpgsqlDbType.Text)})",
     };
 
     private async Task<string> KeysetAsync(ResourceType type, List<(FieldSpec Field, bool Descending)> keys, Guid marker,

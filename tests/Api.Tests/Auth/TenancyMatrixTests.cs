@@ -221,6 +221,47 @@ public sealed class TenancyMatrixTests(ApiFactory api) : IClassFixture<ApiFactor
     }
 
     [Fact]
+    public async Task Shared_and_external_networks_and_their_subnets_are_visible_to_every_project_but_changeable_only_by_the_owner()
+    {
+        var scope = Unique("policy");
+        var shared = await api.Admin.CreateNetworkAsync(extra: new JsonObject { ["shared"] = true, ["description"] = scope });
+        var external = await api.Admin.CreateNetworkAsync(extra: new JsonObject { ["router:external"] = true, ["description"] = scope });
+        var hidden = await api.Admin.CreateNetworkAsync(extra: new JsonObject { ["description"] = scope });
+        var sharedSubnet = Id(await api.Admin.CreateSubnetAsync(Id(shared), extra: new JsonObject { ["description"] = scope }));
+        var externalSubnet = Id(await api.Admin.CreateSubnetAsync(Id(external), extra: new JsonObject { ["description"] = scope }));
+        var hiddenSubnet = Id(await api.Admin.CreateSubnetAsync(Id(hidden), extra: new JsonObject { ["description"] = scope }));
+
+        async Task<List<string>> ListAsync(string collection, string query = "") =>
+            Ids((await api.P1.GetAsync($"/v2.0/{collection}?description={scope}{query}")).Expect(HttpStatusCode.OK).Items(collection));
+
+        Assert.Equal(new[] { Id(shared), Id(external) }.Order(), (await ListAsync("networks")).Order());
+        Assert.Equal(new[] { sharedSubnet, externalSubnet }.Order(), (await ListAsync("subnets")).Order());
+        Assert.Equal([Id(external)], await ListAsync("networks", "&router:external=true"));
+        Assert.Equal([Id(shared)], await ListAsync("networks", "&router:external=false"));
+        Assert.Equal([sharedSubnet], await ListAsync("subnets", "&shared=true"));
+        Assert.Equal([externalSubnet], await ListAsync("subnets", "&shared=false"));
+        (await api.P1.GetAsync($"/v2.0/networks/{Id(external)}")).Expect(HttpStatusCode.OK);
+        (await api.P1.GetAsync($"/v2.0/subnets/{externalSubnet}")).Expect(HttpStatusCode.OK);
+        (await api.P1.GetAsync($"/v2.0/subnets/{sharedSubnet}")).Expect(HttpStatusCode.OK);
+        (await api.P1.GetAsync($"/v2.0/networks/{Id(hidden)}")).ExpectNeutronError(HttpStatusCode.NotFound);
+        (await api.P1.GetAsync($"/v2.0/subnets/{hiddenSubnet}")).ExpectNeutronError(HttpStatusCode.NotFound);
+
+        // Visible is not changeable: the owner's (and admin's) alone, and any other project is told "not found".
+        var before = await api.Db.FingerprintAsync();
+        (await api.P1.PutAsync($"/v2.0/subnets/{externalSubnet}", new JsonObject { ["subnet"] = new JsonObject { ["name"] = "mine" } }))
+            .ExpectNeutronError(HttpStatusCode.NotFound);
+        (await api.P1.DeleteAsync($"/v2.0/subnets/{sharedSubnet}")).ExpectNeutronError(HttpStatusCode.NotFound);
+        (await api.P1.PutAsync($"/v2.0/networks/{Id(external)}", new JsonObject { ["network"] = new JsonObject { ["name"] = "mine" } }))
+            .ExpectNeutronError(HttpStatusCode.NotFound);
+        Assert.Equal(before, await api.Db.FingerprintAsync());
+
+        // Any project may plug a port into a shared network; an external one takes only the owner's ports.
+        await api.P1.CreatePortAsync(Id(shared), new JsonObject { ["description"] = scope });
+        (await api.P1.PostAsync("/v2.0/ports", new JsonObject { ["port"] = new JsonObject { ["network_id"] = Id(external) } }))
+            .ExpectNeutronError(HttpStatusCode.NotFound);
+    }
+
+    [Fact]
     public async Task Show_answers_exactly_for_the_resources_the_caller_lists()
     {
         // Show reads through compiled queries whose visibility is written in LINQ, list through the lister's SQL:
@@ -240,6 +281,7 @@ public sealed class TenancyMatrixTests(ApiFactory api) : IClassFixture<ApiFactor
         await CreateAllAsync(api.P1, null);
         await CreateAllAsync(api.P2, null);
         await CreateAllAsync(api.Admin, new JsonObject { ["shared"] = true });
+        await CreateAllAsync(api.Admin, new JsonObject { ["router:external"] = true });
 
         foreach (var caller in new[] { api.Admin, api.P1, api.P2 })
         {
