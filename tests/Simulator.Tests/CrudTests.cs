@@ -111,6 +111,37 @@ public sealed class CrudTests
         Assert.Equal("n-03", afterMissingMarker.GetProperty("items")[0].GetProperty("id").GetString());
     }
 
+    [Fact]
+    public async Task An_exactly_full_last_page_names_no_next_marker()
+    {
+        await using var sim = new SimulatorFactory();
+        var gw = sim.Gateway();
+        foreach (var id in new[] { "n-01", "n-02", "n-03", "n-04" })
+        {
+            await gw.CreateAsync("networks", id, 1).ExpectAsync(HttpStatusCode.Created);
+        }
+
+        var first = await gw.GetJsonAsync("/v1/networks?limit=2");
+        var last = await gw.GetJsonAsync($"/v1/networks?limit=2&marker={first.GetProperty("next_marker").GetString()}");
+
+        Assert.Equal(2, last.GetProperty("items").GetArrayLength());
+        Assert.Null(last.GetProperty("next_marker").GetString());
+    }
+
+    [Fact]
+    public async Task Update_of_a_deleted_id_above_its_tombstone_is_not_found_and_does_not_recreate()
+    {
+        await using var sim = new SimulatorFactory();
+        var gw = sim.Gateway();
+        await gw.CreateAsync("routers", "r1", 3).ExpectAsync(HttpStatusCode.Created);
+        await gw.DeleteAsync("routers", "r1").ExpectAsync(HttpStatusCode.NoContent);
+
+        await gw.UpdateAsync("routers", "r1", 4).ExpectErrorAsync(HttpStatusCode.NotFound, "not_found");
+
+        Assert.Equal(HttpStatusCode.NotFound, await gw.StatusOfGetAsync("/v1/routers/r1"));
+        Assert.Empty(await gw.NonZeroViolationsAsync());
+    }
+
     [Theory]
     [InlineData("/v1/networks?limit=0")]
     [InlineData("/v1/networks?limit=abc")]

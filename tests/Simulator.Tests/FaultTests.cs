@@ -50,7 +50,9 @@ public sealed class FaultTests
 
         await gw.SetFaultsAsync(new { ResetRate = 0.0 });
         Assert.Equal(HttpStatusCode.NotFound, await gw.StatusOfGetAsync("/v1/networks/n1"));
-        var call = Assert.Single(await gw.CallsAsync("n1"));
+        // The client sees the abort before the gateway has logged the call.
+        var calls = await Eventually.WaitAsync(() => gw.CallsAsync("n1"), logged => logged.Length > 0, TimeSpan.FromSeconds(10), "the reset call logged");
+        var call = Assert.Single(calls);
         Assert.Equal("failed_injected", call.GetProperty("outcome").GetString());
         Assert.Equal("reset", call.GetProperty("error").GetString());
     }

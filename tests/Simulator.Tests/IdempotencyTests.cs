@@ -51,7 +51,7 @@ public sealed class IdempotencyTests
         await gw.UpdateAsync("routers", "r1", 1, key: "k").ExpectErrorAsync(HttpStatusCode.NotFound, "not_found");
         await gw.CreateAsync("routers", "r1", 1).ExpectAsync(HttpStatusCode.Created);
 
-        await gw.UpdateAsync("routers", "r1", 2, key: "k").ExpectErrorAsync(HttpStatusCode.NotFound, "not_found");
+        await gw.UpdateAsync("routers", "r1", 1, key: "k").ExpectErrorAsync(HttpStatusCode.NotFound, "not_found");
 
         Assert.Equal(1, (await gw.GetJsonAsync("/v1/routers/r1")).GetProperty("revision").GetInt64());
     }
@@ -173,5 +173,46 @@ public sealed class IdempotencyTests
 
         Assert.Equal(HttpStatusCode.Conflict, retry.StatusCode);
         Assert.Equal("true", retry.Headers.GetValues("Idempotent-Replayed").Single());
+    }
+
+    [Fact]
+    public async Task A_key_reused_with_another_body_is_refused_counted_and_changes_nothing()
+    {
+        await using var sim = new SimulatorFactory();
+        var gw = sim.Gateway();
+        await gw.CreateAsync("networks", "n1", 1, new { Name = "first" }, key: "k").ExpectAsync(HttpStatusCode.Created);
+
+        await gw.CreateAsync("networks", "n1", 1, new { Name = "second" }, key: "k").ExpectErrorAsync(HttpStatusCode.UnprocessableEntity, "idempotency_key_reused");
+
+        Assert.Equal("first", (await gw.GetJsonAsync("/v1/networks/n1")).GetProperty("attributes").GetProperty("name").GetString());
+        Assert.Equal(new Dictionary<string, long> { ["key_reuse"] = 1 }, await gw.NonZeroViolationsAsync());
+    }
+
+    [Fact]
+    public async Task A_key_reused_on_another_path_is_refused_and_counted()
+    {
+        await using var sim = new SimulatorFactory();
+        var gw = sim.Gateway();
+        await gw.CreateAsync("networks", "n1", 1, key: "k").ExpectAsync(HttpStatusCode.Created);
+
+        await gw.UpdateAsync("networks", "n1", 2, key: "k").ExpectErrorAsync(HttpStatusCode.UnprocessableEntity, "idempotency_key_reused");
+        await gw.DeleteAsync("networks", "n1", key: "k").ExpectErrorAsync(HttpStatusCode.UnprocessableEntity, "idempotency_key_reused");
+
+        Assert.Equal(1, (await gw.GetJsonAsync("/v1/networks/n1")).GetProperty("revision").GetInt64());
+        Assert.Equal(new Dictionary<string, long> { ["key_reuse"] = 2 }, await gw.NonZeroViolationsAsync());
+    }
+
+    [Fact]
+    public async Task A_repeat_whose_body_differs_only_in_key_order_is_a_replay()
+    {
+        await using var sim = new SimulatorFactory();
+        var gw = sim.Gateway();
+        await gw.CreateAsync("networks", "n1", 1, new { Name = "a", Description = "d" }, key: "k").ExpectAsync(HttpStatusCode.Created);
+
+        using var repeat = await gw.CreateAsync("networks", "n1", 1, new { Description = "d", Name = "a" }, key: "k");
+
+        Assert.Equal(HttpStatusCode.Created, repeat.StatusCode);
+        Assert.Equal("true", repeat.Headers.GetValues("Idempotent-Replayed").Single());
+        Assert.Empty(await gw.NonZeroViolationsAsync());
     }
 }

@@ -71,7 +71,7 @@ public sealed class RouterInterfaceTests
     }
 
     [Fact]
-    public async Task Interface_calls_are_fenced_and_deduplicated_on_the_port_id()
+    public async Task Interface_calls_are_fenced_and_keyed_on_the_port_id()
     {
         await using var sim = new SimulatorFactory();
         var gw = await TopologyAsync(sim);
@@ -79,11 +79,11 @@ public sealed class RouterInterfaceTests
 
         await gw.AttachAsync("r1", "p1", 1, "s1", token: 3).ExpectErrorAsync(HttpStatusCode.Conflict, "stale_token");
 
-        // Same key as the port create on the same resource id: replayed, not applied.
-        var replayed = await gw.AttachAsync("r1", "p1", 1, "s1", token: 5, key: "shared").ExpectAsync(HttpStatusCode.Created);
-        Assert.Equal("p1", replayed.GetProperty("id").GetString());
+        // Same key as the port create on the same resource id: one key space, so it is that call's key reused for
+        // another call — refused and counted, neither replayed nor applied.
+        await gw.AttachAsync("r1", "p1", 1, "s1", token: 5, key: "shared").ExpectErrorAsync(HttpStatusCode.UnprocessableEntity, "idempotency_key_reused");
         Assert.Equal(0, (await gw.GetJsonAsync("/v1/routers/r1/interfaces")).GetProperty("items").GetArrayLength());
-        Assert.Equal(1, (await gw.ViolationsAsync())["stale_token"]);
+        Assert.Equal(new Dictionary<string, long> { ["stale_token"] = 1, ["key_reuse"] = 1 }, await gw.NonZeroViolationsAsync());
     }
 
     [Fact]

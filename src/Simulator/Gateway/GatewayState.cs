@@ -46,14 +46,25 @@ internal sealed class GatewayState
     /// <summary>
     /// Replays a known (resource, key) result; otherwise checks the fencing token, applies, and caches the
     /// final result (including rejections) for later repeats of the key, unless it depends on other resources'
-    /// state (<see cref="GatewayResult.DependsOnOtherResources"/>).
+    /// state (<see cref="GatewayResult.DependsOnOtherResources"/>). A key repeated with another method, path or body
+    /// is refused 422 and counted (<c>key_reuse</c>), never replayed.
     /// </summary>
-    public (GatewayResult Result, bool Replayed) Mutate(MutationCall call, Func<Inventory, MutationCall, GatewayResult> apply)
+    public (GatewayResult Result, bool Replayed) Mutate(
+        MutationCall call, CallSignature signature, Func<Inventory, MutationCall, GatewayResult> apply)
     {
         lock (gate)
         {
-            if (idempotency.TryGet(call.ResourceId, call.IdempotencyKey, out var cached))
+            if (idempotency.TryGet(call.ResourceId, call.IdempotencyKey, out var cached, out var first))
             {
+                if (!signature.IsSameCallAs(first))
+                {
+                    // Replaying the first call's answer would report a change that was never made.
+                    violations.CountKeyReuse();
+                    return (GatewayResult.Error(
+                        StatusCodes.Status422UnprocessableEntity,
+                        "idempotency_key_reused",
+                        $"Idempotency-Key {call.IdempotencyKey} was first used on {call.ResourceId} by {first} with another body; a new call needs a new key"), false);
+                }
                 return (cached, true);
             }
 
@@ -73,7 +84,7 @@ internal sealed class GatewayState
 
             if (!result.DependsOnOtherResources)
             {
-                idempotency.Store(call.ResourceId, call.IdempotencyKey, result);
+                idempotency.Store(call.ResourceId, call.IdempotencyKey, result, signature);
             }
             return (result, false);
         }

@@ -1,5 +1,6 @@
 using OutboxSync.Simulator.Calls;
 using OutboxSync.Simulator.Faults;
+using OutboxSync.Simulator.Idempotency;
 using OutboxSync.Simulator.Violations;
 
 namespace OutboxSync.Simulator.Gateway;
@@ -69,7 +70,7 @@ internal sealed class MutationPipeline(
                 return Finish(CallOutcome.FailedInjected, GatewayResult.InjectedFailure);
         }
 
-        var (result, replayed) = state.Mutate(call, apply);
+        var (result, replayed) = state.Mutate(call, CallSignature.Of(request, call), apply);
         if (replayed)
         {
             context.Response.Headers[ReplayedHeader] = "true";

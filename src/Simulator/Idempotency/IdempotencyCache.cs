@@ -8,17 +8,22 @@ namespace OutboxSync.Simulator.Idempotency;
 /// </summary>
 internal sealed class IdempotencyCache(int capacity)
 {
-    private readonly Dictionary<(string ResourceId, string Key), GatewayResult> results = [];
+    private readonly Dictionary<(string ResourceId, string Key), (GatewayResult Result, CallSignature Call)> results = [];
     private readonly Queue<(string ResourceId, string Key)> arrival = new();
 
     public int Count => results.Count;
 
-    public bool TryGet(string resourceId, string key, out GatewayResult result) =>
-        results.TryGetValue((resourceId, key), out result!);
-
-    public void Store(string resourceId, string key, GatewayResult result)
+    /// <param name="first">The call that produced <paramref name="result"/>, to tell a repeat from a reuse of the key.</param>
+    public bool TryGet(string resourceId, string key, out GatewayResult result, out CallSignature first)
     {
-        if (!results.TryAdd((resourceId, key), result))
+        var found = results.TryGetValue((resourceId, key), out var cached);
+        (result, first) = (cached.Result, cached.Call);
+        return found;
+    }
+
+    public void Store(string resourceId, string key, GatewayResult result, CallSignature call)
+    {
+        if (!results.TryAdd((resourceId, key), (result, call)))
         {
             return;
         }

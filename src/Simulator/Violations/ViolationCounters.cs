@@ -12,6 +12,7 @@ internal sealed class ViolationCounters
     private long duplicateApply;
     private long childBeforeParent;
     private long parentDeletedBeforeChild;
+    private long keyReuse;
 
     public void CountOverlap() => Interlocked.Increment(ref overlap);
 
@@ -25,6 +26,8 @@ internal sealed class ViolationCounters
 
     public void CountParentDeletedBeforeChild() => Interlocked.Increment(ref parentDeletedBeforeChild);
 
+    public void CountKeyReuse() => Interlocked.Increment(ref keyReuse);
+
     public Dictionary<string, long> Snapshot() => new(StringComparer.Ordinal)
     {
         ["overlap"] = Interlocked.Read(ref overlap),
@@ -33,6 +36,7 @@ internal sealed class ViolationCounters
         ["duplicate_apply"] = Interlocked.Read(ref duplicateApply),
         ["child_before_parent"] = Interlocked.Read(ref childBeforeParent),
         ["parent_deleted_before_child"] = Interlocked.Read(ref parentDeletedBeforeChild),
+        ["key_reuse"] = Interlocked.Read(ref keyReuse),
     };
 
     public void Reset()
@@ -43,5 +47,6 @@ internal sealed class ViolationCounters
         Interlocked.Exchange(ref duplicateApply, 0);
         Interlocked.Exchange(ref childBeforeParent, 0);
         Interlocked.Exchange(ref parentDeletedBeforeChild, 0);
+        Interlocked.Exchange(ref keyReuse, 0);
     }
 }
