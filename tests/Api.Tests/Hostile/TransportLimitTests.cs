@@ -27,14 +27,10 @@ public sealed class TransportLimitTests(KestrelApiFactory api, ITestOutputHelper
     /// <summary>Writes raw bytes on a fresh connection and returns the status line Kestrel answers with.</summary>
     private async Task<string> SendRawAsync(byte[] request)
     {
-        var baseAddress = api.CreateClient().BaseAddress!;
-        using var tcp = new TcpClient();
-        await tcp.ConnectAsync(baseAddress.Host, baseAddress.Port);
-        var stream = tcp.GetStream();
-        await stream.WriteAsync(request);
+        using var tcp = await ConnectAndWriteAsync(request);
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         var buffer = new byte[4096];
-        var read = await stream.ReadAsync(buffer, cts.Token);
+        var read = await tcp.GetStream().ReadAsync(buffer, cts.Token);
         var text = Encoding.ASCII.GetString(buffer, 0, read);
         return text.Split("\r\n")[0];
     }
@@ -43,11 +39,8 @@ public sealed class TransportLimitTests(KestrelApiFactory api, ITestOutputHelper
     /// after a refusal).</summary>
     private async Task<string> SendRawForResponseAsync(byte[] request)
     {
-        var baseAddress = api.CreateClient().BaseAddress!;
-        using var tcp = new TcpClient();
-        await tcp.ConnectAsync(baseAddress.Host, baseAddress.Port);
+        using var tcp = await ConnectAndWriteAsync(request);
         var stream = tcp.GetStream();
-        await stream.WriteAsync(request);
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         using var response = new MemoryStream();
         var buffer = new byte[4096];
@@ -64,6 +57,23 @@ public sealed class TransportLimitTests(KestrelApiFactory api, ITestOutputHelper
             // A reset after the answer: what was read is the answer.
         }
         return Encoding.UTF8.GetString(response.ToArray());
+    }
+
+    private async Task<TcpClient> ConnectAndWriteAsync(byte[] request)
+    {
+        var baseAddress = api.CreateClient().BaseAddress!;
+        var tcp = new TcpClient();
+        try
+        {
+            await tcp.ConnectAsync(baseAddress.Host, baseAddress.Port);
+            await tcp.GetStream().WriteAsync(request);
+            return tcp;
+        }
+        catch
+        {
+            tcp.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Asserts a raw HTTP/1.1 response is <paramref name="status"/> with a NeutronError JSON body of that type.</summary>
