@@ -105,8 +105,14 @@ public static class NetworksEndpoints
             {
                 return 0; // Already accepted; the back end has not confirmed yet.
             }
-            var portsInUse = await s.Db.Ports.AnyAsync(p => p.NetworkId == network.Id && p.Status != ResourceStatus.PendingDelete, ct);
-            if (portsInUse)
+            // A router's gateway lives on the router row, not as a port here, so it is checked apart. The gateway's
+            // lookup reads the network FOR SHARE, so setting a gateway and this delete serialise on the network row.
+            var inUse = await s.Db.Ports.AnyAsync(p => p.NetworkId == network.Id && p.Status != ResourceStatus.PendingDelete, ct)
+                || await s.Db.Routers
+                    .FromSqlRaw("select * from routers where external_gateway_info->>'network_id' = {0} and status <> 'PENDING_DELETE'",
+                        network.Id.ToString())
+                    .AnyAsync(ct);
+            if (inUse)
             {
                 throw NeutronException.Conflict("NetworkInUse",
                     $"Unable to complete operation on network {network.Id}. There are one or more ports still in use on the network.");

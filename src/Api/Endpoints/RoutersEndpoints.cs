@@ -218,7 +218,9 @@ public static class RoutersEndpoints
             JsonArray ips => PortAddressing.ParseFixedIps(a, "external_fixed_ips", ips),
             _ => throw a.Invalid("external_gateway_info", "external_fixed_ips must be a list"),
         };
-        var network = await s.Db.Networks.AsNoTracking().SingleOrDefaultAsync(n => n.Id == networkId, ct);
+        // FOR SHARE: the network's delete (FOR UPDATE) waits for this transaction, then sees the gateway and refuses.
+        var network = await s.Db.Networks.FromSqlRaw("select * from networks where id = {0} for share", networkId)
+            .AsNoTracking().SingleOrDefaultAsync(ct);
         if (network is null || !(tenant.Owns(network.ProjectId) || network.Shared || network.RouterExternal))
         {
             throw NeutronException.NotFound("network", networkId);

@@ -333,6 +333,22 @@ public sealed class RoutersTests(ApiFactory api) : IClassFixture<ApiFactory>
     }
 
     [Fact]
+    public async Task Deleting_an_external_network_a_router_uses_as_its_gateway_is_409_until_the_gateway_is_removed()
+    {
+        var (external, _) = await CreateExternalNetworkAsync("203.0.116.0/24");
+        var r = await api.P1.CreateRouterAsync(extra: new JsonObject
+        {
+            ["external_gateway_info"] = new JsonObject { ["network_id"] = Id(external) },
+        });
+
+        (await api.Admin.DeleteAsync($"/v2.0/networks/{Id(external)}")).ExpectNeutronError(HttpStatusCode.Conflict, "NetworkInUse");
+        Assert.Equal("PENDING_CREATE", Str(await api.Admin.ShowAsync("networks", Id(external), "network"), "status"));
+
+        (await api.P1.PutAsync($"/v2.0/routers/{Id(r)}", "{\"router\": {\"external_gateway_info\": {}}}")).Expect(HttpStatusCode.OK);
+        (await api.Admin.DeleteAsync($"/v2.0/networks/{Id(external)}")).Expect(HttpStatusCode.NoContent);
+    }
+
+    [Fact]
     public async Task External_fixed_ips_are_checked_like_fixed_ips_and_must_name_a_subnet_of_the_gateway_network()
     {
         var (external, externalSubnet) = await CreateExternalNetworkAsync("203.0.115.0/24");
