@@ -17,8 +17,12 @@ public static class RequestBody
     {
         // Neutron reads a body without a Content-Type as JSON (clients such as curl scripts omit it); only a
         // declared other type is refused.
+        // The media type itself must be application/json (parameters such as charset allowed): a prefix match took
+        // application/jsonx or application/json-seq for JSON.
         var contentType = request.ContentType;
-        if (!string.IsNullOrEmpty(contentType) && !contentType.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
+        if (!string.IsNullOrEmpty(contentType)
+            && !(Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParse(contentType, out var mediaType)
+                 && mediaType.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase)))
         {
             throw new NeutronException(415, "HTTPUnsupportedMediaType",
                 $"Unsupported Content-Type '{Truncate(contentType)}'; use application/json.");

@@ -190,6 +190,8 @@ public sealed class ErrorShapeTests(KestrelApiFactory api) : IClassFixture<Kestr
     [InlineData("text/plain")]
     [InlineData("application/xml")]
     [InlineData("application/x-www-form-urlencoded")]
+    [InlineData("application/jsonx")]
+    [InlineData("application/json-seq")]
     public async Task A_wrong_content_type_is_415_in_neutron_shape_and_changes_nothing(string contentType)
     {
         var n = await api.P1.CreateNetworkAsync();
@@ -199,6 +201,14 @@ public sealed class ErrorShapeTests(KestrelApiFactory api) : IClassFixture<Kestr
         (await api.P1.SendAsync(HttpMethod.Put, $"/v2.0/networks/{Id(n)}", Net("\"name\": \"x\""), contentType: contentType))
             .ExpectNeutronError(HttpStatusCode.UnsupportedMediaType);
         Assert.Equal(before, await api.Db.FingerprintAsync());
+    }
+
+    [Fact]
+    public async Task A_json_content_type_in_another_letter_case_is_accepted()
+    {
+        var created = (await api.P1.SendAsync(HttpMethod.Post, "/v2.0/networks", Net("\"name\": \"typed\""), contentType: "Application/JSON"))
+            .Expect(HttpStatusCode.Created).Item("network");
+        Assert.Equal("typed", Str(created, "name"));
     }
 
     [Fact]
