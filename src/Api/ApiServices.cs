@@ -38,7 +38,6 @@ public static class ApiServices
         builder.Services.AddScoped<AcceptTransaction>();
         builder.Services.AddScoped<ResourceLookup>();
         builder.Services.AddScoped<ResourceLister>();
-        builder.Services.AddScoped<PortAddressing>();
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.WriteIndented = false);
         return builder;
     }

@@ -33,15 +33,71 @@ public sealed class AcceptTransaction(OutboxSyncDbContext db, NpgsqlDataSource d
             {
                 return await RunOnceAsync(work, ct);
             }
-            catch (DbUpdateException e) when (attempt < MaxAttempts
-                && e.InnerException is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation, ConstraintName: "ip_allocations_pkey" or "ports_mac_address_key" })
+            catch (DbUpdateException e) when (attempt < MaxAttempts && IsCollision(e.InnerException))
             {
                 // Another request took the address (or generated MAC) we picked: start over with a fresh view.
-                Retried.Add(1, new KeyValuePair<string, object?>("constraint", ((PostgresException)e.InnerException).ConstraintName));
+                CountRetry(e.InnerException!);
                 db.ChangeTracker.Clear();
                 outbox.Clear();
             }
         }
+    }
+
+    /// <summary>
+    /// Runs a request's accept transaction in raw Npgsql, for the hot creates that read before they write (ports):
+    /// <paramref name="work"/> reads on the batch's connection and adds its row INSERTs to the batch; the outbox
+    /// entries join them, and rows and entries go to PostgreSQL in one round trip before the commit. No EF Core
+    /// change tracking or query compilation on this path (BENCHMARKS.md, T2). Collisions are retried as in
+    /// <see cref="RunAsync{T}"/>: the whole request runs again, with fresh reads.
+    /// </summary>
+    public async Task<T> RunBatchedAsync<T>(Func<AcceptBatch, Task<T>> work, CancellationToken ct)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await RunBatchedOnceAsync(work, ct);
+            }
+            catch (PostgresException e) when (attempt < MaxAttempts && IsCollision(e))
+            {
+                CountRetry(e);
+                outbox.Clear();
+            }
+        }
+    }
+
+    private static bool IsCollision(Exception? e) =>
+        e is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation, ConstraintName: "ip_allocations_pkey" or "ports_mac_address_key" };
+
+    private static void CountRetry(Exception e) =>
+        Retried.Add(1, new KeyValuePair<string, object?>("constraint", ((PostgresException)e).ConstraintName));
+
+    private async Task<T> RunBatchedOnceAsync<T>(Func<AcceptBatch, Task<T>> work, CancellationToken ct)
+    {
+        T result;
+        int entries;
+        await gate.WaitAsync(ct);
+        try
+        {
+            await using var connection = await dataSource.OpenConnectionAsync(ct);
+            await using var tx = await connection.BeginTransactionAsync(ct);
+            var batch = new AcceptBatch(connection);
+            result = await work(batch);
+            entries = outbox.PendingCount;
+            outbox.AddTo(batch.Pending);
+            await batch.SendAsync(ct);
+            await tx.CommitAsync(ct);
+        }
+        finally
+        {
+            gate.Release();
+        }
+        wakeup.Poke();
+        if (entries > 0)
+        {
+            Accepted.Add(entries);
+        }
+        return result;
     }
 
     /// <summary>
@@ -60,7 +116,7 @@ public sealed class AcceptTransaction(OutboxSyncDbContext db, NpgsqlDataSource d
             await using var batch = new NpgsqlBatch(connection);
             foreach (var network in networks)
             {
-                batch.BatchCommands.Add(InsertNetwork(network));
+                batch.BatchCommands.Add(ResourceInserts.Network(network));
             }
             outbox.AddTo(batch);
             await batch.ExecuteNonQueryAsync(ct);
@@ -75,34 +131,6 @@ public sealed class AcceptTransaction(OutboxSyncDbContext db, NpgsqlDataSource d
             Accepted.Add(entries);
         }
     }
-
-    private const string InsertNetworkSql = """
-        insert into networks (id, project_id, name, description, admin_state_up, status, status_reason, revision_number,
-                              applied_revision, created_at, updated_at, tags, mtu, shared, router_external)
-        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-        """;
-
-    private static NpgsqlBatchCommand InsertNetwork(Network n) => new(InsertNetworkSql)
-    {
-        Parameters =
-        {
-            new NpgsqlParameter<Guid> { TypedValue = n.Id },
-            new NpgsqlParameter<string> { TypedValue = n.ProjectId },
-            new NpgsqlParameter<string> { TypedValue = n.Name },
-            new NpgsqlParameter<string> { TypedValue = n.Description },
-            new NpgsqlParameter<bool> { TypedValue = n.AdminStateUp },
-            new NpgsqlParameter<string> { TypedValue = n.Status },
-            new NpgsqlParameter { Value = (object?)n.StatusReason ?? DBNull.Value, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Text },
-            new NpgsqlParameter<long> { TypedValue = n.RevisionNumber },
-            new NpgsqlParameter<long> { TypedValue = n.AppliedRevision },
-            new NpgsqlParameter<DateTimeOffset> { TypedValue = n.CreatedAt },
-            new NpgsqlParameter<DateTimeOffset> { TypedValue = n.UpdatedAt },
-            new NpgsqlParameter<List<string>> { TypedValue = n.Tags, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Text },
-            new NpgsqlParameter<int> { TypedValue = n.Mtu },
-            new NpgsqlParameter<bool> { TypedValue = n.Shared },
-            new NpgsqlParameter<bool> { TypedValue = n.RouterExternal },
-        },
-    };
 
     private async Task<T> RunOnceAsync<T>(Func<Task<T>> work, CancellationToken ct)
     {

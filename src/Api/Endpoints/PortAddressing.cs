@@ -1,10 +1,10 @@
 using System.Net;
 using System.Text.Json.Nodes;
-using Microsoft.EntityFrameworkCore;
+using Npgsql;
+using NpgsqlTypes;
 using OutboxSync.Api.Errors;
 using OutboxSync.Api.Requests;
 using OutboxSync.Ipam;
-using OutboxSync.Persistence;
 using OutboxSync.Resources;
 
 namespace OutboxSync.Api.Endpoints;
@@ -16,8 +16,10 @@ namespace OutboxSync.Api.Endpoints;
 /// inside open transactions. The (subnet_id, ip_address) primary key is the guard: a collision fails that
 /// transaction and <see cref="Accept.AcceptTransaction"/> runs the request again. Subnet rows are locked FOR SHARE
 /// only, which blocks a concurrent subnet delete from missing the new allocation but not other port creates.
+/// Every statement is raw Npgsql on the caller's connection, inside the caller's transaction: this is the hot path
+/// of port creates (BENCHMARKS.md, T2), where EF Core's query pipeline cost more than the queries themselves.
 /// </summary>
-public sealed class PortAddressing(OutboxSyncDbContext db)
+public static class PortAddressing
 {
     /// <summary>Free addresses an exact pick is spread over; wider means fewer collisions between concurrent creates.</summary>
     private const int CandidateSpread = 16;
@@ -66,13 +68,57 @@ public sealed class PortAddressing(OutboxSyncDbContext db)
         return requests;
     }
 
-    /// <param name="allowGateway">Router interfaces take the gateway address; ordinary ports may not.</param>
-    public async Task<List<IpAllocation>> AllocateAsync(Network network, Guid portId, IReadOnlyList<Request>? requested,
-        bool allowGateway, CancellationToken ct)
+    /// <summary>The network a port goes on and its live subnets, as IPAM needs them.</summary>
+    public sealed record PortNetwork(Guid Id, string ProjectId, bool Shared, string Status, IReadOnlyList<IpamSubnet> Subnets);
+
+    /// <summary>A subnet's addressing: what IPAM reads, not the whole row.</summary>
+    public sealed record IpamSubnet(Guid Id, int IpVersion, string Cidr, string? GatewayIp, string AllocationPools, DateTimeOffset CreatedAt)
     {
-        var subnets = await db.Subnets
-            .FromSqlRaw("select * from subnets where network_id = {0} and status <> 'PENDING_DELETE' order by id for share", network.Id)
-            .ToListAsync(ct);
+        public IReadOnlyList<IpRange> Pools() => SubnetRules.ParsePools(AllocationPools);
+    }
+
+    // FOR SHARE on both: a concurrent network or subnet delete (an UPDATE of the row to PENDING_DELETE, which then
+    // checks for ports and allocations) waits for this transaction, so it cannot miss the port about to be written.
+    // Other port creates share the locks and do not wait. Pending-delete subnets get no new addresses.
+    private const string NetworkSql = "select project_id, shared, status from networks where id = $1 for share";
+
+    private const string SubnetsSql = """
+        select id, ip_version, cidr, gateway_ip, allocation_pools::text, created_at
+        from subnets where network_id = $1 and status <> 'PENDING_DELETE' order by id for share
+        """;
+
+    /// <summary>Locks the network and its live subnets (one round trip); null when no such network exists.</summary>
+    public static async Task<PortNetwork?> LockNetworkAsync(NpgsqlConnection connection, Guid networkId, CancellationToken ct)
+    {
+        await using var batch = new NpgsqlBatch(connection)
+        {
+            BatchCommands =
+            {
+                new NpgsqlBatchCommand(NetworkSql) { Parameters = { new NpgsqlParameter<Guid> { TypedValue = networkId } } },
+                new NpgsqlBatchCommand(SubnetsSql) { Parameters = { new NpgsqlParameter<Guid> { TypedValue = networkId } } },
+            },
+        };
+        await using var reader = await batch.ExecuteReaderAsync(ct);
+        if (!await reader.ReadAsync(ct))
+        {
+            return null;
+        }
+        var (projectId, shared, status) = (reader.GetString(0), reader.GetBoolean(1), reader.GetString(2));
+        await reader.NextResultAsync(ct);
+        var subnets = new List<IpamSubnet>();
+        while (await reader.ReadAsync(ct))
+        {
+            subnets.Add(new IpamSubnet(reader.GetGuid(0), reader.GetInt32(1), reader.GetString(2),
+                reader.IsDBNull(3) ? null : reader.GetString(3), reader.GetString(4), reader.GetFieldValue<DateTimeOffset>(5)));
+        }
+        return new PortNetwork(networkId, projectId, shared, status, subnets);
+    }
+
+    /// <param name="allowGateway">Router interfaces take the gateway address; ordinary ports may not.</param>
+    public static async Task<List<IpAllocation>> AllocateAsync(NpgsqlConnection connection, PortNetwork network, Guid portId,
+        IReadOnlyList<Request>? requested, bool allowGateway, CancellationToken ct)
+    {
+        var subnets = network.Subnets;
         var result = new List<IpAllocation>();
 
         if (requested is null)
@@ -81,10 +127,10 @@ public sealed class PortAddressing(OutboxSyncDbContext db)
             foreach (var version in subnets.Select(s => s.IpVersion).Distinct().Order())
             {
                 IPAddress? address = null;
-                Subnet? from = null;
+                IpamSubnet? from = null;
                 foreach (var subnet in subnets.Where(s => s.IpVersion == version).OrderBy(s => s.CreatedAt).ThenBy(s => s.Id))
                 {
-                    address = await NextFreeAsync(subnet, result, ct);
+                    address = await NextFreeAsync(connection, subnet, result, ct);
                     if (address is not null)
                     {
                         from = subnet;
@@ -93,7 +139,7 @@ public sealed class PortAddressing(OutboxSyncDbContext db)
                 }
                 if (address is null || from is null)
                 {
-                    throw Exhausted(network);
+                    throw Exhausted(network.Id);
                 }
                 result.Add(new IpAllocation { SubnetId = from.Id, IpAddress = address.ToString(), PortId = portId });
             }
@@ -117,7 +163,7 @@ public sealed class PortAddressing(OutboxSyncDbContext db)
                 var text = address.ToString();
                 if ((!allowGateway && text == subnet.GatewayIp)
                     || result.Any(r => r.SubnetId == subnet.Id && r.IpAddress == text)
-                    || await db.IpAllocations.AnyAsync(x => x.SubnetId == subnet.Id && x.IpAddress == text, ct))
+                    || (await TakenAsync(connection, subnet.Id, [text], ct)).Count > 0)
                 {
                     throw NeutronException.Conflict("IpAddressAlreadyAllocated",
                         $"IP address {text} already allocated in subnet {subnet.Id}");
@@ -126,16 +172,16 @@ public sealed class PortAddressing(OutboxSyncDbContext db)
             }
             else
             {
-                var next = await NextFreeAsync(subnet, result, ct) ?? throw Exhausted(network);
+                var next = await NextFreeAsync(connection, subnet, result, ct) ?? throw Exhausted(network.Id);
                 result.Add(new IpAllocation { SubnetId = subnet.Id, IpAddress = next.ToString(), PortId = portId });
             }
         }
         return result;
     }
 
-    private async Task<IPAddress?> NextFreeAsync(Subnet subnet, List<IpAllocation> pending, CancellationToken ct)
+    private static async Task<IPAddress?> NextFreeAsync(NpgsqlConnection connection, IpamSubnet subnet, List<IpAllocation> pending, CancellationToken ct)
     {
-        var pools = SubnetRules.ParsePools(subnet);
+        var pools = subnet.Pools();
         UInt128? gateway = subnet.GatewayIp is null ? null : IpAddressMath.ToNumber(IPAddress.Parse(subnet.GatewayIp));
         var mine = pending.Where(p => p.SubnetId == subnet.Id).Select(p => IpAddressMath.ToNumber(IPAddress.Parse(p.IpAddress))).ToHashSet();
         if (IpAllocator.Size(pools) > IpAllocator.ExactSearchLimit)
@@ -145,48 +191,61 @@ public sealed class PortAddressing(OutboxSyncDbContext db)
             for (var round = 0; round < SampleRounds; round++)
             {
                 var sample = IpAllocator.Sample(pools, gateway, mine, SampleSize, Random.Shared);
-                if (await FirstFreeAsync(subnet.Id, sample, ct) is { } free)
+                if (sample.Count == 0)
+                {
+                    break;
+                }
+                var taken = await TakenAsync(connection, subnet.Id, sample.Select(a => a.ToString()).ToArray(), ct);
+                if (sample.FirstOrDefault(c => !taken.Contains(c.ToString())) is { } free)
                 {
                     return free;
                 }
             }
         }
-        var taken = await db.IpAllocations.Where(a => a.SubnetId == subnet.Id).Select(a => a.IpAddress).ToListAsync(ct);
-        var set = taken.Select(t => IpAddressMath.ToNumber(IPAddress.Parse(t))).Concat(mine).ToHashSet();
+        var set = (await TakenAsync(connection, subnet.Id, null, ct)).Select(t => IpAddressMath.ToNumber(IPAddress.Parse(t))).Concat(mine).ToHashSet();
         return IpAllocator.PickFree(pools, set, gateway, CandidateSpread);
     }
 
-    /// <summary>The first of <paramref name="candidates"/> (in their random order) that no port holds.</summary>
-    private async Task<IPAddress?> FirstFreeAsync(Guid subnetId, List<IPAddress> candidates, CancellationToken ct)
+    /// <summary>Which of <paramref name="addresses"/> (all, when null) are allocated in the subnet: index probes on
+    /// the (subnet_id, ip_address) primary key.</summary>
+    private static async Task<HashSet<string>> TakenAsync(NpgsqlConnection connection, Guid subnetId, string[]? addresses, CancellationToken ct)
     {
-        if (candidates.Count == 0)
+        await using var command = new NpgsqlCommand(addresses is null
+            ? "select ip_address from ip_allocations where subnet_id = $1"
+            : "select ip_address from ip_allocations where subnet_id = $1 and ip_address = any($2)", connection);
+        command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = subnetId });
+        if (addresses is not null)
         {
-            return null;
+            command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = addresses, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         }
-        var texts = candidates.Select(c => c.ToString()).ToArray();
-        var taken = await db.IpAllocations
-            .Where(a => a.SubnetId == subnetId && texts.Contains(a.IpAddress))
-            .Select(a => a.IpAddress)
-            .ToListAsync(ct);
-        var free = candidates.FirstOrDefault(c => !taken.Contains(c.ToString()));
-        return free;
+        var taken = new HashSet<string>();
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            taken.Add(reader.GetString(0));
+        }
+        return taken;
     }
 
-    private static NeutronException Exhausted(Network network) =>
-        NeutronException.Conflict("IpAddressGenerationFailure", $"No more IP addresses available on network {network.Id}.");
+    private static NeutronException Exhausted(Guid networkId) =>
+        NeutronException.Conflict("IpAddressGenerationFailure", $"No more IP addresses available on network {networkId}.");
 
     /// <summary>
     /// The requested MAC if free, else a generated one. A generated MAC is not checked first (a round trip per
     /// create): the unique constraint on ports.mac_address catches the rare collision (24 random bits) and
     /// <see cref="Accept.AcceptTransaction"/> runs the request again with a new one.
     /// </summary>
-    public async Task<string> MacAsync(string? requested, Guid networkId, CancellationToken ct)
+    public static async Task<string> MacAsync(NpgsqlConnection connection, string? requested, Guid networkId, CancellationToken ct)
     {
         if (requested is null)
         {
             return MacAddress.Generate();
         }
-        if (await db.Ports.AnyAsync(p => p.MacAddress == requested, ct))
+        await using var command = new NpgsqlCommand("select exists (select 1 from ports where mac_address = $1)", connection)
+        {
+            Parameters = { new NpgsqlParameter<string> { TypedValue = requested } },
+        };
+        if ((bool)(await command.ExecuteScalarAsync(ct))!)
         {
             throw NeutronException.Conflict("MacAddressInUse",
                 $"Unable to complete operation for network {networkId}. The mac address {requested} is in use.");

@@ -1,6 +1,8 @@
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
+using Npgsql;
+using OutboxSync.Api.Accept;
 using OutboxSync.Api.Auth;
 using OutboxSync.Api.Errors;
 using OutboxSync.Api.Lists;
@@ -41,7 +43,7 @@ public static class PortsEndpoints
 
     private sealed record PortRequest(Port Port, string? Mac, List<PortAddressing.Request>? FixedIps);
 
-    private static async Task<Created<JsonObject>> Create(HttpContext context, [AsParameters] ResourceServices s, PortAddressing ipam, CancellationToken ct)
+    private static async Task<Created<JsonObject>> Create(HttpContext context, [AsParameters] ResourceServices s, CancellationToken ct)
     {
         var tenant = TenantContext.From(context);
         var body = await RequestBody.ReadObjectAsync(context.Request, ct);
@@ -49,21 +51,18 @@ public static class PortsEndpoints
         var now = Revisions.Now(s.Time);
         var parsed = items.Select(item => Parse(new Attributes(item, "port", isCreate: true), tenant, now)).ToList();
 
-        var ports = await s.Accept.RunAsync(async () =>
+        var ports = await s.Accept.RunBatchedAsync(async batch =>
         {
             foreach (var request in parsed)
             {
-                if (s.Db.ChangeTracker.HasChanges())
-                {
-                    // Bulk: write the previous port first so this port's IPAM sees its addresses. The last (or
-                    // only) port is written with the outbox entries in one round trip.
-                    await s.Db.SaveChangesAsync(ct);
-                }
+                // Bulk: write the previous port first so this port's IPAM sees its addresses. The last (or only)
+                // port is written with the outbox entries in one round trip.
+                await batch.SendAsync(ct);
                 var port = request.Port;
-                var network = await NetworkForPortAsync(s, port.NetworkId, tenant, ct);
-                port.MacAddress = await ipam.MacAsync(request.Mac, network.Id, ct);
-                port.FixedIps = await ipam.AllocateAsync(network, port.Id, request.FixedIps, allowGateway: false, ct);
-                s.Db.Ports.Add(port);
+                var network = await NetworkForPortAsync(s, batch.Connection, port.NetworkId, tenant, ct);
+                port.MacAddress = await PortAddressing.MacAsync(batch.Connection, request.Mac, network.Id, ct);
+                port.FixedIps = await PortAddressing.AllocateAsync(batch.Connection, network, port.Id, request.FixedIps, allowGateway: false, ct);
+                batch.Add(ResourceInserts.Port(port));
                 s.Accept.Outbox.Append(port, OutboxOperation.Create, () => ResourceViews.Port(port), ResourceSnapshots.PortParents(port));
             }
             return parsed.Select(p => p.Port).ToList();
@@ -71,7 +70,7 @@ public static class PortsEndpoints
         return Responses.Created(context.Request, Type.Collection, "port", ports.Select(ResourceViews.Port).ToList(), bulk);
     }
 
-    private static async Task<Ok<JsonObject>> Update(string id, HttpContext context, [AsParameters] ResourceServices s, PortAddressing ipam, CancellationToken ct)
+    private static async Task<Ok<JsonObject>> Update(string id, HttpContext context, [AsParameters] ResourceServices s, CancellationToken ct)
     {
         var tenant = TenantContext.From(context);
         var body = await RequestBody.ReadObjectAsync(context.Request, ct);
@@ -105,10 +104,11 @@ public static class PortsEndpoints
             var formerParents = ResourceSnapshots.PortParents(port).ToList();
             if (fixedIps is not null)
             {
-                var network = await s.Db.Networks.SingleAsync(n => n.Id == port.NetworkId, ct);
                 s.Db.IpAllocations.RemoveRange(port.FixedIps);
                 await s.Db.SaveChangesAsync(ct);
-                port.FixedIps = await ipam.AllocateAsync(network, port.Id, fixedIps, allowGateway: false, ct);
+                var network = await PortAddressing.LockNetworkAsync(s.Connection, port.NetworkId, ct)
+                    ?? throw NeutronException.NotFound("network", port.NetworkId);
+                port.FixedIps = await PortAddressing.AllocateAsync(s.Connection, network, port.Id, fixedIps, allowGateway: false, ct);
                 s.Db.IpAllocations.AddRange(port.FixedIps);
             }
             var operation = Revisions.Bump(port, Revisions.Now(s.Time));
@@ -149,19 +149,22 @@ public static class PortsEndpoints
         return TypedResults.NoContent();
     }
 
-    /// <summary>The network a port goes on: visible (own or shared), and not being deleted. Locked FOR SHARE so a
-    /// concurrent network delete cannot miss this port in its "ports still in use" check.</summary>
-    public static async Task<Network> NetworkForPortAsync(ResourceServices s, Guid networkId, TenantContext tenant, CancellationToken ct)
+    /// <summary>The network a port goes on, with its live subnets: visible (own or shared), and not being deleted.
+    /// Locked FOR SHARE (<see cref="PortAddressing.LockNetworkAsync"/>) so a concurrent network delete cannot miss
+    /// this port in its "ports still in use" check.</summary>
+    public static async Task<PortAddressing.PortNetwork> NetworkForPortAsync(ResourceServices s, NpgsqlConnection connection,
+        Guid networkId, TenantContext tenant, CancellationToken ct)
     {
-        var network = await s.Db.Networks
-            .FromSqlRaw("select * from networks where id = {0} for share", networkId)
-            .SingleOrDefaultAsync(ct);
+        var network = await PortAddressing.LockNetworkAsync(connection, networkId, ct);
         if (network is null || !(tenant.Owns(network.ProjectId) || network.Shared)
             || (s.Lookup.HidePendingDeletes && network.Status == ResourceStatus.PendingDelete))
         {
             throw NeutronException.NotFound("network", networkId);
         }
-        Revisions.EnsureNotDeleting(network);
+        if (network.Status == ResourceStatus.PendingDelete)
+        {
+            throw Revisions.BeingDeleted(ResourceType.Network, networkId);
+        }
         return network;
     }
 

@@ -1,4 +1,6 @@
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
+using Npgsql;
 using OutboxSync.Api.Accept;
 using OutboxSync.Api.Lists;
 using OutboxSync.Persistence;
@@ -12,4 +14,8 @@ public sealed record ResourceServices(
     ResourceLookup Lookup,
     ResourceLister Lister,
     TimeProvider Time,
-    IOptions<ApiOptions> Options);
+    IOptions<ApiOptions> Options)
+{
+    /// <summary>The EF Core context's connection, for raw statements inside its open transaction.</summary>
+    public NpgsqlConnection Connection => (NpgsqlConnection)Db.Database.GetDbConnection();
+}

@@ -69,8 +69,10 @@ public static class Revisions
     {
         if (resource.Status == ResourceStatus.PendingDelete)
         {
-            throw NeutronException.Conflict("ResourceBeingDeleted",
-                $"{resource.Type.Name} {resource.Id} is being deleted and cannot be changed.");
+            throw BeingDeleted(resource.Type, resource.Id);
         }
     }
+
+    public static NeutronException BeingDeleted(ResourceType type, Guid id) =>
+        NeutronException.Conflict("ResourceBeingDeleted", $"{type.Name} {id} is being deleted and cannot be changed.");
 }

@@ -17,7 +17,7 @@ namespace OutboxSync.Api.Endpoints;
 public static class RouterInterfaces
 {
     public static async Task<Ok<JsonObject>> AddAsync(string id, HttpContext context, [AsParameters] ResourceServices s,
-        PortAddressing ipam, CancellationToken ct)
+        CancellationToken ct)
     {
         var tenant = TenantContext.From(context);
         var (subnetId, portId) = await ReadBodyAsync(context, ct);
@@ -37,7 +37,7 @@ public static class RouterInterfaces
                     throw NeutronException.BadRequest($"Bad router request: Subnet {subnet.Id} does not have a gateway IP.");
                 }
                 await EnsureNoInterfaceOnSubnetAsync(s, router, subnet, ct);
-                var network = await PortsEndpoints.NetworkForPortAsync(s, subnet.NetworkId, tenant, ct);
+                var network = await PortsEndpoints.NetworkForPortAsync(s, s.Connection, subnet.NetworkId, tenant, ct);
                 port = new Port
                 {
                     Id = Guid.NewGuid(),
@@ -47,8 +47,8 @@ public static class RouterInterfaces
                     DeviceOwner = Port.RouterInterfaceOwner,
                 };
                 Revisions.Initialize(port, Revisions.Now(s.Time));
-                port.MacAddress = await ipam.MacAsync(null, network.Id, ct);
-                port.FixedIps = await ipam.AllocateAsync(network, port.Id,
+                port.MacAddress = await PortAddressing.MacAsync(s.Connection, null, network.Id, ct);
+                port.FixedIps = await PortAddressing.AllocateAsync(s.Connection, network, port.Id,
                     [new PortAddressing.Request(subnet.Id, System.Net.IPAddress.Parse(subnet.GatewayIp))], allowGateway: true, ct);
                 s.Db.Ports.Add(port);
             }

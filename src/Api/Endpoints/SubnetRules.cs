@@ -113,9 +113,12 @@ public static class SubnetRules
     public static JsonArray PoolsJson(IEnumerable<IpRange> pools) =>
         new(pools.Select(p => (JsonNode)new JsonObject { ["start"] = p.Start, ["end"] = p.End }).ToArray());
 
-    public static IReadOnlyList<IpRange> ParsePools(Subnet subnet)
+    public static IReadOnlyList<IpRange> ParsePools(Subnet subnet) => ParsePools(subnet.AllocationPools);
+
+    /// <summary>A subnet's allocation_pools column (a JSON array of {"start","end"}).</summary>
+    public static IReadOnlyList<IpRange> ParsePools(string allocationPools)
     {
-        var array = JsonNode.Parse(subnet.AllocationPools)!.AsArray();
+        var array = JsonNode.Parse(allocationPools)!.AsArray();
         return array.Select(n => IpRange.Of(IPAddress.Parse((string)n!["start"]!), IPAddress.Parse((string)n["end"]!))).ToList();
     }
 

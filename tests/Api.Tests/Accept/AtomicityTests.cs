@@ -155,18 +155,19 @@ public sealed partial class AtomicityTests(ApiFactory api) : IClassFixture<ApiFa
     }
 
     /// <summary>
-    /// Network creates bypass EF Core (rows and entries in one raw batch, <c>AcceptTransaction.InsertNetworksAsync</c>),
-    /// so their failure is injected in the database: a trigger rejects the outbox entry of the network named
-    /// <paramref name="failing"/>, and only once that network's row is already written in the same transaction.
+    /// Network and port creates bypass EF Core (rows and entries in raw batches, <c>AcceptTransaction</c>), so their
+    /// failure is injected in the database: a trigger rejects the outbox entry of the resource named
+    /// <paramref name="failing"/>, and only once <paramref name="written"/> (SQL over <c>$name</c>) holds, i.e. its
+    /// rows are already written in the same transaction.
     /// </summary>
-    private async Task AssertCreateRolledBackAsync(string failing, JsonObject body)
+    private async Task AssertCreateRolledBackAsync(string collection, string failing, JsonObject body, string written)
     {
         // Names come from Unique(): letters, digits and '-', safe inside the literal.
         await api.Db.ExecuteAsync($$"""
             create function fail_outbox_insert() returns trigger language plpgsql as $f$
             begin
-              if new.payload->>'name' = '{{failing}}' and exists (select 1 from networks where name = '{{failing}}') then
-                raise exception 'injected failure after the network row, at its outbox entry';
+              if new.payload->>'name' = '{{failing}}' and ({{written.Replace("$name", $"'{failing}'")}}) then
+                raise exception 'injected failure after the resource rows, at the outbox entry';
               end if;
               return new;
             end $f$;
@@ -175,7 +176,7 @@ public sealed partial class AtomicityTests(ApiFactory api) : IClassFixture<ApiFa
         try
         {
             var before = await api.Db.FingerprintAsync();
-            var response = await api.P1.PostAsync("/v2.0/networks", body);
+            var response = await api.P1.PostAsync($"/v2.0/{collection}", body);
             Assert.False(response.Status is >= HttpStatusCode.OK and < HttpStatusCode.Ambiguous, $"expected an error, got {response.Status}: {response.Text}");
             response.ExpectNeutronError(response.Status);
             Assert.Equal(before, await api.Db.FingerprintAsync());
@@ -184,8 +185,16 @@ public sealed partial class AtomicityTests(ApiFactory api) : IClassFixture<ApiFa
         {
             await api.Db.ExecuteAsync("drop trigger fail_outbox_insert on outbox_entries; drop function fail_outbox_insert()");
         }
+    }
+
+    private async Task AssertCreateRolledBackAsync(string failing, JsonObject body)
+    {
+        await AssertCreateRolledBackAsync("networks", failing, body, "exists (select 1 from networks where name = $name)");
         await api.P1.CreateNetworkAsync();
     }
+
+    private const string PortAndAddressWritten =
+        "exists (select 1 from ports p join ip_allocations a on a.port_id = p.id where p.name = $name)";
 
     [Fact]
     public async Task A_failure_at_the_outbox_insert_leaves_no_network_after_a_create()
@@ -238,10 +247,28 @@ public sealed partial class AtomicityTests(ApiFactory api) : IClassFixture<ApiFa
     }
 
     [Fact]
-    public async Task A_failure_after_the_outbox_insert_leaves_no_port_and_no_address_allocation()
+    public async Task A_failure_at_the_outbox_insert_leaves_no_port_and_no_address_allocation()
     {
         var (n, _) = await api.P1.CreateNetworkWithSubnetAsync();
-        await AssertRolledBackAsync(c => c.PostAsync("/v2.0/ports", new JsonObject { ["port"] = new JsonObject { ["network_id"] = Id(n) } }));
+        var name = Unique("atomic");
+        await AssertCreateRolledBackAsync("ports", name,
+            new JsonObject { ["port"] = new JsonObject { ["network_id"] = Id(n), ["name"] = name } }, PortAndAddressWritten);
+        Assert.Equal(0, await api.Db.ScalarAsync<long>("select count(*) from ports where name = $1", name));
+        (await api.P1.PostAsync("/v2.0/ports", new JsonObject { ["port"] = new JsonObject { ["network_id"] = Id(n) } })).Expect(HttpStatusCode.Created);
+    }
+
+    [Fact]
+    public async Task A_failure_at_the_second_outbox_insert_leaves_no_port_of_a_bulk_create()
+    {
+        var (n, _) = await api.P1.CreateNetworkWithSubnetAsync();
+        var (first, second) = (Unique("bulk"), Unique("bulk"));
+        await AssertCreateRolledBackAsync("ports", second, new JsonObject
+        {
+            ["ports"] = new JsonArray(
+                new JsonObject { ["network_id"] = Id(n), ["name"] = first },
+                new JsonObject { ["network_id"] = Id(n), ["name"] = second }),
+        }, $"({PortAndAddressWritten.Replace("$name", "$first")}) and ({PortAndAddressWritten})".Replace("$first", $"'{first}'"));
+        Assert.Equal(0, await api.Db.ScalarAsync<long>("select count(*) from ports where name = any($1)", (object)new[] { first, second }));
     }
 
     [Fact]
