@@ -84,11 +84,14 @@ public sealed class Postgres : IAsyncDisposable
     /// pgbench running a script file (<c>-M prepared</c>, <c>-j 2</c>) against the bench database; returns transactions
     /// per second. T1 runs bench/accept-floor.pgbench.sql, the accept transaction's own statements.
     /// </summary>
-    public async Task<double> PgbenchScriptTpsAsync(string script, int clients, int seconds)
+    /// <param name="variables">Script variables (pgbench -D name=value).</param>
+    public async Task<double> PgbenchScriptTpsAsync(string script, int clients, int seconds, params (string Name, string Value)[] variables)
     {
         if (!File.Exists(script)) throw new FileNotFoundException($"pgbench script missing: {script}");
         var output = await Shell.RunAsync(Path.Combine(BinDir, "pgbench"),
-            ["-n", "-c", clients.ToString(), "-j", "2", "-T", seconds.ToString(), "-M", "prepared", "-f", script, "-h", "127.0.0.1", "-p", Port.ToString(), "-U", "postgres", "outboxsync"]);
+            ["-n", "-c", clients.ToString(), "-j", "2", "-T", seconds.ToString(), "-M", "prepared", "-f", script,
+             .. variables.SelectMany(v => new[] { "-D", $"{v.Name}={v.Value}" }),
+             "-h", "127.0.0.1", "-p", Port.ToString(), "-U", "postgres", "outboxsync"]);
         var m = Regex.Match(output, @"tps = ([0-9.]+)");
         return m.Success ? double.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : throw new InvalidOperationException("pgbench: " + output);
     }

@@ -150,6 +150,12 @@ public static class Report
                 var f = D(t2["ratio_full_to_empty"]);
                 var within = D(t2["target_full_to_empty_within"]) ?? 0.15;
                 Row($"T2 port creates, {F(t2["full"]?["allocated_addresses"], "#,0")} addresses allocated ÷ empty", $"{Load(t2["full"])}, API CPU {F(t2["full"]?["api_cpu_ms_per_request"], "0.000")} ms/request", f, "0.000", $"1 ± {within:0.##}", f is null ? null : Math.Abs(f.Value - 1) <= within);
+                if (t2["pgbench_port_create_tps"] is not null)
+                {
+                    Row("T2 database floor: pgbench of a port create ÷ pgbench of a network create (what bounds the ratio above)",
+                        $"{F(t2["pgbench_port_create_tps"], "0")} tps ({t2["pgbench_script"]}) vs {F(t2["pgbench_network_create_tps"], "0")} tps (T1); port creates ÷ their pgbench {F(t2["ratio_empty_to_pgbench_port_create"], "0.000")}",
+                        D(t2["ratio_pgbench_port_to_network_create"]), "0.000", "diagnostic", null);
+                }
                 var cr = D(t2["collisions_per_request"]);
                 Row("T2 IPAM collisions ÷ requests", $"{F(t2["ip_collisions"])} ip_allocations_pkey violations (server log) in {F(t2["requests"])} requests", cr, "0.0000", $"≤ {F(t2["target_collisions_per_request"])}", cr <= D(t2["target_collisions_per_request"]));
             }

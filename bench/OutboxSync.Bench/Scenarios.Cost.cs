@@ -214,6 +214,16 @@ public sealed partial class Scenarios
         var body = new { port = new { network_id = net } };
         var (empty, emptyUse) = await WindowAsync(s, "T2 port creates, empty /16", HttpMethod.Post, "/v2.0/ports", body, warmUp: false);
 
+        // The database's own ceiling for this load: pgbench running a port create's statements on a fresh hot
+        // network, beside T1's pgbench of a network create. Their ratio bounds what T2's ratio can reach.
+        var floorNet = await s.CreateNetworkAsync();
+        var floorSubnet = await s.CreateSubnetAsync(floorNet, "10.0.0.0/16");
+        var portScript = Path.Combine(o.BenchRoot, "bench", "port-floor.pgbench.sql");
+        _progress.Phase($"{s.Design}: T2 pgbench {Path.GetFileName(portScript)}, {o.PgbenchAcceptClients} clients, -M prepared, {o.PgbenchSeconds} s");
+        var portFloor = await pg.PgbenchScriptTpsAsync(portScript, o.PgbenchAcceptClients, o.PgbenchSeconds, ("net", floorNet), ("subnet", floorSubnet));
+        Console.WriteLine($"  pgbench (port create) {portFloor:F0} tps");
+        var networkFloor = results.Get("T1", s.Design)?["pgbench"]?["tps"]?.GetValue<double>();
+
         // The network-create rate the ratio is taken against comes from this run: T1's, or measured here if T1 did not run.
         var t1 = results.Get("T1", s.Design)?["create"]?["requests_per_second"]?.GetValue<double>();
         var source = "T1";
@@ -245,7 +255,7 @@ public sealed partial class Scenarios
         var requests = empty.Ok + full.Ok;
         var collisions = emptyUse.IpCollisions + fullUse.IpCollisions;
         var collisionRate = requests > 0 ? (double)collisions / requests : 0;
-        Console.WriteLine($"  T2: empty {empty.RequestsPerSecond:F1} req/s ÷ network creates {t1:F1} = {ratioToNetwork:F3} (≥ {Target.T2RatioToNetworkCreate}); full ÷ empty {fullToEmpty:F3} (within {Target.T2FullToEmptyWithin:P0}); IPAM collisions {collisions} / {requests} requests = {collisionRate:P2} (≤ {Target.T2CollisionsPerRequest:P0})");
+        Console.WriteLine($"  T2: empty {empty.RequestsPerSecond:F1} req/s ÷ network creates {t1:F1} = {ratioToNetwork:F3} (≥ {Target.T2RatioToNetworkCreate}); database floor: port create {portFloor:F0} tps ÷ network create {networkFloor:F0} tps; full ÷ empty {fullToEmpty:F3} (within {Target.T2FullToEmptyWithin:P0}); IPAM collisions {collisions} / {requests} requests = {collisionRate:P2} (≤ {Target.T2CollisionsPerRequest:P0})");
         var emptyJson = WindowJson(empty, emptyUse).AsObject();
         var fullJson = WindowJson(full, fullUse).AsObject();
         foreach (var (j, u, r) in new[] { (emptyJson, emptyUse, empty), (fullJson, fullUse, full) })
@@ -260,6 +270,10 @@ public sealed partial class Scenarios
             cidr = "10.0.0.0/16", filled_from = "10.0.100.1", filled = o.T2Filled,
             empty = emptyJson, full = fullJson,
             network_create_requests_per_second = Math.Round(t1.Value, 1), network_create_source = source,
+            pgbench_port_create_tps = Math.Round(portFloor, 1), pgbench_script = "bench/port-floor.pgbench.sql",
+            ratio_empty_to_pgbench_port_create = portFloor > 0 ? Math.Round(empty.RequestsPerSecond / portFloor, 3) : (double?)null,
+            pgbench_network_create_tps = networkFloor is { } nf ? Math.Round(nf, 1) : (double?)null,
+            ratio_pgbench_port_to_network_create = networkFloor is > 0 ? Math.Round(portFloor / networkFloor.Value, 3) : (double?)null,
             ratio_empty_to_network_create = Math.Round(ratioToNetwork, 3), target_ratio_to_network_create = Target.T2RatioToNetworkCreate,
             ratio_full_to_empty = Math.Round(fullToEmpty, 3), target_full_to_empty_within = Target.T2FullToEmptyWithin,
             ip_collisions = collisions, requests, collisions_per_request = Math.Round(collisionRate, 4), target_collisions_per_request = Target.T2CollisionsPerRequest,
