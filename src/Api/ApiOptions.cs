@@ -28,6 +28,14 @@ public sealed class ApiOptions
     [Range(1, 1024, ErrorMessage = "Api:MaxConcurrentTransactions must be between 1 and 1024.")]
     public int MaxConcurrentTransactions { get; set; } = 8;
 
+    /// <summary>
+    /// Shortest time between two <c>NOTIFY outbox_wakeup</c> the API sends; commits in between share the next one.
+    /// The first commit after a quiet spell notifies at once, so this adds latency only under load, when workers
+    /// are busy anyway. 0 sends one per commit that finds none in flight. Default: 00:00:00.005 (5 ms).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:01", ErrorMessage = "Api:WakeupInterval must be between 00:00:00 and 00:00:01.")]
+    public TimeSpan WakeupInterval { get; set; } = TimeSpan.FromMilliseconds(5);
+
     /// <summary>MTU given to networks created without one; at most <see cref="MaxMtu"/>. Default: 1500.</summary>
     [Range(68, 65535, ErrorMessage = "Api:DefaultMtu must be between 68 and 65535.")]
     public int DefaultMtu { get; set; } = 1500;
