@@ -72,33 +72,19 @@ public sealed class AcceptTransaction(OutboxSyncDbContext db, NpgsqlDataSource d
     private static void CountRetry(Exception e) =>
         Retried.Add(1, new KeyValuePair<string, object?>("constraint", ((PostgresException)e).ConstraintName));
 
-    private async Task<T> RunBatchedOnceAsync<T>(Func<AcceptBatch, Task<T>> work, CancellationToken ct)
-    {
-        T result;
-        int entries;
-        await gate.WaitAsync(ct);
-        try
+    private Task<T> RunBatchedOnceAsync<T>(Func<AcceptBatch, Task<T>> work, CancellationToken ct) =>
+        GatedAsync(async () =>
         {
             await using var connection = await dataSource.OpenConnectionAsync(ct);
             await using var tx = await connection.BeginTransactionAsync(ct);
             var batch = new AcceptBatch(connection);
-            result = await work(batch);
-            entries = outbox.PendingCount;
+            var result = await work(batch);
+            var entries = outbox.PendingCount;
             outbox.AddTo(batch.Pending);
             await batch.SendAsync(ct);
             await tx.CommitAsync(ct);
-        }
-        finally
-        {
-            gate.Release();
-        }
-        wakeup.Poke();
-        if (entries > 0)
-        {
-            Accepted.Add(entries);
-        }
-        return result;
-    }
+            return (result, entries);
+        }, ct);
 
     /// <summary>
     /// Accepts new networks with the outbox entries already appended for them. A network create reads nothing, so
@@ -106,12 +92,10 @@ public sealed class AcceptTransaction(OutboxSyncDbContext db, NpgsqlDataSource d
     /// rolls back the whole batch): one round trip instead of EF Core's insert batch plus a COMMIT, and none of EF
     /// Core's change tracking, which was a third of the API's CPU per network create (BENCHMARKS.md, T1).
     /// </summary>
-    public async Task InsertNetworksAsync(IReadOnlyList<Network> networks, CancellationToken ct)
-    {
-        var entries = outbox.PendingCount;
-        await gate.WaitAsync(ct);
-        try
+    public Task InsertNetworksAsync(IReadOnlyList<Network> networks, CancellationToken ct) =>
+        GatedAsync(async () =>
         {
+            var entries = outbox.PendingCount;
             await using var connection = await dataSource.OpenConnectionAsync(ct);
             await using var batch = new NpgsqlBatch(connection);
             foreach (var network in networks)
@@ -120,47 +104,44 @@ public sealed class AcceptTransaction(OutboxSyncDbContext db, NpgsqlDataSource d
             }
             outbox.AddTo(batch);
             await batch.ExecuteNonQueryAsync(ct);
-        }
-        finally
-        {
-            gate.Release();
-        }
-        wakeup.Poke();
-        if (entries > 0)
-        {
-            Accepted.Add(entries);
-        }
-    }
+            return (0, entries);
+        }, ct);
 
-    private async Task<T> RunOnceAsync<T>(Func<Task<T>> work, CancellationToken ct)
+    private Task<T> RunOnceAsync<T>(Func<Task<T>> work, CancellationToken ct) =>
+        GatedAsync(async () =>
+        {
+            // Savepoints would add a round trip per SaveChanges; the whole transaction is the unit of failure anyway.
+            db.Database.AutoSavepointsEnabled = false;
+            await using var tx = await db.Database.BeginTransactionAsync(ct);
+            var result = await work();
+            var entries = outbox.PendingCount;
+            await outbox.FlushAsync(ct);
+            await tx.CommitAsync(ct);
+            return (result, entries);
+        }, ct);
+
+    /// <summary>
+    /// Runs one accept transaction inside the gate, then wakes the workers once it has committed. Waiting happens
+    /// here, outside any transaction: a bounded number of accept transactions run at once, so each one finishes in
+    /// a few round trips instead of queueing for CPU while holding row locks.
+    /// </summary>
+    private async Task<T> GatedAsync<T>(Func<Task<(T Result, int Entries)>> transaction, CancellationToken ct)
     {
-        // Waiting happens here, outside any transaction: a bounded number of accept transactions run at once,
-        // so each one finishes in a few round trips instead of queueing for CPU while holding row locks.
+        (T Result, int Entries) committed;
         await gate.WaitAsync(ct);
         try
         {
-            return await InTransactionAsync(work, ct);
+            committed = await transaction();
         }
         finally
         {
             gate.Release();
         }
-    }
-
-    private async Task<T> InTransactionAsync<T>(Func<Task<T>> work, CancellationToken ct)
-    {
-        // Savepoints would add a round trip per SaveChanges; the whole transaction is the unit of failure anyway.
-        db.Database.AutoSavepointsEnabled = false;
-        await using var tx = await db.Database.BeginTransactionAsync(ct);
-        var result = await work();
-        var entries = outbox.PendingCount;
-        await outbox.FlushAsync(ct);
-        await tx.CommitAsync(ct);
         wakeup.Poke();
-        if (entries > 0)
+        if (committed.Entries > 0)
         {
-            Accepted.Add(entries);
+            Accepted.Add(committed.Entries);
         }
-        return result;
+        return committed.Result;
     }
 }
