@@ -12,7 +12,7 @@ BEGIN;
 SELECT project_id, shared, status FROM networks WHERE id = :net FOR SHARE;
 SELECT id, ip_version, cidr, gateway_ip, allocation_pools::text, created_at FROM subnets WHERE network_id = :net AND status <> 'PENDING_DELETE' ORDER BY id FOR SHARE;
 \endpipeline
-SELECT ip_address FROM ip_allocations WHERE subnet_id = :subnet AND ip_address = ANY (ARRAY['10.0.1.' || :b, '10.0.2.' || :b, '10.0.3.' || :b, '10.0.4.' || :b, '10.0.5.' || :b, '10.0.6.' || :b, '10.0.7.' || :b, '10.0.8.' || :b, '10.0.9.' || :b, '10.0.10.' || :b, '10.0.11.' || :b, '10.0.12.' || :b, '10.0.13.' || :b, '10.0.14.' || :b, '10.0.15.' || :b, '10.0.16.' || :b]);
+SELECT c.ip, (SELECT true FROM ip_allocations a WHERE a.subnet_id = :subnet AND a.ip_address = c.ip LIMIT 1) FROM unnest((ARRAY['10.0.1.' || :b, '10.0.2.' || :b, '10.0.3.' || :b, '10.0.4.' || :b, '10.0.5.' || :b, '10.0.6.' || :b, '10.0.7.' || :b, '10.0.8.' || :b, '10.0.9.' || :b, '10.0.10.' || :b, '10.0.11.' || :b, '10.0.12.' || :b, '10.0.13.' || :b, '10.0.14.' || :b, '10.0.15.' || :b, '10.0.16.' || :b])::text[]) AS c(ip);
 \startpipeline
 INSERT INTO ports (id, project_id, name, description, admin_state_up, status, status_reason, revision_number, applied_revision, created_at, updated_at, tags, network_id, mac_address, device_id, device_owner) VALUES (md5(:n::text)::uuid, 'bench', '', '', true, 'PENDING_CREATE', null, 1, 0, now(), now(), '{}', :net, 'fa:19:' || md5(:n::text), '', '');
 INSERT INTO ip_allocations (subnet_id, ip_address, port_id) VALUES (:subnet, '10.' || :c || '.' || :a || '.' || :b, md5(:n::text)::uuid) ON CONFLICT DO NOTHING;

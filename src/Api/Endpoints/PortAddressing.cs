@@ -206,13 +206,24 @@ public static class PortAddressing
         return IpAllocator.PickFree(pools, set, gateway, CandidateSpread);
     }
 
-    /// <summary>Which of <paramref name="addresses"/> (all, when null) are allocated in the subnet: index probes on
-    /// the (subnet_id, ip_address) primary key.</summary>
+    // One primary-key lookup per candidate, whatever the statistics say: a scalar subquery with LIMIT can be
+    // neither flattened into a join nor hashed. The plainer "subnet_id = $1 and ip_address = any($2)", a join with
+    // unnest, or an EXISTS let the planner, when statistics say a subnet is nearly empty (a new subnet, until
+    // autovacuum analyses the table again), read every allocation of the subnet once per probe (index condition on
+    // subnet_id alone, or a hashed subplan): 2,000-3,600 buffers and 2-4 ms per probe on a busy new subnet, against
+    // 12 buffers here (BENCHMARKS.md, T2).
+    private const string ProbeSql = """
+        select c.ip, (select true from ip_allocations a where a.subnet_id = $1 and a.ip_address = c.ip limit 1)
+        from unnest($2::text[]) as c(ip)
+        """;
+
+    /// <summary>Which of <paramref name="addresses"/> (all, when null) are allocated in the subnet: lookups on the
+    /// (subnet_id, ip_address) primary key.</summary>
     private static async Task<HashSet<string>> TakenAsync(NpgsqlConnection connection, Guid subnetId, string[]? addresses, CancellationToken ct)
     {
         await using var command = new NpgsqlCommand(addresses is null
-            ? "select ip_address from ip_allocations where subnet_id = $1"
-            : "select ip_address from ip_allocations where subnet_id = $1 and ip_address = any($2)", connection);
+            ? "select ip_address, true from ip_allocations where subnet_id = $1"
+            : ProbeSql, connection);
         command.Parameters.Add(new NpgsqlParameter<Guid> { TypedValue = subnetId });
         if (addresses is not null)
         {
@@ -222,7 +233,10 @@ public static class PortAddressing
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
         {
-            taken.Add(reader.GetString(0));
+            if (!reader.IsDBNull(1))
+            {
+                taken.Add(reader.GetString(0));
+            }
         }
         return taken;
     }
