@@ -1,4 +1,6 @@
 using Microsoft.Extensions.Options;
+using Npgsql;
+using OutboxSync.Persistence;
 using OutboxSync.Leases;
 using OutboxSync.Outbox;
 using OutboxSync.Worker.Tests.Support;
@@ -186,5 +188,46 @@ public sealed class OutboxClaimAndCompletionTests : DatabaseBackedTests
         var result = await _completion.ConfirmAsync(lease, new Confirmation("network", seq, [], 1, RemoveRow: false) { ReleaseWhenIdle = true });
 
         Assert.Equal(CompletionResult.ReleasedAfterExpiry, result);
+    }
+
+    [Fact]
+    public async Task One_entry_dispatch_and_confirmation_are_planned_once_per_connection_not_per_execution()
+    {
+        // One pooled connection, so every execution lands on the same server session and its prepared statements.
+        await using var single = NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(ConnectionDefaults.Apply(Database.ConnectionString, "test"))
+        {
+            MaxPoolSize = 1,
+        }.ConnectionString);
+        var completion = new OutboxCompletion(single);
+        var leases = new LeaseStore(single, Options.Create(new LeaseOptions()), TimeProvider.System);
+        const int Steps = 15;
+        for (var i = 0; i < Steps; i++)
+        {
+            var net = await Scenario.CreateNetworkAsync($"plan-{i}");
+            var seq = (await Scenario.EntriesAsync(net))[0].Seq;
+            var lease = (await leases.AcquireAsync(net, "me"))!;
+            Assert.Equal(CompletionResult.Written, await completion.MarkDispatchedAsync(lease, [seq]));
+            Assert.Equal(CompletionResult.Released,
+                await completion.ConfirmAsync(lease, new Confirmation("network", seq, [], 1, RemoveRow: false) { ReleaseWhenIdle = true }));
+        }
+
+        await using var conn = await single.OpenConnectionAsync();
+        await using var plans = new NpgsqlCommand("""
+            select statement, generic_plans, custom_plans from pg_prepared_statements
+            where statement like 'update outbox_entries set dispatched_at%' or statement like 'update outbox_entries set state%'
+            """, conn);
+        var found = new List<(string Sql, long Generic, long Custom)>();
+        await using (var reader = await plans.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                found.Add((reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2)));
+            }
+        }
+        // Both statements were prepared (Npgsql prepares after five uses); PostgreSQL plans a prepared statement
+        // five times before it compares, then keeps the generic plan unless custom plans look cheaper.
+        Assert.Equal(2, found.Count);
+        Assert.All(found, p => Assert.True(p.Generic > 0 && p.Custom <= 5,
+            $"planned anew per execution ({p.Custom} custom, {p.Generic} generic plans): {p.Sql}"));
     }
 }
