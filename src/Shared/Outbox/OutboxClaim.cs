@@ -14,6 +14,9 @@ public sealed class OutboxClaim(NpgsqlDataSource dataSource)
     // parent, is not pulled forward by entries appended behind its head. Resources under a live lease are skipped
     // (another replica, or this one, is on them), and so are those in @skip (the caller is still finishing them).
     // Oldest head first, so no resource starves. One row per resource: only a head has no older pending entry.
+    // The heads in flight are the oldest, so every claim walks past all of them (every replica's, MaxInFlight
+    // each): the live leases are read once into a hashed set ("not in"), not looked up per skipped head (3 index
+    // pages each; 308 buffers per claim at 64 in flight). Only a candidate list: the acquire's upsert decides.
     private const string DueResourcesSql = """
         select e.resource_id
         from outbox_entries e
@@ -21,8 +24,7 @@ public sealed class OutboxClaim(NpgsqlDataSource dataSource)
           and e.next_attempt_at <= clock_timestamp()
           and not exists (select 1 from outbox_entries p
                           where p.resource_id = e.resource_id and p.state = 'pending' and p.seq < e.seq)
-          and not exists (select 1 from resource_leases l
-                          where l.resource_id = e.resource_id and l.expires_at > clock_timestamp())
+          and e.resource_id not in (select l.resource_id from resource_leases l where l.expires_at > clock_timestamp())
           and e.resource_id <> all(@skip)
         order by e.seq
         limit {0}
@@ -32,7 +34,7 @@ public sealed class OutboxClaim(NpgsqlDataSource dataSource)
     /// is <c>@skip</c> (uuid[]). The limit is written into the text: with "limit @limit" PostgreSQL planned every
     /// claim anew (a custom plan looked cheaper for each limit), and planning cost as much as running it. The drain
     /// takes the leases on them in the same statement (<see cref="Leases.LeaseStore.AcquireDueAsync"/>).</summary>
-    internal static string DueResourcesQuery(int limit) => string.Format(CultureInfo.InvariantCulture, DueResourcesSql, limit);
+    public static string DueResourcesQuery(int limit) => string.Format(CultureInfo.InvariantCulture, DueResourcesSql, limit);
 
     private const string PendingSql = """
         select seq, resource_type, operation, revision, payload::text, project_id, depends_on, trace_parent,

@@ -230,4 +230,35 @@ public sealed class OutboxClaimAndCompletionTests : DatabaseBackedTests
         Assert.All(found, p => Assert.True(p.Generic > 0 && p.Custom <= 5,
             $"planned anew per execution ({p.Custom} custom, {p.Generic} generic plans): {p.Sql}"));
     }
+
+    [Fact]
+    public async Task The_claim_reads_the_live_leases_once_not_once_per_head_in_flight()
+    {
+        var nets = new List<Guid>();
+        for (var i = 0; i < 40; i++)
+        {
+            nets.Add(await Scenario.CreateNetworkAsync($"busy-{i}"));
+        }
+        // The 32 oldest heads are in flight: each claim walks past them before it reaches a free one.
+        Assert.Equal(32, (await _leases.AcquireAsync(nets.Take(32), "elsewhere")).Count);
+        await using (var analyze = DataSource.CreateCommand("analyze outbox_entries; analyze resource_leases"))
+        {
+            await analyze.ExecuteNonQueryAsync();
+        }
+
+        await using var explain = DataSource.CreateCommand("explain (analyze, costs off) " + OutboxClaim.DueResourcesQuery(1));
+        explain.Parameters.Add(new NpgsqlParameter<Guid[]>("skip", NpgsqlTypes.NpgsqlDbType.Array | NpgsqlTypes.NpgsqlDbType.Uuid) { TypedValue = [] });
+        var plan = new List<string>();
+        await using (var reader = await explain.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                plan.Add(reader.GetString(0));
+            }
+        }
+
+        var text = string.Join('\n', plan);
+        Assert.Contains("hashed SubPlan", text);
+        Assert.Equal([nets[32]], (await _leases.AcquireDueAsync(1, "me", [])).Won.Select(l => l.ResourceId));
+    }
 }
