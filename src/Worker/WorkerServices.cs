@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 using OutboxSync.Hosting;
 using OutboxSync.Leases;
 using OutboxSync.Outbox;
+using OutboxSync.Persistence;
 using OutboxSync.Worker.Backend;
 using OutboxSync.Worker.Drain;
 using OutboxSync.Worker.Maintenance;
@@ -23,6 +24,7 @@ public static class WorkerServices
         services.AddOptions<DrainOptions>().Bind(builder.Configuration.GetSection(DrainOptions.Section))
             .PostConfigure(o => o.InstanceId = string.IsNullOrWhiteSpace(o.InstanceId) ? DrainOptions.DefaultInstanceId() : o.InstanceId)
             .ValidateDataAnnotations().ValidateOnStart();
+        services.PostConfigure<DatabaseOptions>(o => o.MaxPoolSize ??= DatabaseOptions.WorkerMaxPoolSize);
         services.AddOptions<RetryOptions>().Bind(builder.Configuration.GetSection(RetryOptions.Section))
             .ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<LeaseOptions>().Bind(builder.Configuration.GetSection(LeaseOptions.Section))

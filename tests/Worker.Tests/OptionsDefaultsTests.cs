@@ -1,6 +1,8 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
+using Npgsql;
 using OutboxSync.Leases;
+using OutboxSync.Persistence;
 using OutboxSync.Worker.Backend;
 using OutboxSync.Worker.Drain;
 using OutboxSync.Worker.Retry;
@@ -49,6 +51,29 @@ public sealed class OptionsDefaultsTests
             using var host = WorkerHost.Build(db, settings: new Dictionary<string, string?> { ["Leases:Duration"] = "00:00:02", ["Leases:SafetyMargin"] = "00:00:05" }).Host;
             var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
             Assert.Contains("Leases:SafetyMargin must be shorter than Leases:Duration", error.Message);
+        }
+    }
+
+    [Fact]
+    public async Task A_replica_keeps_a_small_connection_pool_unless_configured_otherwise()
+    {
+        var db = await TestDatabase.CreateAsync();
+        await using (db)
+        {
+            // The test cluster's own string sets a pool size; a deployment's usually does not.
+            var plain = new NpgsqlConnectionStringBuilder(db.ConnectionString);
+            plain.Remove("Maximum Pool Size");
+            int PoolOf(IDictionary<string, string?> settings)
+            {
+                settings.TryAdd("Database:ConnectionString", plain.ConnectionString);
+                using var host = WorkerHost.Build(db, settings: settings).Host;
+                return new NpgsqlConnectionStringBuilder(host.Services.GetRequiredService<NpgsqlDataSource>().ConnectionString).MaxPoolSize;
+            }
+
+            Assert.Equal(DatabaseOptions.WorkerMaxPoolSize, PoolOf(new Dictionary<string, string?>()));
+            Assert.Equal(8, DatabaseOptions.WorkerMaxPoolSize);
+            Assert.Equal(20, PoolOf(new Dictionary<string, string?> { ["Database:MaxPoolSize"] = "20" }));
+            Assert.Equal(30, PoolOf(new Dictionary<string, string?> { ["Database:ConnectionString"] = plain.ConnectionString + ";Maximum Pool Size=30" }));
         }
     }
 }

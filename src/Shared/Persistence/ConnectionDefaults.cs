@@ -4,11 +4,12 @@ using Npgsql;
 namespace OutboxSync.Persistence;
 
 /// <summary>What every data source of the API and the worker adds to the configured connection string, unless
-/// the string says otherwise: the session's name (<see cref="SessionNames"/>), no reset on return to the pool, and
-/// automatic preparation of the statements used most.</summary>
+/// the string says otherwise: the session's name (<see cref="SessionNames"/>), no reset on return to the pool,
+/// automatic preparation of the statements used most, and the pool's bound when the service chose one.</summary>
 public static class ConnectionDefaults
 {
-    public static string Apply(string connectionString, string component)
+    /// <param name="maxPoolSize">Npgsql's Max Pool Size unless the string sets it (<see cref="DatabaseOptions.MaxPoolSize"/>).</param>
+    public static string Apply(string connectionString, string component, int? maxPoolSize = null)
     {
         var builder = new NpgsqlConnectionStringBuilder(SessionNames.Apply(connectionString, component));
         // Sessions carry no state of ours (the design works through PgBouncer transaction pooling), so the
@@ -25,6 +26,10 @@ public static class ConnectionDefaults
         if (!Mentions(connectionString, "Max Auto Prepare", "MaxAutoPrepare"))
         {
             builder.MaxAutoPrepare = AutoPreparedStatements;
+        }
+        if (maxPoolSize is { } pool && !Mentions(connectionString, "Maximum Pool Size", "MaxPoolSize"))
+        {
+            builder.MaxPoolSize = pool;
         }
         return builder.ConnectionString;
     }

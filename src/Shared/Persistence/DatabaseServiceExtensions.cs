@@ -19,7 +19,7 @@ public static class DatabaseServiceExtensions
         builder.Services.AddSingleton(sp =>
         {
             var options = sp.GetRequiredService<IOptions<DatabaseOptions>>().Value;
-            return new NpgsqlDataSourceBuilder(ConnectionDefaults.Apply(options.ConnectionString, builder.Environment.ApplicationName)).Build();
+            return new NpgsqlDataSourceBuilder(ConnectionDefaults.Apply(options.ConnectionString, builder.Environment.ApplicationName, options.MaxPoolSize)).Build();
         });
         // Pooled: a fresh context per request built its internal service scope each time (12 % of the API's
         // CPU on a single-resource GET, BENCHMARKS.md "Cost per operation").

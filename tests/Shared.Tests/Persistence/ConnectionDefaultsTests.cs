@@ -26,4 +26,12 @@ public sealed class ConnectionDefaultsTests
     [Fact]
     public void Sessions_are_still_named_after_the_component() =>
         Assert.Equal("OutboxSync.Api", Parse(ConnectionDefaults.Apply("Host=db", "OutboxSync.Api")).ApplicationName);
+
+    [Fact]
+    public void The_pool_is_bounded_as_the_service_chose_unless_the_connection_string_says_otherwise()
+    {
+        Assert.Equal(8, Parse(ConnectionDefaults.Apply("Host=db", "OutboxSync.Worker", maxPoolSize: 8)).MaxPoolSize);
+        Assert.Equal(30, Parse(ConnectionDefaults.Apply("Host=db;Maximum Pool Size=30", "OutboxSync.Worker", maxPoolSize: 8)).MaxPoolSize);
+        Assert.Equal(new NpgsqlConnectionStringBuilder().MaxPoolSize, Parse(ConnectionDefaults.Apply("Host=db", "OutboxSync.Api")).MaxPoolSize);
+    }
 }
