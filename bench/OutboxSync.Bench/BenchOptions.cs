@@ -49,7 +49,9 @@ public sealed class BenchOptions
     /// <summary>The small backlog T3 compares against: pending entries topped up to this many (2 workers × 32 in flight, plus a queue).</summary>
     public int T3SmallBacklog => 300;
     public TimeSpan T3Window => TimeSpan.FromSeconds(Smoke ? 3 : 15);
-    public int[] T4Replicas => Smoke ? [1, 2] : [1, 2, 4, 8];
+    /// <summary>Replica counts T4 runs at 1 s device latency; <c>--t4-replicas 8</c> (comma-separated) picks some.</summary>
+    public int[] T4Replicas => T4ReplicasChosen ?? (Smoke ? [1, 2] : [1, 2, 4, 8]);
+    public int[]? T4ReplicasChosen { get; init; }
     public TimeSpan T4Window => TimeSpan.FromSeconds(Smoke ? 2 : 15);
     public TimeSpan DrainTimeout => TimeSpan.FromSeconds(Smoke ? 60 : 600);
 
@@ -66,6 +68,7 @@ public sealed class BenchOptions
             Out = Path.GetFullPath(Value("--out") ?? Path.Combine(repo, "bench", "results", smoke ? "smoke" : "")),
             Designs = Value("--designs")?.Split(',') ?? global::OutboxSync.Bench.Designs.All,
             Scenarios = Value("--scenarios")?.Split(',') ?? DefaultScenarios,
+            T4ReplicasChosen = Value("--t4-replicas")?.Split(',').Select(int.Parse).ToArray(),
             CommandLine = "dotnet bench/OutboxSync.Bench/bin/Release/net10.0/OutboxSync.Bench.dll " + string.Join(' ', args),
         };
     }

@@ -228,8 +228,7 @@ public sealed partial class Scenarios(BenchOptions o, Postgres pg, Results resul
             var net = await FreshAsync(s, 0, 2, listen);
             _progress.Phase($"{s.Design}: S4 wake-up latency ({mode}), {o.S4Count} single creates 25 ms apart");
             var load = await Load.TrickleAsync(s, net, o.S4Count, TimeSpan.FromMilliseconds(25), _progress);
-            await s.WaitDrainedAsync(TimeSpan.FromSeconds(30));
-            await Task.Delay(200);
+            await s.WaitSettledAsync(TimeSpan.FromSeconds(30));
             var calls = await s.Admin.GetFromJsonAsync<JsonObject>(s.Simulator.Url + "/_sim/calls");
             var starts = calls!["items"]!.AsArray()
                 .Where(c => c!["method"]!.GetValue<string>() == "POST" && c["collection"]!.GetValue<string>() == "ports")
@@ -294,8 +293,7 @@ public sealed partial class Scenarios(BenchOptions o, Postgres pg, Results resul
         var id = JsonNode.Parse(await created.Content.ReadAsStringAsync())!["port"]!["id"]!.GetValue<string>();
         await s.WaitDrainedAsync(TimeSpan.FromSeconds(60));
         var r = await Load.HotAsync(s, id, o.S5Updates, _progress);
-        var drained = await s.WaitDrainedAsync(TimeSpan.FromSeconds(o.Smoke ? 60 : 300));
-        await Task.Delay(300);
+        var drained = await s.WaitSettledAsync(TimeSpan.FromSeconds(o.Smoke ? 60 : 300));
         _progress.Done();
         var table = s.Design == Designs.OutboxSync ? "ports" : "baseline.ports";
         var revColumn = s.Design == Designs.OutboxSync ? "revision_number" : "revision";

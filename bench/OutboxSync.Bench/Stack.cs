@@ -210,6 +210,21 @@ public sealed class Stack : IAsyncDisposable
         return false;
     }
 
+    /// <summary>Waits until nothing is pending and the simulator has no call in flight (a synchronous design's last
+    /// call, or a drain's, has finished at the back end); returns false on timeout.</summary>
+    public async Task<bool> WaitSettledAsync(TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        if (!await WaitDrainedAsync(timeout)) return false;
+        while (DateTime.UtcNow < deadline)
+        {
+            var stats = await Admin.GetFromJsonAsync<System.Text.Json.Nodes.JsonObject>($"{Simulator.Url}/_sim/stats");
+            if (stats?["in_flight"]?.GetValue<long>() == 0) return true;
+            await Task.Delay(20);
+        }
+        return false;
+    }
+
     public HttpClient NewClient(TimeSpan timeout)
     {
         var h = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 1, PooledConnectionLifetime = TimeSpan.FromMinutes(10) })
