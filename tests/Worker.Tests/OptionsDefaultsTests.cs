@@ -16,7 +16,7 @@ public sealed class OptionsDefaultsTests
     public void Unconfigured_options_take_their_documented_defaults()
     {
         var drain = new DrainOptions();
-        Assert.Equal((32, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(20)), (drain.MaxInFlight, drain.PollInterval, drain.ShutdownTimeout));
+        Assert.Equal((32, 8, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(20)), (drain.MaxInFlight, drain.ClaimAhead, drain.PollInterval, drain.ShutdownTimeout));
         var leases = new LeaseOptions();
         Assert.Equal((TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(5)), (leases.Duration, leases.EffectiveRenewEvery));
         var retry = new RetryOptions();

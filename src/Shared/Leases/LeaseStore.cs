@@ -20,7 +20,7 @@ public sealed class LeaseStore(NpgsqlDataSource dataSource, IOptions<LeaseOption
     // {0} names the candidates, one row per resource: ON CONFLICT DO UPDATE may touch a row only once per statement.
     // Every candidate comes back, with a null token when it was not won, so a caller knows a lost race (another
     // replica took it first) from nothing being there.
-    private const string AcquireTemplate = """
+    private const string AcquireCtesTemplate = """
         with candidates as ({0}
         ), previous as (
             select l.resource_id, l.holder from resource_leases l join candidates c on c.resource_id = l.resource_id
@@ -34,6 +34,10 @@ public sealed class LeaseStore(NpgsqlDataSource dataSource, IOptions<LeaseOption
                 where l.expires_at < clock_timestamp()
             returning l.resource_id, l.token
         )
+        """;
+
+    // Every candidate comes back, with a null token when it was not won.
+    private const string AcquireSelect = """
         select c.resource_id, won.token, previous.holder
         from candidates c
         left join won on won.resource_id = c.resource_id
@@ -41,14 +45,7 @@ public sealed class LeaseStore(NpgsqlDataSource dataSource, IOptions<LeaseOption
         """;
 
     // The ids the caller names (made distinct before sending).
-    private static readonly string AcquireSql = string.Format(System.Globalization.CultureInfo.InvariantCulture, AcquireTemplate,
-        "select unnest(@ids) as resource_id");
-
-    // The drain's claim: the same acquire over the resources OutboxClaim finds due, in ONE statement. One round trip
-    // per pass instead of a read then an acquire, and no window between them in which another replica takes what was
-    // read. The limit is written into the text (one prepared statement per limit, up to Worker:BatchSize of them), so
-    // the only array parameter is @skip.
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<int, string> AcquireDueByLimit = new();
+    private static readonly string AcquireSql = AcquireCtes("select unnest(@ids) as resource_id") + AcquireSelect;
 
     // Invariant: only the current, still-live holder extends a lease; once it expired (even if nobody took it
     // yet) the holder must re-acquire and get a new token, so an old token never regains authority.
@@ -79,57 +76,42 @@ public sealed class LeaseStore(NpgsqlDataSource dataSource, IOptions<LeaseOption
         {
             return [];
         }
-        var o = options.Value;
-        // Taken before sending: the database's expiry is measured from a later instant than our trust deadline.
-        var sentAt = time.GetTimestamp();
         await using var cmd = dataSource.CreateCommand(AcquireSql);
         cmd.Parameters.Add(new NpgsqlParameter<Guid[]>("ids", NpgsqlDbType.Array | NpgsqlDbType.Uuid) { TypedValue = ids });
-        cmd.Parameters.AddWithValue("holder", holder);
-        cmd.Parameters.AddWithValue("ttl", o.Duration);
-        return (await ReadAsync(cmd, holder, sentAt, ct)).Won;
-    }
-
-    /// <summary>
-    /// Takes the leases on at most <paramref name="limit"/> resources whose head entry is due and which nobody holds,
-    /// oldest head first, leaving out <paramref name="skip"/>: the drain's claim. Returns the leases won and how many
-    /// resources were due (more than won when another replica took some first).
-    /// </summary>
-    public async Task<LeaseClaim> AcquireDueAsync(int limit, string holder, IReadOnlyCollection<Guid> skip, CancellationToken ct = default)
-    {
-        if (limit <= 0)
-        {
-            return new LeaseClaim([], 0);
-        }
-        var sql = AcquireDueByLimit.GetOrAdd(limit, l => string.Format(System.Globalization.CultureInfo.InvariantCulture, AcquireTemplate,
-            OutboxSync.Outbox.OutboxClaim.DueResourcesQuery(l)));
-        var sentAt = time.GetTimestamp();
-        await using var cmd = dataSource.CreateCommand(sql);
-        cmd.Parameters.Add(new NpgsqlParameter<Guid[]>("skip", NpgsqlDbType.Array | NpgsqlDbType.Uuid) { TypedValue = skip.ToArray() });
-        cmd.Parameters.AddWithValue("holder", holder);
-        cmd.Parameters.AddWithValue("ttl", options.Value.Duration);
-        return await ReadAsync(cmd, holder, sentAt, ct);
-    }
-
-    private async Task<LeaseClaim> ReadAsync(NpgsqlCommand cmd, string holder, long sentAt, CancellationToken ct)
-    {
-        var o = options.Value;
+        var sentAt = BindAcquire(cmd, holder);
         var won = new List<ResourceLease>();
-        var candidates = 0;
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
         {
-            candidates++;
-            if (reader.IsDBNull(1))
+            if (!reader.IsDBNull(1))
             {
-                continue;
+                won.Add(Granted(reader.GetGuid(0), holder, reader.GetInt64(1), sentAt, reader.IsDBNull(2) ? null : reader.GetString(2)));
             }
-            won.Add(new ResourceLease(reader.GetGuid(0), holder, new FencingToken(reader.GetInt64(1)), time, sentAt, o.TrustWindow)
-            {
-                PreviousHolder = reader.IsDBNull(2) ? null : reader.GetString(2),
-            });
         }
-        return new LeaseClaim(won, candidates);
+        return won;
     }
+
+    /// <summary>The acquire's common table expressions over <paramref name="candidates"/> (a query naming one
+    /// <c>resource_id</c> per row): <c>candidates</c>, <c>previous</c> (their expired rows' holders) and <c>won</c>
+    /// (<c>resource_id, token</c> of each lease taken). Its parameters are <c>@holder</c> and <c>@ttl</c>
+    /// (<see cref="BindAcquire"/>). The drain's claim (<see cref="OutboxSync.Outbox.OutboxClaim"/>) builds on it, so
+    /// the lease's invariants are written here once.</summary>
+    public static string AcquireCtes(string candidates) =>
+        string.Format(System.Globalization.CultureInfo.InvariantCulture, AcquireCtesTemplate, candidates);
+
+    /// <summary>Binds <see cref="AcquireCtes"/>' parameters and returns the instant the acquire is sent from, which a
+    /// won lease's trust deadline counts from (<see cref="Granted"/>).</summary>
+    public long BindAcquire(NpgsqlCommand command, string holder)
+    {
+        command.Parameters.AddWithValue("holder", holder);
+        command.Parameters.AddWithValue("ttl", options.Value.Duration);
+        // Taken before sending: the database's expiry is measured from a later instant than our trust deadline.
+        return time.GetTimestamp();
+    }
+
+    /// <summary>A lease the statement bound by <see cref="BindAcquire"/> won.</summary>
+    public ResourceLease Granted(Guid resourceId, string holder, long token, long sentAt, string? previousHolder) =>
+        new(resourceId, holder, new FencingToken(token), time, sentAt, options.Value.TrustWindow) { PreviousHolder = previousHolder };
 
     public async Task<ResourceLease?> AcquireAsync(Guid resourceId, string holder, CancellationToken ct = default) =>
         (await AcquireAsync([resourceId], holder, ct)).SingleOrDefault();

@@ -31,7 +31,7 @@ public sealed class DrainLoop(DrainPass pass, DrainSignals signals, DrainHealthC
             {
                 DrainLog.PassFailed(logger, e);
             }
-            if (result.Saturated && result.InFlight < o.MaxInFlight)
+            if (result.Saturated && result.InFlight < o.MaxInFlight + o.ClaimAhead)
             {
                 continue;
             }

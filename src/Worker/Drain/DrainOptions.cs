@@ -26,6 +26,15 @@ public sealed class DrainOptions
     [Range(1, 10000)]
     public int BatchSize { get; set; } = 64;
 
+    /// <summary>Resources claimed beyond the free slots while the backlog is deeper than a claim takes. They wait
+    /// (leased, renewed) for a slot, and a slot that frees starts the next of them with no claim in between, so a
+    /// deep backlog costs one claim per this many finished resources rather than one per resource. Taken only while
+    /// the last claim found more due than it asked for, so a shallow backlog is never held back behind busy slots.
+    /// 0 claims for free slots only.
+    /// <value>The default value is 8.</value></summary>
+    [Range(0, 4096)]
+    public int ClaimAhead { get; set; } = 8;
+
     /// <summary>Pending entries of one resource read per step (coalescing looks no further).
     /// <value>The default value is 100.</value></summary>
     [Range(1, 10000)]

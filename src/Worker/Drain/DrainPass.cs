@@ -20,10 +20,13 @@ public sealed record DrainResult(int Requested, int Due, int Acquired, int InFli
 }
 
 /// <summary>
-/// One claim pass: take the leases on resources whose head entry is due and that nobody holds, in one statement,
-/// and start a <see cref="ResourceDrainer"/> for each won lease (at most <see cref="DrainOptions.MaxInFlight"/> at a time). The drains run on after the pass returns; <see cref="WhenIdleAsync"/> awaits them.
+/// One claim pass: take the leases on resources whose head entry is due and that nobody holds, with their backlogs,
+/// in one statement, and start a <see cref="ResourceDrainer"/> for each won lease (at most
+/// <see cref="DrainOptions.MaxInFlight"/> at a time; those claimed ahead, <see cref="DrainOptions.ClaimAhead"/>, wait
+/// for a slot). The drains run on after the pass returns; <see cref="WhenIdleAsync"/> awaits them.
 /// </summary>
 public sealed class DrainPass(
+    OutboxClaim outbox,
     LeaseStore leases,
     LeaseHeartbeat heartbeat,
     ResourceDrainer drainer,
@@ -36,12 +39,19 @@ public sealed class DrainPass(
     private readonly CancellationTokenSource _abort = new();
     private static readonly ResiliencePropertyKey<ResourceLease> ReleasingLease = new("outboxsync.lease");
     private readonly ResiliencePipeline _releaseRetry = BuildReleaseRetry(signals.Time, logger);
+    private readonly SemaphoreSlim _slots = new(options.Value.MaxInFlight);
+    private int _waiting;
+    private bool _deep;
     private int _applied;
     private int _failed;
 
     public string InstanceId => options.Value.InstanceId;
 
+    /// <summary>Resources this replica holds: being drained, or claimed ahead and waiting for a slot.</summary>
     public int InFlight => _inFlight.Count;
+
+    /// <summary>Resources claimed ahead, leased and waiting for a slot.</summary>
+    public int Waiting => Volatile.Read(ref _waiting);
 
     /// <summary>Steps applied (including cancellations) and failed since start, for tests and diagnostics.</summary>
     public (int Applied, int Failed) Totals => (Volatile.Read(ref _applied), Volatile.Read(ref _failed));
@@ -53,25 +63,42 @@ public sealed class DrainPass(
             return DrainResult.Nothing;
         }
         var o = options.Value;
-        var free = Math.Min(o.MaxInFlight - _inFlight.Count, o.BatchSize);
+        var held = _inFlight.Count;
+        if (Waiting > 0)
+        {
+            // Resources claimed ahead still feed the slots that free up: the next claim waits until they are gone.
+            return new DrainResult(0, 0, 0, held);
+        }
+        var free = Math.Min(o.MaxInFlight + (_deep ? o.ClaimAhead : 0) - held, o.BatchSize);
         if (free <= 0)
         {
-            return new DrainResult(0, 0, 0, _inFlight.Count);
+            return new DrainResult(0, 0, 0, held);
         }
         // Resources still finishing here (their lease may already be given up) are skipped: one drain per resource.
-        var claim = await leases.AcquireDueAsync(free, o.InstanceId, _inFlight.Keys.ToList(), ct);
+        var claim = await outbox.ClaimDueAsync(free, o.InstanceId, _inFlight.Keys.ToList(), o.BacklogReadLimit, ct);
+        _deep = claim.Due >= free;
         var won = claim.Won;
-        LeaseMetrics.RecordAcquired(won);
-        foreach (var lease in won)
+        LeaseMetrics.RecordAcquired(won.Select(r => r.Lease).ToList());
+        foreach (var (lease, backlog) in won)
         {
             heartbeat.Track(lease);
             var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             _inFlight[lease.ResourceId] = started.Task;
+            Interlocked.Increment(ref _waiting);
             _ = Task.Run(async () =>
             {
                 try
                 {
-                    await DrainOneAsync(lease);
+                    await _slots.WaitAsync(CancellationToken.None);
+                    Interlocked.Decrement(ref _waiting);
+                    try
+                    {
+                        await DrainOneAsync(lease, backlog);
+                    }
+                    finally
+                    {
+                        _slots.Release();
+                    }
                 }
                 finally
                 {
@@ -114,9 +141,10 @@ public sealed class DrainPass(
         await WhenIdleAsync();
         _stopping.Dispose();
         _abort.Dispose();
+        _slots.Dispose();
     }
 
-    private async Task DrainOneAsync(ResourceLease lease)
+    private async Task DrainOneAsync(ResourceLease lease, ResourceBacklog backlog)
     {
         DrainMetrics.InFlight.Add(1);
         var inDoubt = false;
@@ -124,7 +152,7 @@ public sealed class DrainPass(
         LeaseRelease? released = null;
         try
         {
-            var summary = await drainer.DrainAsync(lease, _stopping.Token, _abort.Token);
+            var summary = await drainer.DrainAsync(lease, backlog, _stopping.Token, _abort.Token);
             inDoubt = summary.InDoubt;
             lost = summary.LeaseLost;
             released = summary.Released;

@@ -35,9 +35,11 @@ public sealed class ResourceDrainer(
     private enum StepEnd { Progressed, Waiting, Lost, Released, ReleasedAfterExpiry }
 
     /// <param name="lease">The lease on the resource to drain; nothing is sent once it is no longer trusted.</param>
+    /// <param name="claimed">The backlog the claim read with the lease (the first step needs no read of its own);
+    /// null to read it first.</param>
     /// <param name="stopping">When cancelled, no new step starts (graceful shutdown).</param>
     /// <param name="abort">When cancelled, the in-flight call is abandoned (shutdown deadline passed).</param>
-    public async Task<ResourceDrainSummary> DrainAsync(ResourceLease lease, CancellationToken stopping, CancellationToken abort)
+    public async Task<ResourceDrainSummary> DrainAsync(ResourceLease lease, ResourceBacklog? claimed, CancellationToken stopping, CancellationToken abort)
     {
         var tally = new Tally();
         while (!stopping.IsCancellationRequested)
@@ -49,7 +51,8 @@ public sealed class ResourceDrainer(
                 tally.LostReason = LeaseMetrics.UntrustedReason(lease);
                 break;
             }
-            var backlog = await claim.ReadBacklogAsync(lease.ResourceId, options.Value.BacklogReadLimit, abort);
+            var backlog = claimed ?? await claim.ReadBacklogAsync(lease.ResourceId, options.Value.BacklogReadLimit, abort);
+            claimed = null;
             var step = Coalescing.Plan(backlog);
             if (step is DrainStep.Idle)
             {
@@ -136,7 +139,9 @@ public sealed class ResourceDrainer(
             tally.LostReason = LeaseMetrics.UntrustedReason(lease);
             return StepEnd.Lost;
         }
-        if (await completion.MarkDispatchedAsync(lease, seqs, ct) == CompletionResult.Lost)
+        // Only a create needs the mark (a delete may cancel a create never sent); the claim already marked most.
+        if (send.Operation == OutboxOperation.Create && !send.All.Any(e => e.Dispatched)
+            && await completion.MarkDispatchedAsync(lease, seqs, ct) == CompletionResult.Lost)
         {
             return StepEnd.Lost;
         }

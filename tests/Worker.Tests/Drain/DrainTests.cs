@@ -394,6 +394,68 @@ public sealed class DrainTests : DatabaseBackedTests
     }
 
     [Fact]
+    public async Task A_deep_backlog_is_claimed_ahead_and_the_claimed_resources_wait_for_a_slot_without_another_claim()
+    {
+        _backend.Latency = TimeSpan.FromSeconds(1);
+        var nets = new List<Guid>();
+        for (var i = 0; i < 10; i++)
+        {
+            nets.Add(await Scenario.CreateNetworkAsync($"deep-{i}"));
+        }
+        var replica = WorkerHost.Build(Database, handler: _backend, settings: new Dictionary<string, string?>
+        {
+            ["Worker:MaxInFlight"] = "2",
+            ["Worker:ClaimAhead"] = "3",
+        });
+        await using (replica)
+        {
+            var pass = replica.Pass;
+            // More was due than the free slots: the backlog is deep.
+            Assert.Equal((2, 2, 2), Counts(await pass.RunOnceAsync()));
+            await Eventually.HoldsAsync(() => Task.FromResult(pass.Waiting == 0), "both drains to hold a slot");
+            // Three more are claimed ahead of the busy slots, and wait for them.
+            Assert.Equal((3, 3, 3), Counts(await pass.RunOnceAsync()));
+            Assert.Equal(5, pass.InFlight);
+            // While they wait, a pass makes no claim: they feed the slots as they free up.
+            Assert.Equal((0, 0, 0), Counts(await pass.RunOnceAsync()));
+            await pass.WhenIdleAsync().WaitAsync(TimeSpan.FromSeconds(20));
+
+            Assert.Equal(5, _backend.Calls.Count);
+            Assert.True(_backend.MaxConcurrent <= 2, $"at most MaxInFlight calls at once, saw {_backend.MaxConcurrent}");
+            Assert.Equal(5, nets.Count(n => _backend.Exists(n)));
+        }
+    }
+
+    [Fact]
+    public async Task A_shallow_backlog_is_claimed_for_free_slots_only()
+    {
+        _backend.Latency = TimeSpan.FromSeconds(1);
+        await Scenario.CreateNetworkAsync("alone");
+        var replica = WorkerHost.Build(Database, handler: _backend, settings: new Dictionary<string, string?>
+        {
+            ["Worker:MaxInFlight"] = "2",
+            ["Worker:ClaimAhead"] = "3",
+        });
+        await using (replica)
+        {
+            var pass = replica.Pass;
+            // One due for two free slots: nothing more is waiting.
+            Assert.Equal((2, 1, 1), Counts(await pass.RunOnceAsync()));
+            for (var i = 0; i < 4; i++)
+            {
+                await Scenario.CreateNetworkAsync($"later-{i}");
+            }
+            await Eventually.HoldsAsync(() => Task.FromResult(pass.Waiting == 0), "the drain to hold a slot");
+            // One slot is free and nothing is claimed ahead of the busy one, so no resource waits behind it here
+            // while another replica could take it.
+            Assert.Equal((1, 1, 1), Counts(await pass.RunOnceAsync()));
+            await pass.WhenIdleAsync().WaitAsync(TimeSpan.FromSeconds(20));
+        }
+    }
+
+    private static (int Requested, int Due, int Acquired) Counts(OutboxSync.Worker.Drain.DrainResult r) => (r.Requested, r.Due, r.Acquired);
+
+    [Fact]
     public async Task A_call_outliving_the_leases_trust_window_is_cut_off_and_writes_nothing()
     {
         _backend.Latency = TimeSpan.FromSeconds(5);

@@ -11,11 +11,13 @@ public sealed class OutboxClaimAndCompletionTests : DatabaseBackedTests
 {
     private OutboxCompletion _completion = null!;
     private LeaseStore _leases = null!;
+    private OutboxClaim _claim = null!;
 
     protected override Task SetUpAsync()
     {
         _completion = new OutboxCompletion(DataSource);
         _leases = new LeaseStore(DataSource, Options.Create(new LeaseOptions()), TimeProvider.System);
+        _claim = new OutboxClaim(DataSource, _leases);
         return Task.CompletedTask;
     }
 
@@ -29,10 +31,10 @@ public sealed class OutboxClaimAndCompletionTests : DatabaseBackedTests
         }
         await _leases.AcquireAsync(nets[1], "someone");
 
-        var claim = await _leases.AcquireDueAsync(3, "me", []);
+        var claim = await _claim.ClaimDueAsync(3, "me", [], 100);
 
         // The three oldest heads nobody holds; the fifth waits for the next pass.
-        Assert.Equal(new HashSet<Guid> { nets[0], nets[2], nets[3] }, claim.Won.Select(l => l.ResourceId).ToHashSet());
+        Assert.Equal(new HashSet<Guid> { nets[0], nets[2], nets[3] }, claim.Won.Select(r => r.Lease.ResourceId).ToHashSet());
         Assert.Equal(3, claim.Due);
     }
 
@@ -52,7 +54,7 @@ public sealed class OutboxClaimAndCompletionTests : DatabaseBackedTests
             await take.ExecuteNonQueryAsync();
         }
 
-        var claiming = _leases.AcquireDueAsync(4, "me", []);
+        var claiming = _claim.ClaimDueAsync(4, "me", [], 100);
         await Eventually.WaitAsync(async () =>
         {
             await using var waiting = DataSource.CreateCommand("select count(*) from pg_locks where not granted");
@@ -71,9 +73,59 @@ public sealed class OutboxClaimAndCompletionTests : DatabaseBackedTests
         var a = await Scenario.CreateNetworkAsync("finishing");
         var b = await Scenario.CreateNetworkAsync("fresh");
 
-        var claim = await _leases.AcquireDueAsync(5, "me", [a]);
+        var claim = await _claim.ClaimDueAsync(5, "me", [a], 100);
 
-        Assert.Equal([b], claim.Won.Select(l => l.ResourceId));
+        Assert.Equal([b], claim.Won.Select(r => r.Lease.ResourceId));
+    }
+
+    [Fact]
+    public async Task The_claim_reads_each_won_resource_backlog_as_a_later_read_would()
+    {
+        var net = await Scenario.CreateNetworkAsync("claimed");
+        await Scenario.UpdateNetworkAsync(net, "renamed");
+        await Scenario.UpdateNetworkAsync(net, "renamed again");
+        var other = await Scenario.CreateNetworkAsync("other");
+
+        var claim = await _claim.ClaimDueAsync(5, "me", [], 2);
+
+        var claimed = claim.Won.Single(r => r.Lease.ResourceId == net).Backlog;
+        var read = await _claim.ReadBacklogAsync(net, 2);
+        // The same entries (bounded by the backlog limit), row and history; only the claim's own mark differs.
+        Assert.Equal(read.Pending.Select(e => e with { Dispatched = false }), claimed.Pending.Select(e => e with { Dispatched = false }));
+        Assert.Equal(2, claimed.Pending.Count);
+        Assert.Equal(read.Row, claimed.Row);
+        Assert.Equal(read.EverDispatched, claimed.EverDispatched);
+        Assert.Single(claim.Won.Single(r => r.Lease.ResourceId == other).Backlog.Pending);
+    }
+
+    [Fact]
+    public async Task The_claim_marks_a_won_create_dispatched_unless_a_delete_is_pending_behind_it()
+    {
+        var plain = await Scenario.CreateNetworkAsync("plain");
+        var doomed = await Scenario.CreateNetworkAsync("doomed");
+        await Scenario.DeleteNetworkAsync(doomed);
+        var held = await Scenario.CreateNetworkAsync("held elsewhere");
+        await _leases.AcquireAsync(held, "someone");
+
+        var claim = await _claim.ClaimDueAsync(5, "me", [], 100);
+
+        var plainBacklog = claim.Won.Single(r => r.Lease.ResourceId == plain).Backlog;
+        Assert.True(plainBacklog.Pending[0].Dispatched);
+        Assert.True(plainBacklog.EverDispatched);
+        Assert.True(await DispatchedAsync(plain));
+        // A never-sent create with a delete behind it stays cancellable without a call.
+        var doomedBacklog = claim.Won.Single(r => r.Lease.ResourceId == doomed).Backlog;
+        Assert.False(doomedBacklog.EverDispatched);
+        Assert.False(await DispatchedAsync(doomed));
+        // Nothing is marked for a resource the claim did not win.
+        Assert.False(await DispatchedAsync(held));
+    }
+
+    private async Task<bool> DispatchedAsync(Guid resourceId)
+    {
+        await using var cmd = DataSource.CreateCommand("select bool_or(dispatched_at is not null) from outbox_entries where resource_id = @id");
+        cmd.Parameters.AddWithValue("id", resourceId);
+        return (bool)(await cmd.ExecuteScalarAsync())!;
     }
 
     [Fact]
@@ -86,7 +138,7 @@ public sealed class OutboxClaimAndCompletionTests : DatabaseBackedTests
         await _leases.ReleaseAsync(lease);
         await Scenario.UpdateNetworkAsync(net, "later");
 
-        Assert.Equal(0, (await _leases.AcquireDueAsync(10, "me", [])).Due);
+        Assert.Equal(0, (await _claim.ClaimDueAsync(10, "me", [], 100)).Due);
         var entries = await Scenario.EntriesAsync(net);
         Assert.Equal((1, "boom"), (entries[0].Attempts, entries[0].LastError));
     }
@@ -259,6 +311,6 @@ public sealed class OutboxClaimAndCompletionTests : DatabaseBackedTests
 
         var text = string.Join('\n', plan);
         Assert.Contains("hashed SubPlan", text);
-        Assert.Equal([nets[32]], (await _leases.AcquireDueAsync(1, "me", [])).Won.Select(l => l.ResourceId));
+        Assert.Equal([nets[32]], (await _claim.ClaimDueAsync(1, "me", [], 100)).Won.Select(r => r.Lease.ResourceId));
     }
 }

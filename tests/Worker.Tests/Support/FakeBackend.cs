@@ -21,6 +21,8 @@ public sealed class FakeBackend : HttpMessageHandler
     private readonly Dictionary<Guid, long> _highestToken = [];
     private readonly Dictionary<string, (int Status, string Body)> _idempotent = [];
     private readonly ConcurrentDictionary<Guid, int> _inFlight = new();
+    private int _concurrent;
+    private int _maxConcurrent;
 
     public ConcurrentQueue<FakeCall> Calls { get; } = new();
     public ConcurrentQueue<string> Violations { get; } = new();
@@ -36,6 +38,9 @@ public sealed class FakeBackend : HttpMessageHandler
 
     /// <summary>Called when a request arrives (before latency), e.g. to sample the database mid-call.</summary>
     public Action<FakeCall>? OnRequest { get; set; }
+
+    /// <summary>Most calls that were in progress at once, over every resource.</summary>
+    public int MaxConcurrent => Volatile.Read(ref _maxConcurrent);
 
     public bool Exists(Guid id)
     {
@@ -84,6 +89,11 @@ public sealed class FakeBackend : HttpMessageHandler
         {
             Violations.Enqueue($"overlap on {resourceId}");
         }
+        var concurrent = Interlocked.Increment(ref _concurrent);
+        for (var seen = Volatile.Read(ref _maxConcurrent); concurrent > seen; seen = Volatile.Read(ref _maxConcurrent))
+        {
+            Interlocked.CompareExchange(ref _maxConcurrent, concurrent, seen);
+        }
         try
         {
             if (Latency > TimeSpan.Zero)
@@ -104,6 +114,7 @@ public sealed class FakeBackend : HttpMessageHandler
         }
         finally
         {
+            Interlocked.Decrement(ref _concurrent);
             _inFlight.AddOrUpdate(resourceId, 0, (_, n) => n - 1);
         }
     }
