@@ -32,6 +32,7 @@ public sealed class BenchOptions
     public int S3Ports => Smoke ? 50 : 5000;
     public int PgbenchSeconds => Smoke ? 1 : 10;
     public int S4Count => Smoke ? 10 : 300;
+    public int S4Warmup => Smoke ? 2 : 50;
     public int S4Rounds => Smoke ? 2 : 5;
     public int S5Updates => Smoke ? 10 : 100;
     public int S5LatencyMs => Smoke ? 50 : 200;
