@@ -82,7 +82,7 @@ public sealed class PostgresServer : IAsyncDisposable
         }
 
         await RunPgAsync(asRoot, Path.Combine(binDir, "initdb"), ["-D", dataDir, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync"]);
-        var freePort = FreePort();
+        var freePort = ServiceProcess.FreePort();
         var options = $"-p {freePort} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 -c shared_buffers=128MB";
         await RunPgAsync(asRoot, Path.Combine(binDir, "pg_ctl"), ["-D", dataDir, "-o", options, "-l", Path.Combine(root, "log"), "-w", "-t", "60", "start"]);
 
@@ -157,13 +157,6 @@ public sealed class PostgresServer : IAsyncDisposable
         candidates.Add("/usr/local/bin");
         candidates.Add("/usr/bin");
         return candidates.FirstOrDefault(d => File.Exists(Path.Combine(d, "initdb")) && File.Exists(Path.Combine(d, "pg_ctl")));
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     private static Task RunPgAsync(bool asRoot, string exe, string[] args) =>

@@ -140,10 +140,51 @@ public sealed class ServiceProcess : IAsyncDisposable
     private static string BuildConfiguration() =>
         AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Release" : "Debug";
 
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<int, bool> HandedOut = new();
+
+    /// <summary>
+    /// A loopback port nothing listens on, for a service this process is about to start. It is chosen below the
+    /// kernel's ephemeral range: a port the kernel picks for port 0 comes from that range, where any process's
+    /// outgoing connection may take it before the service binds it (a chaos run lost a worker that way: Kestrel
+    /// could not bind while the run's connections churned). Below the range only explicit binds take ports. A port
+    /// is handed out once per process.
+    /// </summary>
     public static int FreePort()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        var below = EphemeralLow();
+        for (var attempt = 0; attempt < 500; attempt++)
+        {
+            var port = Random.Shared.Next(Math.Max(1024, below - 12000), below);
+            if (!HandedOut.TryAdd(port, true))
+            {
+                continue;
+            }
+            try
+            {
+                using var listener = new TcpListener(IPAddress.Loopback, port);
+                listener.Start();
+                return port;
+            }
+            catch (SocketException)
+            {
+                // In use: try another.
+            }
+        }
+        using var any = new TcpListener(IPAddress.Loopback, 0);
+        any.Start();
+        return ((IPEndPoint)any.LocalEndpoint).Port;
+    }
+
+    private static int EphemeralLow()
+    {
+        try
+        {
+            var range = File.ReadAllText("/proc/sys/net/ipv4/ip_local_port_range").Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+            return int.Parse(range[0], System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
+        {
+            return 32768; // Linux's default low end
+        }
     }
 }
