@@ -402,12 +402,7 @@ public sealed class DrainTests : DatabaseBackedTests
         {
             nets.Add(await Scenario.CreateNetworkAsync($"deep-{i}"));
         }
-        var replica = WorkerHost.Build(Database, handler: _backend, settings: new Dictionary<string, string?>
-        {
-            ["Worker:MaxInFlight"] = "2",
-            ["Worker:ClaimAhead"] = "3",
-        });
-        await using (replica)
+        await using (var replica = TwoSlotsClaimingThreeAhead())
         {
             var pass = replica.Pass;
             // More was due than the free slots: the backlog is deep.
@@ -431,12 +426,7 @@ public sealed class DrainTests : DatabaseBackedTests
     {
         _backend.Latency = TimeSpan.FromSeconds(1);
         await Scenario.CreateNetworkAsync("alone");
-        var replica = WorkerHost.Build(Database, handler: _backend, settings: new Dictionary<string, string?>
-        {
-            ["Worker:MaxInFlight"] = "2",
-            ["Worker:ClaimAhead"] = "3",
-        });
-        await using (replica)
+        await using (var replica = TwoSlotsClaimingThreeAhead())
         {
             var pass = replica.Pass;
             // One due for two free slots: nothing more is waiting.
@@ -452,6 +442,13 @@ public sealed class DrainTests : DatabaseBackedTests
             await pass.WhenIdleAsync().WaitAsync(TimeSpan.FromSeconds(20));
         }
     }
+
+    // Not started: the tests drive the passes themselves.
+    private WorkerHost TwoSlotsClaimingThreeAhead() => WorkerHost.Build(Database, handler: _backend, settings: new Dictionary<string, string?>
+    {
+        ["Worker:MaxInFlight"] = "2",
+        ["Worker:ClaimAhead"] = "3",
+    });
 
     private static (int Requested, int Due, int Acquired) Counts(OutboxSync.Worker.Drain.DrainResult r) => (r.Requested, r.Due, r.Acquired);
 
