@@ -32,8 +32,9 @@ public sealed partial class ReconciliationRepair(
     // and equal to the one the run compared, nothing pending and nothing finished since the run began. FOR UPDATE
     // (held for this short transaction only) excludes the API's accept transactions, which lock the same row first:
     // an accept that committed earlier fails this guard; a later one waits for our commit and its entry, with a
-    // higher seq and revision, follows the repair.
-    private const string ResendGuardSql = """
+    // higher seq and revision, follows the repair. "Moving" is answered from two resource-keyed indexes, pending and
+    // completed (migration 013), never by reading the whole outbox.
+    internal const string ResendGuardSql = """
         select 1 as "Value" from {table} r
         where r.id = @id and r.status = 'ACTIVE' and r.revision_number = @applied and r.applied_revision = @applied
           and not exists (select 1 from outbox_entries e

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
+using Npgsql;
 using OutboxSync.Worker.Maintenance;
 using OutboxSync.Worker.Tests.Support;
 
@@ -153,6 +154,49 @@ public sealed class ReconciliationRepairGuardTests : DatabaseBackedTests
 
         Assert.Single(done, f => f.RepairSeq is not null);
         Assert.Single(done, f => f.Repair!.Contains("limit", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("force_generic_plan")]
+    [InlineData("force_custom_plan")]
+    public async Task The_resend_guard_probes_the_resources_own_entries_instead_of_reading_the_outbox(string planCacheMode)
+    {
+        // A retained history of 20,000 finished entries of other resources: reading them all per repaired resource
+        // is what made a run after a back-end wipe cost PostgreSQL tens of milliseconds per resource.
+        await using (var fill = DataSource.CreateCommand("""
+            insert into outbox_entries (resource_type, resource_id, operation, revision, payload, project_id, depends_on, state, created_at, completed_at)
+            select 'network', gen_random_uuid(), 'create', 1, '{}', 'p', '{}', 'done', now() - interval '2 hours', now() - interval '2 hours'
+            from generate_series(1, 20000);
+            analyze outbox_entries;
+            """))
+        {
+            await fill.ExecuteNonQueryAsync();
+        }
+        var net = await SettledNetworkAsync("guarded");
+        var guard = ReconciliationRepair.ResendGuardSql.Replace("{table}", "networks", StringComparison.Ordinal)
+            .Replace("@id", "$1", StringComparison.Ordinal).Replace("@applied", "$2", StringComparison.Ordinal).Replace("@since", "$3", StringComparison.Ordinal);
+
+        await using var connection = await DataSource.OpenConnectionAsync();
+        foreach (var sql in new[] { $"set plan_cache_mode = {planCacheMode}", $"prepare guard(uuid, bigint, timestamptz) as {guard}" })
+        {
+            await using var setUp = new NpgsqlCommand(sql, connection);
+            await setUp.ExecuteNonQueryAsync();
+        }
+        // A literal: EXPLAIN, a utility statement, takes no protocol parameters.
+        await using var explain = new NpgsqlCommand($"explain (analyze, costs off, timing off) execute guard('{net}', 1, now() - interval '10 minutes')", connection);
+        var plan = new List<string>();
+        await using (var reader = await explain.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                plan.Add(reader.GetString(0));
+            }
+        }
+
+        var text = string.Join('\n', plan);
+        Assert.DoesNotContain("Seq Scan on outbox_entries", text);
+        Assert.Contains("outbox_resource_completed", text);
+        Assert.Contains("LockRows (actual rows=1 loops=1)", text, StringComparison.Ordinal);
     }
 
     private static ReconciliationFinding Finding(string kind, Guid id, long? applied = null, long? backEnd = null) =>
