@@ -7,7 +7,7 @@ public sealed class BenchOptions
     public string BenchRoot { get; init; } = "";
     public string Out { get; init; } = "";
     public string[] Designs { get; init; } = global::OutboxSync.Bench.Designs.All;
-    /// <summary>Run when --scenarios is not given. L1, T3 (~1.7 min) and T4 (~2.5 min) only when asked for; T1 and T2 take under a minute each.</summary>
+    /// <summary>Run when --scenarios is not given. L1, T3 (2–5 min) and T4 (~2.5 min) only when asked for; T1 and T2 take under a minute each.</summary>
     public static readonly string[] DefaultScenarios = ["S1", "S2", "S3", "S4", "S5", "S8", "T1", "T2"];
     public string[] Scenarios { get; init; } = DefaultScenarios;
     public int InFlight { get; init; } = 32;
@@ -50,6 +50,8 @@ public sealed class BenchOptions
     /// <summary>The small backlog T3 compares against: pending entries topped up to this many (2 workers × 32 in flight, plus a queue).</summary>
     public int T3SmallBacklog => 300;
     public TimeSpan T3Window => TimeSpan.FromSeconds(Smoke ? 3 : 15);
+    /// <summary>How long each T3 backlog window may wait, past the warm-up, for the workers' CPU per call to stop falling.</summary>
+    public TimeSpan T3SteadyWait => TimeSpan.FromSeconds(Smoke ? 10 : 90);
     /// <summary>Replica counts T4 runs at 1 s device latency; <c>--t4-replicas 8</c> (comma-separated) picks some.</summary>
     public int[] T4Replicas => T4ReplicasChosen ?? (Smoke ? [1, 2] : [1, 2, 4, 8]);
     public int[]? T4ReplicasChosen { get; init; }

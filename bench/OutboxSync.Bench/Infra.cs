@@ -16,8 +16,9 @@ public sealed class Postgres : IAsyncDisposable
     public string BinDir { get; }
     public int Port { get; }
     public string Version { get; private set; } = "";
-    public string ConnectionString(string db = "outboxsync", int pool = 200) =>
-        $"Host=127.0.0.1;Port={Port};Username=postgres;Database={db};Maximum Pool Size={pool};Timeout=30;Command Timeout=600";
+    /// <param name="pool">Npgsql's Maximum Pool Size; null leaves it to the service (the worker's shipped default).</param>
+    public string ConnectionString(string db = "outboxsync", int? pool = 200) =>
+        $"Host=127.0.0.1;Port={Port};Username=postgres;Database={db};{(pool is { } p ? $"Maximum Pool Size={p};" : "")}Timeout=30;Command Timeout=600";
 
     private Postgres(string bin, string root, int port) { BinDir = bin; _root = root; Port = port; }
 

@@ -328,7 +328,7 @@ public sealed partial class Scenarios
             backlog_large = large, backlog_small = small,
             ratio_cpu_per_call_large_to_small = flat is null ? (double?)null : Math.Round(flat.Value, 3),
             target_flat_within = Target.T3FlatWithin, target_cpu_ms_per_device_call = Target.T3CpuMsPerCall,
-            cpu_per_call_note = "all workers' CPU ms (utime+stime) over all mutating device calls the simulator counted in the window; per-worker figures assume an even split of calls",
+            cpu_per_call_note = "all workers' CPU ms (utime+stime) over all mutating device calls the simulator counted in the window, which starts once 10 s windows of that figure stopped falling (warmup_worker_cpu_ms_per_call: the fresh workers' start-up); per-worker figures assume an even split of calls",
             small_backlog_note = $"small backlog: pending network creates topped up by SQL to {o.T3SmallBacklog} every 200 ms (with NOTIFY), so both workers (2 × {o.InFlight} in flight) are busy the whole window",
             clients = o.CostClients, seconds = o.CostDuration.TotalSeconds, warmup_seconds = o.CostWarmup.TotalSeconds, window_seconds = o.T3Window.TotalSeconds,
         });
@@ -352,7 +352,11 @@ public sealed partial class Scenarios
         await WaitWorkersAsync(2);
         using var stopFeed = new CancellationTokenSource();
         var feed = topUp ? FeedAsync(template, backlog, stopFeed.Token) : Task.FromResult((Min: 0L, Max: 0L));
-        await Task.Delay(o.CostWarmup);
+        // A fresh worker compiles its hot paths for a minute or more (perf, one worker 50-65 s after start: clrjit
+        // 18 % of its samples, 80-95 s: 5 %); a replica's cost per call is measured a minute after it started and
+        // once that cost has stopped falling.
+        var warmup = await WarmUntilSteadyAsync(s, TimeSpan.FromSeconds(10), o.T3SteadyWait,
+            u => u.WorkerCpuMsPerCall ?? 0, (previous, last) => last >= previous * 0.9, T3MinimumWarmup);
         var pendingAtStart = await s.PendingAsync();
         var before = await ProbeAsync(s);
         await Task.Delay(o.T3Window);
@@ -362,13 +366,15 @@ public sealed partial class Scenarios
         var (feedMin, feedMax) = await feed;
         await s.StopWorkersAsync();
         Console.WriteLine($"  {u.DeviceCalls} device calls in {u.Seconds:F1} s ({u.DeviceCalls / u.Seconds:F1}/s), workers CPU {u.WorkerCpuMs:F0} ms = {u.WorkerCpuMsPerCall:F3} ms per call; {u.Applied} applied; pending {pendingAtStart} → {pendingAtEnd}" +
-                          (topUp ? $" (feeder saw {feedMin}–{feedMax})" : ""));
+                          (topUp ? $" (feeder saw {feedMin}–{feedMax})" : "") +
+                          $"; steady after {warmup.Seconds:F0} s (CPU-ms per call {string.Join(" → ", warmup.Series.Select(v => v.ToString("F2", System.Globalization.CultureInfo.InvariantCulture)))})");
         return JsonSerializerNode(new
         {
             backlog, kept_topped_up = topUp, seconds = Math.Round(u.Seconds, 2),
             device_calls = u.DeviceCalls, device_calls_applied = u.Applied, device_calls_per_second = Math.Round(u.DeviceCalls / u.Seconds, 1),
             workers_cpu_ms = Math.Round(u.WorkerCpuMs), worker_cpu_ms_per_device_call = u.WorkerCpuMsPerCall, workers = u.WorkersJson,
             pending_at_start = pendingAtStart, pending_at_end = pendingAtEnd,
+            warmup_seconds = Math.Round(warmup.Seconds, 1), warmup_worker_cpu_ms_per_call = warmup.Series.Select(v => Math.Round(v, 3)).ToList(),
             feeder_pending_min = topUp ? feedMin : (long?)null, feeder_pending_max = topUp ? feedMax : (long?)null,
         }).AsObject();
     }
@@ -412,23 +418,36 @@ public sealed partial class Scenarios
     /// compilation threads 10.6 % of the box's samples), which is start-up, not the cost per call the window measures;
     /// the time it took is reported beside the rate.
     /// </summary>
-    private async Task<(double Seconds, List<double> Rates)> WarmUntilSteadyAsync(Stack s)
+    private Task<(double Seconds, List<double> Series)> WarmUntilSteadyAsync(Stack s) =>
+        WarmUntilSteadyAsync(s, TimeSpan.FromSeconds(5), T4SteadyWait,
+            u => u.DeviceCalls / u.Seconds, (previous, last) => last <= previous * 1.03);
+
+    /// <summary>T3's backlog windows start at least this long after their fresh workers (see <see cref="BacklogCostAsync"/>).</summary>
+    private TimeSpan T3MinimumWarmup => o.Smoke ? o.CostWarmup : TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// Waits out the minimum warm-up, then measures <paramref name="step"/>-long windows until
+    /// <paramref name="settled"/>(previous, last) holds for the last two values of <paramref name="measure"/>, or
+    /// <paramref name="maxWait"/> has passed, and not before <paramref name="atLeast"/>; returns how long it took and
+    /// the values seen.
+    /// </summary>
+    private async Task<(double Seconds, List<double> Series)> WarmUntilSteadyAsync(Stack s, TimeSpan step, TimeSpan maxWait,
+        Func<Usage, double> measure, Func<double, double, bool> settled, TimeSpan atLeast = default)
     {
         var started = DateTime.UtcNow;
         await Task.Delay(o.CostWarmup);
-        var rates = new List<double>();
-        while (DateTime.UtcNow - started < o.CostWarmup + T4SteadyWait)
+        var series = new List<double>();
+        while (DateTime.UtcNow - started < o.CostWarmup + maxWait)
         {
-            var a = await ProbeAsync(s);
-            await Task.Delay(TimeSpan.FromSeconds(5));
-            var b = await ProbeAsync(s);
-            rates.Add((b.DeviceCalls - a.DeviceCalls) / (b.At - a.At).TotalSeconds);
-            if (rates.Count >= 2 && rates[^1] <= rates[^2] * 1.03)
+            var before = await ProbeAsync(s);
+            await Task.Delay(step);
+            series.Add(measure(await UsageSinceAsync(s, before)));
+            if (series.Count >= 2 && settled(series[^2], series[^1]) && DateTime.UtcNow - started >= atLeast)
             {
                 break;
             }
         }
-        return ((DateTime.UtcNow - started).TotalSeconds, rates);
+        return ((DateTime.UtcNow - started).TotalSeconds, series);
     }
 
     // T4 scale-out at 1 s device latency: device calls/s over 32 × replicas ÷ latency, in a fixed window with work left at its end.
@@ -468,11 +487,11 @@ public sealed partial class Scenarios
             await s.StopWorkersAsync();
             var perSecond = u.DeviceCalls / u.Seconds;
             var fraction = perSecond / ideal;
-            Console.WriteLine($"  {u.DeviceCalls} device calls in {u.Seconds:F1} s = {perSecond:F1}/s ({u.Applied} applied), ideal {ideal:F0}/s, {fraction:F3} of ideal (≥ {Target.T4FractionOfIdeal}); workers CPU {u.WorkerCpuMsPerCall:F3} ms per call; {left} still pending{(left == 0 ? " (RAN OUT OF WORK: not saturated)" : "")}; steady after {warmup.Seconds:F0} s (rates {string.Join(" → ", warmup.Rates.Select(r => r.ToString("F0", System.Globalization.CultureInfo.InvariantCulture)))}/s)");
+            Console.WriteLine($"  {u.DeviceCalls} device calls in {u.Seconds:F1} s = {perSecond:F1}/s ({u.Applied} applied), ideal {ideal:F0}/s, {fraction:F3} of ideal (≥ {Target.T4FractionOfIdeal}); workers CPU {u.WorkerCpuMsPerCall:F3} ms per call; {left} still pending{(left == 0 ? " (RAN OUT OF WORK: not saturated)" : "")}; steady after {warmup.Seconds:F0} s (rates {string.Join(" → ", warmup.Series.Select(r => r.ToString("F0", System.Globalization.CultureInfo.InvariantCulture)))}/s)");
             rows[$"{latency}ms-{replicas}"] = JsonSerializerNode(new
             {
                 device_latency_ms = latency, replicas, ports, seconds = Math.Round(u.Seconds, 2),
-                warmup_seconds = Math.Round(warmup.Seconds, 1), warmup_rates_per_second = warmup.Rates.Select(r => Math.Round(r, 1)).ToList(),
+                warmup_seconds = Math.Round(warmup.Seconds, 1), warmup_rates_per_second = warmup.Series.Select(r => Math.Round(r, 1)).ToList(),
                 device_calls = u.DeviceCalls, device_calls_applied = u.Applied, device_calls_per_second = Math.Round(perSecond, 1), ideal_per_second = ideal,
                 fraction_of_ideal = Math.Round(fraction, 3), target_fraction_of_ideal = Target.T4FractionOfIdeal,
                 pending_at_end = left, saturated = left > 0,

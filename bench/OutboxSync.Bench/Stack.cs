@@ -32,7 +32,7 @@ public sealed class Stack : IAsyncDisposable
 
     private string Dll(string project) => Path.Combine(_o.Root, "src", project, "bin", _o.Configuration, "net10.0", $"OutboxSync.{project}.dll");
     private string BaselineDll => Path.Combine(_o.BenchRoot, "bench", "OutboxSync.Bench.Baselines", "bin", _o.Configuration, "net10.0", "OutboxSync.Bench.Baselines.dll");
-    private string Conn(int pool = 100) => _pg.ConnectionString(pool: pool);
+    private string Conn(int? pool = 100) => _pg.ConnectionString(pool: pool);
 
     public async Task StartAsync()
     {
@@ -71,7 +71,8 @@ public sealed class Stack : IAsyncDisposable
         var starts = Enumerable.Range(1, replicas).Select(i => Design == Designs.OutboxSync
             ? Service.StartAsync($"worker-{i}", Dll("Worker"), new Dictionary<string, string>
             {
-                ["Database__ConnectionString"] = Conn(60),
+                // The worker's own pool size (Database:MaxPoolSize, 8 by default), as shipped.
+                ["Database__ConnectionString"] = Conn(null),
                 ["Backend__BaseUrl"] = Simulator.Url!,
                 ["Worker__InstanceId"] = $"bench-worker-{i}",
                 ["Worker__MaxInFlight"] = _o.InFlight.ToString(),
