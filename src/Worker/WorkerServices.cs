@@ -7,6 +7,7 @@ using OutboxSync.Worker.Backend;
 using OutboxSync.Worker.Drain;
 using OutboxSync.Worker.Maintenance;
 using OutboxSync.Worker.Ordering;
+using OutboxSync.Worker.Resilience;
 using OutboxSync.Worker.Retry;
 
 namespace OutboxSync.Worker;
@@ -60,10 +61,8 @@ public static class WorkerServices
                 MaxConnectionsPerServer = sp.GetRequiredService<IOptions<DrainOptions>>().Value.MaxInFlight + 4,
             });
         // One pipeline (and so one circuit breaker) per replica, around a client from the factory.
-        services.AddSingleton(sp => new BackendPipeline(
-            sp.GetRequiredService<BackendClient>(),
-            sp.GetRequiredService<IOptions<BackendOptions>>(),
-            sp.GetRequiredService<TimeProvider>()));
+        services.AddWorkerPipelines();
+        services.AddSingleton<BackendPipeline>();
 
         services.AddSingleton<ResourceDrainer>();
         services.AddSingleton<LeaseHeartbeat>();

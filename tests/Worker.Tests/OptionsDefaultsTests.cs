@@ -19,6 +19,9 @@ public sealed class OptionsDefaultsTests
         Assert.Equal((32, 8, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(20)), (drain.MaxInFlight, drain.ClaimAhead, drain.PollInterval, drain.ShutdownTimeout));
         var leases = new LeaseOptions();
         Assert.Equal((TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(5)), (leases.Duration, leases.EffectiveRenewEvery));
+        Assert.Equal((2, TimeSpan.FromMilliseconds(50)), (leases.ReleaseRetries, leases.ReleaseRetryDelay));
+        var reconciliation = new OutboxSync.Worker.Maintenance.ReconciliationOptions();
+        Assert.Equal((5, TimeSpan.FromMilliseconds(200)), (reconciliation.PageReadRetries, reconciliation.PageReadRetryDelay));
         var retry = new RetryOptions();
         Assert.Equal((8, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(5)), (retry.MaxAttempts, retry.BaseDelay, retry.MaxDelay));
         Assert.Equal(TimeSpan.FromSeconds(10), new BackendOptions().AttemptTimeout);

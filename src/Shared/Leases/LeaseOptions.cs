@@ -24,6 +24,17 @@ public sealed class LeaseOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:00", "00:30:00")]
     public TimeSpan SafetyMargin { get; set; } = TimeSpan.FromSeconds(3);
 
+    /// <summary>Retries of a finished drain's lease release that failed on the database (the release is idempotent;
+    /// an unreleased lease holds its resource until <see cref="Duration"/> runs out).
+    /// <value>The default value is 2.</value></summary>
+    [Range(0, 10)]
+    public int ReleaseRetries { get; set; } = 2;
+
+    /// <summary>Wait before each retry of a lease release.
+    /// <value>The default value is 50 milliseconds.</value></summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:10")]
+    public TimeSpan ReleaseRetryDelay { get; set; } = TimeSpan.FromMilliseconds(50);
+
     public TimeSpan EffectiveRenewEvery => RenewEvery ?? Duration / 3;
 
     /// <summary>How long a holder may act after sending an acquire or renew.</summary>

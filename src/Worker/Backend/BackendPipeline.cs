@@ -1,66 +1,24 @@
-using Microsoft.Extensions.Options;
 using OutboxSync.Leases;
+using OutboxSync.Worker.Resilience;
 using Polly;
 using Polly.CircuitBreaker;
-using Polly.Retry;
+using Polly.Registry;
 using Polly.Timeout;
 
 namespace OutboxSync.Worker.Backend;
 
 /// <summary>
-/// Polly v8 around <see cref="BackendClient"/>: a few jittered exponential retries of transient failures, a
-/// circuit breaker fed by transient failures and outages, and a per-attempt timeout. It never throws for a
+/// <see cref="BackendClient"/> through the <see cref="WorkerPipelines.Backend"/> pipeline: a few jittered exponential
+/// retries of transient failures, a circuit breaker fed by transient failures and outages, and a per-attempt timeout. It never throws for a
 /// back-end answer: the result is always a <see cref="BackendOutcome"/> (an open circuit is
 /// <see cref="BackendOutcomeKind.CircuitOpen"/>, so the drain reschedules without spending attempts).
 /// </summary>
-public sealed class BackendPipeline
+public sealed class BackendPipeline(BackendClient client, ResiliencePipelineProvider<string> pipelines, BackendCircuit circuit, TimeProvider time)
 {
-    private readonly BackendClient _client;
-    private readonly TimeProvider _time;
-    private readonly ResiliencePipeline<BackendOutcome> _pipeline;
-    private int _circuitState = BackendMetrics.Closed;
-
-    public BackendPipeline(BackendClient client, IOptions<BackendOptions> options, TimeProvider time)
-    {
-        _client = client;
-        _time = time;
-        var o = options.Value;
-        var builder = new ResiliencePipelineBuilder<BackendOutcome> { TimeProvider = time };
-        if (o.RetryCount > 0)
-        {
-            builder.AddRetry(new RetryStrategyOptions<BackendOutcome>
-            {
-                // Outage is not retried in-call: the back end said it is down; hammering it helps nobody. Nor is a timed-out
-                // attempt: it may still be executing at the back end, and a second call on the same resource while it
-                // runs is exactly the overlap the lease exists to prevent (the drain lets the lease expire instead).
-                ShouldHandle = new PredicateBuilder<BackendOutcome>()
-                    .HandleResult(r => r.Kind == BackendOutcomeKind.Transient && !r.InDoubt),
-                MaxRetryAttempts = o.RetryCount,
-                Delay = o.RetryDelay,
-                BackoffType = DelayBackoffType.Exponential,
-                UseJitter = true,
-            });
-        }
-        builder.AddCircuitBreaker(new CircuitBreakerStrategyOptions<BackendOutcome>
-        {
-            ShouldHandle = new PredicateBuilder<BackendOutcome>()
-                .HandleResult(r => r.CountsAgainstBreaker)
-                .Handle<TimeoutRejectedException>(),
-            FailureRatio = o.BreakFailureRatio,
-            MinimumThroughput = o.BreakMinimumThroughput,
-            SamplingDuration = o.BreakSamplingDuration,
-            BreakDuration = o.BreakDuration,
-            OnOpened = _ => SetCircuitState(BackendMetrics.Open),
-            OnHalfOpened = _ => SetCircuitState(BackendMetrics.HalfOpen),
-            OnClosed = _ => SetCircuitState(BackendMetrics.Closed),
-        });
-        builder.AddTimeout(o.AttemptTimeout);
-        _pipeline = builder.Build();
-        BackendMetrics.SetCircuitState(BackendMetrics.Closed);
-    }
+    private readonly ResiliencePipeline<BackendOutcome> _pipeline = pipelines.GetPipeline<BackendOutcome>(WorkerPipelines.Backend);
 
     /// <summary>The breaker's state as exported: 0 closed, 1 open, 2 half-open.</summary>
-    public int CircuitState => Volatile.Read(ref _circuitState);
+    public int CircuitState => circuit.State;
 
     /// <summary>
     /// Sends <paramref name="request"/> with retries. Every attempt, retries included, starts only while
@@ -94,29 +52,23 @@ public sealed class BackendPipeline
 
     public Task<BackendOutcome> SendAsync(BackendRequest request, CancellationToken ct) => SendAsync(request, null, ct);
 
-    private ValueTask SetCircuitState(int state)
-    {
-        Volatile.Write(ref _circuitState, state);
-        BackendMetrics.SetCircuitState(state);
-        return ValueTask.CompletedTask;
-    }
 
     private async Task<BackendOutcome> AttemptAsync(BackendRequest request, ResourceLease? lease, CancellationToken ct)
     {
         if (lease is null)
         {
-            return await _client.SendOnceAsync(request, ct);
+            return await client.SendOnceAsync(request, ct);
         }
         var remaining = lease.TrustRemaining;
         if (remaining <= TimeSpan.Zero)
         {
             return new BackendOutcome(BackendOutcomeKind.LeaseExpired, null, $"lease on {lease} no longer trusted");
         }
-        using var trust = new CancellationTokenSource(remaining, _time);
+        using var trust = new CancellationTokenSource(remaining, time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, trust.Token);
         try
         {
-            return await _client.SendOnceAsync(request, linked.Token);
+            return await client.SendOnceAsync(request, linked.Token);
         }
         catch (OperationCanceledException) when (trust.IsCancellationRequested && !ct.IsCancellationRequested)
         {

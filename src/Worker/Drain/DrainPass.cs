@@ -1,11 +1,11 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Npgsql;
-using Polly;
-using Polly.Retry;
 using OutboxSync.Leases;
 using OutboxSync.Outbox;
+using OutboxSync.Worker.Resilience;
+using Polly;
+using Polly.Registry;
 
 namespace OutboxSync.Worker.Drain;
 
@@ -31,14 +31,14 @@ public sealed class DrainPass(
     LeaseHeartbeat heartbeat,
     ResourceDrainer drainer,
     DrainSignals signals,
+    ResiliencePipelineProvider<string> pipelines,
     IOptions<DrainOptions> options,
     ILogger<DrainPass> logger) : IAsyncDisposable
 {
     private readonly ConcurrentDictionary<Guid, Task> _inFlight = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly CancellationTokenSource _abort = new();
-    private static readonly ResiliencePropertyKey<ResourceLease> ReleasingLease = new("outboxsync.lease");
-    private readonly ResiliencePipeline _releaseRetry = BuildReleaseRetry(signals.Time, logger);
+    private readonly ResiliencePipeline _releaseRetry = pipelines.GetPipeline(WorkerPipelines.LeaseRelease);
     private readonly SemaphoreSlim _slots = new(options.Value.MaxInFlight);
     private int _waiting;
     private bool _deep;
@@ -193,13 +193,13 @@ public sealed class DrainPass(
         }
     }
 
-    /// <summary>Releases a finished drain's lease, retried on a fresh connection by <see cref="_releaseRetry"/>. A
+    /// <summary>Releases a finished drain's lease, retried on a fresh connection (<see cref="WorkerPipelines.LeaseRelease"/>). A
     /// release that finds the lease already run out is reported: nothing stale was written (every write is
     /// token-guarded), but the drain outlived its lease, so Leases:Duration is too short for such stalls.</summary>
     private async Task ReleaseAsync(ResourceLease lease, bool knownLost)
     {
         var context = ResilienceContextPool.Shared.Get(CancellationToken.None);
-        context.Properties.Set(ReleasingLease, lease);
+        context.Properties.Set(WorkerPipelines.ReleasingLease, lease);
         try
         {
             var released = await _releaseRetry.ExecuteAsync(
@@ -228,21 +228,4 @@ public sealed class DrainPass(
             LeaseMetrics.RecordLost(LeaseMetrics.ReleaseMissed);
         }
     }
-
-    // The release is idempotent, so a failure is retried at once: a pooled connection the server ended (restart,
-    // pg_terminate_backend) fails only its first use. Left unreleased, the resource waits out Leases:Duration.
-    private static ResiliencePipeline BuildReleaseRetry(TimeProvider time, ILogger logger) => new ResiliencePipelineBuilder { TimeProvider = time }
-        .AddRetry(new RetryStrategyOptions
-        {
-            ShouldHandle = new PredicateBuilder().Handle<NpgsqlException>(),
-            MaxRetryAttempts = 2,
-            Delay = TimeSpan.FromMilliseconds(50),
-            OnRetry = args =>
-            {
-                var lease = args.Context.Properties.GetValue(ReleasingLease, null!);
-                DrainLog.ReleaseRetried(logger, args.Outcome.Exception, lease.ResourceId, lease.Token.Value, args.AttemptNumber + 1);
-                return default;
-            },
-        })
-        .Build();
 }

@@ -2,12 +2,13 @@ using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Npgsql;
-using Polly;
-using Polly.Retry;
 using OutboxSync.Outbox;
 using OutboxSync.Persistence;
 using OutboxSync.Resources;
 using OutboxSync.Worker.Backend;
+using OutboxSync.Worker.Resilience;
+using Polly;
+using Polly.Registry;
 
 namespace OutboxSync.Worker.Maintenance;
 
@@ -42,20 +43,10 @@ public sealed record ReconciliationFinding(string Kind, string ResourceType, Gui
 /// skipped as in motion.
 /// </summary>
 public sealed class Reconciler(BackendClient backend, NpgsqlDataSource dataSource, IServiceScopeFactory scopes,
-    IOptions<ReconciliationOptions> options, TimeProvider time)
+    IOptions<ReconciliationOptions> options, ResiliencePipelineProvider<string> pipelines, TimeProvider time)
 {
-    // Listing a page is idempotent, so a read the network failed (or that timed out) is tried again: five retries,
-    // 0.2 s doubling to 3.2 s, on the injected clock. A run that still fails is recorded as failed and retried later.
-    private readonly ResiliencePipeline _pageReads = new ResiliencePipelineBuilder { TimeProvider = time }
-        .AddRetry(new RetryStrategyOptions
-        {
-            ShouldHandle = new PredicateBuilder().Handle<HttpRequestException>().Handle<IOException>().Handle<TaskCanceledException>(),
-            MaxRetryAttempts = 5,
-            Delay = TimeSpan.FromMilliseconds(200),
-            BackoffType = DelayBackoffType.Exponential,
-            UseJitter = false,
-        })
-        .Build();
+    // Listing a page is idempotent: a read the network failed is retried (WorkerPipelines.ReconciliationReads).
+    private readonly ResiliencePipeline _pageReads = pipelines.GetPipeline(WorkerPipelines.ReconciliationReads);
 
     // Every row, with whether the resource was in motion during the run and whether it is a router interface (then it
     // is compared as the interface, and its absence from the port list is expected).

@@ -40,4 +40,14 @@ public sealed class ReconciliationOptions
     /// <value>The default value is 1000.</value></summary>
     [Range(0, 1_000_000)]
     public int MaxRepairsPerRun { get; set; } = 1000;
+
+    /// <summary>Retries of a back-end list page read that failed (network error or timeout) within a run.
+    /// <value>The default value is 5.</value></summary>
+    [Range(0, 20)]
+    public int PageReadRetries { get; set; } = 5;
+
+    /// <summary>Wait before the first retry of a page read; it doubles with each retry (0.2 s to 3.2 s by default).
+    /// <value>The default value is 200 milliseconds.</value></summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
+    public TimeSpan PageReadRetryDelay { get; set; } = TimeSpan.FromMilliseconds(200);
 }

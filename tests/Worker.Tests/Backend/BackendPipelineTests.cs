@@ -1,6 +1,8 @@
-using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Logging.Abstractions;
 using OutboxSync.Leases;
 using OutboxSync.Worker.Backend;
+using OutboxSync.Worker.Maintenance;
+using OutboxSync.Worker.Resilience;
 using OutboxSync.Worker.Tests.Support;
 
 namespace OutboxSync.Worker.Tests.Backend;
@@ -12,7 +14,9 @@ public sealed class BackendPipelineTests
         var backend = new FakeBackend();
         var http = new HttpClient(backend) { BaseAddress = new Uri("http://backend.test/") };
         var o = options ?? new BackendOptions { BaseUrl = "http://backend.test/", RetryCount = 0, BreakMinimumThroughput = 4, BreakFailureRatio = 0.5 };
-        return (new BackendPipeline(new BackendClient(http), Options.Create(o), TimeProvider.System), backend);
+        var circuit = new BackendCircuit();
+        var pipelines = WorkerPipelines.Create(o, new LeaseOptions(), new ReconciliationOptions(), circuit, TimeProvider.System, NullLoggerFactory.Instance);
+        return (new BackendPipeline(new BackendClient(http), pipelines, circuit, TimeProvider.System), backend);
     }
 
     private static BackendRequest Create(Guid id) =>
