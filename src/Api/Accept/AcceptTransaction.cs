@@ -46,7 +46,7 @@ public sealed class AcceptTransaction(OutboxSyncDbContext db, NpgsqlDataSource d
     /// <summary>
     /// Runs a request's accept transaction in raw Npgsql, for the hot creates that read before they write (ports):
     /// <paramref name="work"/> reads on the batch's connection and adds its row INSERTs to the batch; the outbox
-    /// entries join them, and rows and entries go to PostgreSQL in one round trip before the commit. No EF Core
+    /// entries join them, and rows, entries and the COMMIT go to PostgreSQL in one round trip. No EF Core
     /// change tracking or query compilation on this path (BENCHMARKS.md, T2). Collisions are retried as in
     /// <see cref="RunAsync{T}"/>: the whole request runs again, with fresh reads.
     /// </summary>
@@ -81,8 +81,7 @@ public sealed class AcceptTransaction(OutboxSyncDbContext db, NpgsqlDataSource d
             var result = await work(batch);
             var entries = outbox.PendingCount;
             outbox.AddTo(batch.Pending);
-            await batch.SendAsync(ct);
-            await tx.CommitAsync(ct);
+            await batch.SendAndCommitAsync(ct);
             return (result, entries);
         }, ct);
 
