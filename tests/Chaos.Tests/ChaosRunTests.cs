@@ -151,7 +151,7 @@ public sealed class ChaosRunTests(ITestOutputHelper output)
         var outcomes = stats["outcomes"]!.AsObject().ToDictionary(o => o.Key, o => o.Value!.GetValue<long>());
         var total = outcomes.Values.Sum();
         var failed = outcomes["failed_injected"] + outcomes["failed_after_apply"] + outcomes["aborted"];
-        var detail = $"503 or reset {outcomes["failed_injected"]}, 503 after applying {outcomes["failed_after_apply"]}, hung and abandoned {outcomes["aborted"]}; outage answers {outcomes["outage"]}";
+        var detail = $"503 or reset {outcomes["failed_injected"]}, 503 after applying {outcomes["failed_after_apply"]}, hung and abandoned {outcomes["aborted"]}; outage answers {outcomes["outage"]}; ended at the caller's deadline {outcomes["deadline_exceeded"]}";
         return ((Percent(failed, total - outcomes["outage"]), detail), total);
     }
 

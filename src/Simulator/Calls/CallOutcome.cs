@@ -26,4 +26,8 @@ internal enum CallOutcome
 
     /// <summary>Missing or invalid headers or body (400).</summary>
     BadRequest,
+
+    /// <summary>The caller's <c>X-Request-Deadline</c> passed before the call could be applied (504); nothing was
+    /// applied, and the call stopped being in flight at the deadline.</summary>
+    DeadlineExceeded,
 }

@@ -14,6 +14,7 @@ internal sealed record CallRecord(
     long? FencingToken,
     string? IdempotencyKey,
     string? Traceparent,
+    DateTimeOffset? Deadline,
     CallOutcome Outcome,
     int? Status,
     string? Error,

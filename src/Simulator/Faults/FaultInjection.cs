@@ -8,19 +8,21 @@ internal sealed class FaultInjection(FaultPlan plan, TimeProvider time)
     public bool OutageActive => plan.Current.Outage;
 
     /// <summary>
-    /// Latency, then reset, hang and failure draws, in that order. Every wait honours the client's
-    /// disconnect so an abandoned call never goes on to apply.
+    /// Latency, then reset, hang and failure draws, in that order. Every wait honours the client's disconnect and
+    /// <paramref name="deadline"/> (the caller's <c>X-Request-Deadline</c>), so an abandoned or expired call never
+    /// goes on to apply.
     /// </summary>
-    public async Task<FaultVerdict> BeforeHandlingAsync(HttpContext context)
+    public async Task<FaultVerdict> BeforeHandlingAsync(HttpContext context, CancellationToken deadline = default)
     {
         var settings = plan.Current;
         var aborted = context.RequestAborted;
+        using var either = CancellationTokenSource.CreateLinkedTokenSource(aborted, deadline);
         try
         {
             var latencyMs = plan.DrawLatencyMs(settings);
             if (latencyMs > 0)
             {
-                await Task.Delay(TimeSpan.FromMilliseconds(latencyMs), time, aborted);
+                await Task.Delay(TimeSpan.FromMilliseconds(latencyMs), time, either.Token);
             }
 
             if (plan.Roll(settings.ResetRate))
@@ -31,17 +33,22 @@ internal sealed class FaultInjection(FaultPlan plan, TimeProvider time)
 
             if (plan.Roll(settings.HangRate) && settings.HangMs > 0)
             {
-                await Task.Delay(TimeSpan.FromMilliseconds(settings.HangMs), time, aborted);
+                await Task.Delay(TimeSpan.FromMilliseconds(settings.HangMs), time, either.Token);
             }
         }
-        catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+        catch (OperationCanceledException) when (either.IsCancellationRequested)
         {
-            return FaultVerdict.ClientGone;
+            return aborted.IsCancellationRequested ? FaultVerdict.ClientGone : FaultVerdict.DeadlineExceeded;
         }
 
         if (aborted.IsCancellationRequested)
         {
             return FaultVerdict.ClientGone;
+        }
+
+        if (deadline.IsCancellationRequested)
+        {
+            return FaultVerdict.DeadlineExceeded;
         }
 
         return plan.Roll(settings.FailureRate) ? FaultVerdict.Fail : FaultVerdict.Proceed;

@@ -14,4 +14,7 @@ internal enum FaultVerdict
 
     /// <summary>The client went away while the call waited; nothing may be applied.</summary>
     ClientGone,
+
+    /// <summary>The caller's deadline passed while the call waited; nothing may be applied.</summary>
+    DeadlineExceeded,
 }

@@ -17,6 +17,11 @@ internal sealed record GatewayResult(int Status, object? Body, string? ErrorCode
     public static readonly GatewayResult InjectedFailureAfterApply =
         Error(StatusCodes.Status503ServiceUnavailable, "unavailable", "injected failure");
 
+    /// <summary>The caller's deadline passed first; nothing was applied. Never cached: the caller's next attempt
+    /// carries a new deadline and is evaluated afresh.</summary>
+    public static readonly GatewayResult DeadlineExceeded =
+        Error(StatusCodes.Status504GatewayTimeout, "deadline_exceeded", "the X-Request-Deadline passed before the call could be applied; nothing was applied");
+
     public bool IsSuccess => Status is >= 200 and < 300;
 
     /// <summary>

@@ -17,11 +17,13 @@ internal sealed class GatewayState
     private readonly FencingTokens fencing = new();
     private readonly IdempotencyCache idempotency;
     private readonly ViolationCounters violations;
+    private readonly TimeProvider time;
 
     public GatewayState(
         ViolationCounters violations, FaultInjection faults, TimeProvider time, IOptions<SimulatorOptions> options)
     {
         this.violations = violations;
+        this.time = time;
         inventory = new Inventory(violations, faults, time);
         idempotency = new IdempotencyCache(options.Value.IdempotencyCacheCapacity);
     }
@@ -47,13 +49,20 @@ internal sealed class GatewayState
     /// Replays a known (resource, key) result; otherwise checks the fencing token, applies, and caches the
     /// final result (including rejections) for later repeats of the key, unless it depends on other resources'
     /// state (<see cref="GatewayResult.DependsOnOtherResources"/>). A key repeated with another method, path or body
-    /// is refused 422 and counted (<c>key_reuse</c>), never replayed.
+    /// is refused 422 and counted (<c>key_reuse</c>), never replayed. A call whose deadline has passed gets
+    /// <see cref="GatewayResult.DeadlineExceeded"/> and touches nothing: under this lock is where "applied before the
+    /// deadline" is decided.
     /// </summary>
     public (GatewayResult Result, bool Replayed) Mutate(
         MutationCall call, CallSignature signature, Func<Inventory, MutationCall, GatewayResult> apply)
     {
         lock (gate)
         {
+            if (call.Deadline is { } deadline && time.GetUtcNow() >= deadline)
+            {
+                return (GatewayResult.DeadlineExceeded, false);
+            }
+
             if (idempotency.TryGet(call.ResourceId, call.IdempotencyKey, out var cached, out var first))
             {
                 if (!signature.IsSameCallAs(first))

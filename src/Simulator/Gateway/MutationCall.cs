@@ -5,7 +5,8 @@ namespace OutboxSync.Simulator.Gateway;
 /// <summary>
 /// A validated mutating call. <see cref="ResourceId"/> is what fencing, overlap and idempotency key on:
 /// the object id, or the port id for router interface calls. <see cref="Revision"/> is 0 for deletes,
-/// which carry none.
+/// which carry none. <see cref="Deadline"/> is the caller's <c>X-Request-Deadline</c>, if it sent one: nothing is
+/// applied at or after it.
 /// </summary>
 internal sealed record MutationCall(
     string ResourceId,
@@ -14,4 +15,5 @@ internal sealed record MutationCall(
     JsonElement Attributes,
     IReadOnlyList<ResourceRef> Parents,
     long FencingToken,
-    string IdempotencyKey);
+    string IdempotencyKey,
+    DateTimeOffset? Deadline = null);

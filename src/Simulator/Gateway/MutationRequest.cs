@@ -16,12 +16,16 @@ internal sealed record MutationRequest(
     long? FencingToken,
     string? IdempotencyKey,
     string? Traceparent,
+    DateTimeOffset? Deadline,
     MutationCall? Call,
     string? Problem)
 {
     public const string FencingTokenHeader = "X-Fencing-Token";
     public const string IdempotencyKeyHeader = "Idempotency-Key";
     public const string TraceparentHeader = "traceparent";
+
+    /// <summary>The caller's deadline: an RFC 3339 timestamp with an offset (docs/backend-api.md, Deadlines).</summary>
+    public const string DeadlineHeader = "X-Request-Deadline";
 
     /// <param name="context">The request.</param>
     /// <param name="kind">Which route it came in on.</param>
@@ -58,6 +62,21 @@ internal sealed record MutationRequest(
         }
 
         var traceparent = headers[TraceparentHeader].ToString();
+
+        DateTimeOffset? deadline = null;
+        var rawDeadline = headers[DeadlineHeader].ToString();
+        if (!string.IsNullOrWhiteSpace(rawDeadline))
+        {
+            // An offset is required: a deadline without one would be read in the gateway's own time zone.
+            if (DateTimeOffset.TryParseExact(rawDeadline.Trim(), DeadlineFormats, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var parsedDeadline))
+            {
+                deadline = parsedDeadline;
+            }
+            else
+            {
+                problem ??= $"the {DeadlineHeader} header must be an RFC 3339 timestamp with an offset, e.g. 2026-01-31T12:00:03.250Z";
+            }
+        }
 
         var resourceId = pathId;
         long? revision = null;
@@ -108,7 +127,7 @@ internal sealed record MutationRequest(
         }
 
         var call = problem is null
-            ? new MutationCall(resourceId!, routerId, revision ?? 0, attributes, parents, token!.Value, key!)
+            ? new MutationCall(resourceId!, routerId, revision ?? 0, attributes, parents, token!.Value, key!, deadline)
             : null;
 
         return new MutationRequest(
@@ -120,9 +139,18 @@ internal sealed record MutationRequest(
             token,
             key,
             string.IsNullOrEmpty(traceparent) ? null : traceparent,
+            deadline,
             call,
             problem);
     }
+
+    // RFC 3339 date-times: 'T' or a space between date and time, fractional digits or none, then 'Z' or ±hh:mm (an
+    // offset is required; the styles' AssumeUniversal only gives the 'Z' forms their zero offset).
+    private static readonly string[] DeadlineFormats =
+    [
+        "yyyy-MM-dd'T'HH:mm:ss'Z'", "yyyy-MM-dd'T'HH:mm:ss.FFFFFFF'Z'", "yyyy-MM-dd HH:mm:ss'Z'", "yyyy-MM-dd HH:mm:ss.FFFFFFF'Z'",
+        "yyyy-MM-dd'T'HH:mm:sszzz", "yyyy-MM-dd'T'HH:mm:ss.FFFFFFFzzz", "yyyy-MM-dd HH:mm:sszzz", "yyyy-MM-dd HH:mm:ss.FFFFFFFzzz",
+    ];
 
     private static (string? Id, string? Problem) ResolveId(MutationKind kind, JsonElement root, string? pathId)
     {

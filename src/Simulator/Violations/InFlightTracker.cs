@@ -22,10 +22,11 @@ internal sealed class InFlightTracker(ViolationCounters violations)
     }
 
     /// <summary>
-    /// Marks a call in flight until the lease is disposed or the client disconnects, whichever is first:
-    /// an abandoned call that the server is still winding down no longer counts as the client's write.
+    /// Marks a call in flight until the lease is disposed or <paramref name="ends"/> fires (the client disconnected or
+    /// its deadline passed), whichever is first: an abandoned call that the server is still winding down no longer
+    /// counts as the client's write.
     /// </summary>
-    public Lease Enter(string resourceId, CancellationToken requestAborted)
+    public Lease Enter(string resourceId, CancellationToken ends)
     {
         lock (gate)
         {
@@ -40,7 +41,7 @@ internal sealed class InFlightTracker(ViolationCounters violations)
         }
 
         var lease = new Lease(this, resourceId);
-        lease.EndOn(requestAborted);
+        lease.EndOn(ends);
         return lease;
     }
 
@@ -86,7 +87,7 @@ internal sealed class InFlightTracker(ViolationCounters violations)
             abortRegistration.Unregister();
         }
 
-        internal void EndOn(CancellationToken requestAborted) =>
-            abortRegistration = requestAborted.Register(static state => ((Lease)state!).Dispose(), this);
+        internal void EndOn(CancellationToken ends) =>
+            abortRegistration = ends.Register(static state => ((Lease)state!).Dispose(), this);
     }
 }

@@ -15,11 +15,19 @@ public sealed record BackendRequest(HttpMethod Method, string Path, string? Body
 /// <summary>Typed HTTP client for the back end: sends one attempt and classifies the answer. No retries here.</summary>
 public sealed class BackendClient(HttpClient http)
 {
-    public async Task<BackendOutcome> SendOnceAsync(BackendRequest request, CancellationToken ct)
+    /// <summary>The header that tells the back end when we stop waiting (docs/backend-api.md, Deadlines).</summary>
+    public const string DeadlineHeader = "X-Request-Deadline";
+
+    /// <summary>
+    /// Sends one attempt. <paramref name="deadline"/> (wall clock) goes out as <see cref="DeadlineHeader"/>: the back
+    /// end neither starts nor applies the call after it, and ends its flight then.
+    /// </summary>
+    public async Task<BackendOutcome> SendOnceAsync(BackendRequest request, DateTimeOffset deadline, CancellationToken ct)
     {
         using var message = new HttpRequestMessage(request.Method, request.Path);
         message.Headers.TryAddWithoutValidation("X-Fencing-Token", request.Token.ToString());
         message.Headers.TryAddWithoutValidation("Idempotency-Key", request.IdempotencyKey);
+        message.Headers.TryAddWithoutValidation(DeadlineHeader, FormatDeadline(deadline));
         if (request.TraceParent is not null)
         {
             // Our step's span when tracing is on (it continues the entry's trace), else the entry's own traceparent.
@@ -111,6 +119,10 @@ public sealed class BackendClient(HttpClient http)
         }
         return parents;
     }
+
+    /// <summary>RFC 3339 in UTC with milliseconds, e.g. <c>2026-01-31T12:00:03.250Z</c>; rounded down, never later.</summary>
+    public static string FormatDeadline(DateTimeOffset deadline) =>
+        deadline.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture);
 
     public static BackendOutcome Classify(HttpStatusCode status, string body)
     {

@@ -1,5 +1,6 @@
 using OutboxSync.Leases;
 using OutboxSync.Worker.Resilience;
+using Microsoft.Extensions.Options;
 using Polly;
 using Polly.CircuitBreaker;
 using Polly.Registry;
@@ -13,8 +14,10 @@ namespace OutboxSync.Worker.Backend;
 /// back-end answer: the result is always a <see cref="BackendOutcome"/> (an open circuit is
 /// <see cref="BackendOutcomeKind.CircuitOpen"/>, so the drain reschedules without spending attempts).
 /// </summary>
-public sealed class BackendPipeline(BackendClient client, ResiliencePipelineProvider<string> pipelines, BackendCircuit circuit, TimeProvider time)
+public sealed class BackendPipeline(
+    BackendClient client, ResiliencePipelineProvider<string> pipelines, BackendCircuit circuit, IOptions<BackendOptions> options, TimeProvider time)
 {
+    private readonly TimeSpan _attemptTimeout = options.Value.AttemptTimeout;
     private readonly ResiliencePipeline<BackendOutcome> _pipeline = pipelines.GetPipeline<BackendOutcome>(WorkerPipelines.Backend);
 
     /// <summary>The breaker's state as exported: 0 closed, 1 open, 2 half-open.</summary>
@@ -23,7 +26,9 @@ public sealed class BackendPipeline(BackendClient client, ResiliencePipelineProv
     /// <summary>
     /// Sends <paramref name="request"/> with retries. Every attempt, retries included, starts only while
     /// <paramref name="lease"/> is trusted and is cut off when its trust window ends, so a holder that can no longer
-    /// renew never has a call in flight once another replica may take the resource over.
+    /// renew never has a call in flight once another replica may take the resource over. Each attempt also tells the
+    /// back end that instant (<see cref="BackendClient.DeadlineHeader"/>), so the guarantee holds when this process
+    /// stalls and cannot cut its own call off: the back end ends the call at the deadline instead.
     /// </summary>
     public async Task<BackendOutcome> SendAsync(BackendRequest request, ResourceLease? lease, CancellationToken ct)
     {
@@ -55,9 +60,13 @@ public sealed class BackendPipeline(BackendClient client, ResiliencePipelineProv
 
     private async Task<BackendOutcome> AttemptAsync(BackendRequest request, ResourceLease? lease, CancellationToken ct)
     {
+        // The deadline is when we stop waiting: the attempt timeout, or the end of the lease's trust window if sooner.
+        // It is taken on the wall clock (the back end cannot read our monotonic one), so the two hosts' clocks must
+        // agree to well within Leases:SafetyMargin (docs/worker.md).
+        var now = time.GetUtcNow();
         if (lease is null)
         {
-            return await client.SendOnceAsync(request, ct);
+            return await client.SendOnceAsync(request, now + _attemptTimeout, ct);
         }
         var remaining = lease.TrustRemaining;
         if (remaining <= TimeSpan.Zero)
@@ -68,7 +77,7 @@ public sealed class BackendPipeline(BackendClient client, ResiliencePipelineProv
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, trust.Token);
         try
         {
-            return await client.SendOnceAsync(request, linked.Token);
+            return await client.SendOnceAsync(request, now + (remaining < _attemptTimeout ? remaining : _attemptTimeout), linked.Token);
         }
         catch (OperationCanceledException) when (trust.IsCancellationRequested && !ct.IsCancellationRequested)
         {

@@ -1,4 +1,6 @@
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 using OutboxSync.Leases;
 using OutboxSync.Worker.Backend;
 using OutboxSync.Worker.Maintenance;
@@ -9,14 +11,15 @@ namespace OutboxSync.Worker.Tests.Backend;
 
 public sealed class BackendPipelineTests
 {
-    private static (BackendPipeline Pipeline, FakeBackend Backend) Build(BackendOptions? options = null)
+    private static (BackendPipeline Pipeline, FakeBackend Backend) Build(BackendOptions? options = null, TimeProvider? time = null)
     {
+        time ??= TimeProvider.System;
         var backend = new FakeBackend();
         var http = new HttpClient(backend) { BaseAddress = new Uri("http://backend.test/") };
         var o = options ?? new BackendOptions { BaseUrl = "http://backend.test/", RetryCount = 0, BreakMinimumThroughput = 4, BreakFailureRatio = 0.5 };
         var circuit = new BackendCircuit();
-        var pipelines = WorkerPipelines.Create(o, new LeaseOptions(), new ReconciliationOptions(), circuit, TimeProvider.System, NullLoggerFactory.Instance);
-        return (new BackendPipeline(new BackendClient(http), pipelines, circuit, TimeProvider.System), backend);
+        var pipelines = WorkerPipelines.Create(o, new LeaseOptions(), new ReconciliationOptions(), circuit, time, NullLoggerFactory.Instance);
+        return (new BackendPipeline(new BackendClient(http), pipelines, circuit, Options.Create(o), time), backend);
     }
 
     private static BackendRequest Create(Guid id) =>
@@ -113,5 +116,38 @@ public sealed class BackendPipelineTests
         Assert.Equal((BackendOutcomeKind.Transient, false), (outcome.Kind, outcome.InDoubt));
         Assert.Equal(3, seen.Count);
         Assert.Single(seen.Distinct());
+    }
+
+    [Theory]
+    [InlineData(4, 10, 4)]   // the lease's trust window ends first
+    [InlineData(30, 10, 10)] // the attempt timeout ends first
+    public async Task Each_attempt_tells_the_back_end_when_its_caller_stops_waiting(int trustSeconds, int attemptTimeoutSeconds, int expectedSeconds)
+    {
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 1, 31, 12, 0, 0, TimeSpan.Zero));
+        var (pipeline, backend) = Build(new BackendOptions { BaseUrl = "http://backend.test/", RetryCount = 0, AttemptTimeout = TimeSpan.FromSeconds(attemptTimeoutSeconds) }, clock);
+        var lease = new ResourceLease(Guid.NewGuid(), "me", new FencingToken(1), clock, clock.GetTimestamp(), TimeSpan.FromSeconds(trustSeconds));
+
+        Assert.Equal(BackendOutcomeKind.Applied, (await pipeline.SendAsync(Create(lease.ResourceId), lease, CancellationToken.None)).Kind);
+
+        Assert.Equal(BackendClient.FormatDeadline(clock.GetUtcNow().AddSeconds(expectedSeconds)), backend.Calls.Single().Deadline);
+    }
+
+    [Fact]
+    public async Task A_call_without_a_lease_carries_the_attempt_timeout_as_its_deadline()
+    {
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 1, 31, 12, 0, 0, TimeSpan.Zero));
+        var (pipeline, backend) = Build(new BackendOptions { BaseUrl = "http://backend.test/", RetryCount = 0, AttemptTimeout = TimeSpan.FromSeconds(7) }, clock);
+
+        await pipeline.SendAsync(Create(Guid.NewGuid()), CancellationToken.None);
+
+        Assert.Equal("2026-01-31T12:00:07.000Z", backend.Calls.Single().Deadline);
+    }
+
+    [Fact]
+    public void Deadlines_go_out_in_UTC_with_milliseconds_rounded_down()
+    {
+        var deadline = new DateTimeOffset(2026, 1, 31, 13, 0, 3, TimeSpan.FromHours(1)).AddTicks(2_509_999);
+
+        Assert.Equal("2026-01-31T12:00:03.250Z", BackendClient.FormatDeadline(deadline));
     }
 }

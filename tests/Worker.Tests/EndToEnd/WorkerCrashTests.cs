@@ -117,6 +117,56 @@ public sealed class WorkerCrashTests : SimulatorBackedTests
         }
     }
 
+    [Fact]
+    public async Task A_worker_paused_mid_call_has_its_call_ended_at_the_deadline_it_sent_so_the_next_holder_never_overlaps_it()
+    {
+        // Calls slower than the lease: only the deadline each call carries can end the paused replica's calls at the
+        // back end, since the paused process keeps its connections open and cannot cut them off itself.
+        await Simulator.SetFaultsAsync(new { latency_min_ms = 8000, latency_max_ms = 8000 });
+        await using var paused = await ServiceProcess.StartAsync("Worker", new Dictionary<string, string>
+        {
+            ["Database__ConnectionString"] = Database.ConnectionString,
+            ["Backend__BaseUrl"] = Simulator.BaseUrl.ToString(),
+            ["Worker__InstanceId"] = "stalled",
+            ["Worker__PollInterval"] = "00:00:00.100",
+            ["Leases__Duration"] = "00:00:03",
+            ["Leases__SafetyMargin"] = "00:00:01",
+            ["Logging__LogLevel__Default"] = "Warning",
+        }, healthPath: "/health/ready");
+        var nets = new List<Guid>();
+        for (var i = 0; i < 6; i++)
+        {
+            nets.Add(await Scenario.CreateNetworkAsync($"stall-{i}"));
+        }
+        await Eventually.WaitAsync(InFlightAtSimulatorAsync, n => n >= 1, TimeSpan.FromSeconds(60), "stalled worker's calls in flight");
+        paused.Signal(19); // SIGSTOP mid-call: its sockets stay open
+        await Simulator.SetFaultsAsync(new { latency_min_ms = 50, latency_max_ms = 50 }); // later calls are quick
+
+        await using (var survivor = await WorkerHost.StartAsync(Database, Simulator.BaseUrl.ToString(), settings: new Dictionary<string, string?>
+        {
+            ["Worker:InstanceId"] = "survivor",
+            ["Leases:Duration"] = "00:00:03",
+            ["Leases:SafetyMargin"] = "00:00:01",
+        }))
+        {
+            await Scenario.WaitUntilDrainedAsync(TimeSpan.FromSeconds(60));
+            paused.Signal(18);
+            await survivor.Pass.WhenIdleAsync();
+        }
+
+        Assert.All(await Simulator.ViolationsAsync(), v => Assert.True(v.Value == 0, $"{v.Key} = {v.Value}"));
+        var outcomes = new List<string>();
+        foreach (var net in nets)
+        {
+            var calls = (await Simulator.Admin.GetFromJsonAsync<JsonObject>($"_sim/calls?resource_id={net}"))!["items"]!.AsArray();
+            outcomes.AddRange(calls.Select(c => c!["outcome"]!.GetValue<string>()));
+            Assert.Equal(1, calls.Count(c => c!["outcome"]!.GetValue<string>() == "applied"));
+            Assert.Equal("ACTIVE", (await Scenario.ResourceAsync("networks", net))!.Value.Status);
+        }
+        // The paused replica's calls were ended by the back end at their deadlines, not finished by it.
+        Assert.Contains("deadline_exceeded", outcomes);
+    }
+
     private async Task<int> InFlightAtSimulatorAsync()
     {
         var stats = await Simulator.Admin.GetFromJsonAsync<JsonObject>("_sim/stats");

@@ -6,7 +6,7 @@ using System.Text.Json.Nodes;
 namespace OutboxSync.Worker.Tests.Support;
 
 /// <summary>One request the fake back end received, with the answer it gave.</summary>
-public sealed record FakeCall(string Method, string Collection, Guid ResourceId, long? Revision, long Token, string Key, string? Name, int Status, string? Error, string? TraceParent = null);
+public sealed record FakeCall(string Method, string Collection, Guid ResourceId, long? Revision, long Token, string Key, string? Name, int Status, string? Error, string? TraceParent = null, string? Deadline = null);
 
 /// <summary>
 /// An in-process back end implementing the contract (fencing per resource, revision CAS, idempotency keys,
@@ -82,7 +82,8 @@ public sealed class FakeBackend : HttpMessageHandler
         var revision = body?["revision"]?.GetValue<long>();
         var name = body?["attributes"]?["name"]?.GetValue<string>();
         var traceParent = request.Headers.TryGetValues("traceparent", out var tp) ? tp.Single() : null;
-        var probe = new FakeCall(request.Method.Method, isInterface ? "interfaces" : collection, resourceId, revision, token, key, name, 0, null, traceParent);
+        var deadline = request.Headers.TryGetValues("X-Request-Deadline", out var d) ? d.Single() : null;
+        var probe = new FakeCall(request.Method.Method, isInterface ? "interfaces" : collection, resourceId, revision, token, key, name, 0, null, traceParent, deadline);
         OnRequest?.Invoke(probe);
 
         if (_inFlight.AddOrUpdate(resourceId, 1, (_, n) => n + 1) > 1)
