@@ -52,17 +52,16 @@ internal static class BackendRequests
         return $"v1/routers/{router}/interfaces/{e.ResourceId}";
     }
 
+    // The interface is how the back end holds its port: its attributes are the port's (name, description, MAC, …), so
+    // a rename reaches the back end, with the subnet and address it is attached by. The router is in the path.
     private static string InterfaceBody(PendingEntry e)
     {
-        var payload = JsonNode.Parse(e.Payload)!.AsObject();
+        var attributes = JsonNode.Parse(e.Payload)!.AsObject();
+        attributes.Remove("router_id");
         return new JsonObject
         {
             ["revision"] = e.Revision,
-            ["attributes"] = new JsonObject
-            {
-                ["subnet_id"] = payload["subnet_id"]?.DeepClone(),
-                ["ip_address"] = payload["ip_address"]?.DeepClone(),
-            },
+            ["attributes"] = attributes,
         }.ToJsonString();
     }
 }

@@ -141,8 +141,8 @@ public sealed class Reconciler(BackendClient backend, NpgsqlDataSource dataSourc
 
     /// <summary>
     /// Compares router interfaces both ways, by port id: an applied, settled interface absent at the back end
-    /// (missing), attached there to another router or with another subnet or address (attribute drift), at another
-    /// revision (revision drift), and an interface there that no port here is (orphan).
+    /// (missing), attached there to another router, or with another subnet, address or port attribute (attribute
+    /// drift), at another revision (revision drift), and an interface there that no port here is (orphan).
     /// </summary>
     private async Task<int> CompareInterfacesAsync(DateTimeOffset since, List<ReconciliationFinding> findings, CancellationToken ct)
     {
@@ -162,6 +162,7 @@ public sealed class Reconciler(BackendClient backend, NpgsqlDataSource dataSourc
         const string type = ReconciliationFinding.RouterInterface;
 
         // An ERROR port (its attach failed) is the operator's to resync, so only settled interfaces count as missing.
+        var comparable = new List<Guid>();
         foreach (var (port, row) in local.Where(l => !l.Value.Moving && l.Value.Settled && l.Value.Applied > 0))
         {
             if (!remote.TryGetValue(port, out var held))
@@ -177,7 +178,18 @@ public sealed class Reconciler(BackendClient backend, NpgsqlDataSource dataSourc
             {
                 findings.Add(new(ReconciliationFinding.RevisionDrift, type, port, row.Applied, held.Revision, BackEndRouter: held.RouterId));
             }
-            else if (DifferingInterfaceFields(row.Subnet, row.Address, held.Attributes) is { Count: > 0 } fields)
+            else
+            {
+                comparable.Add(port);
+            }
+        }
+        // The interface carries its port's attributes (name, description, …) beside its subnet and address.
+        foreach (var (port, view) in await RenderAsync(ResourceType.Port, comparable, ct))
+        {
+            var (row, held) = (local[port], remote[port]);
+            var fields = DifferingInterfaceFields(row.Subnet, row.Address, held.Attributes).Concat(DifferingFields(view, held.Attributes))
+                .Order(StringComparer.Ordinal).ToList();
+            if (fields.Count > 0)
             {
                 findings.Add(new(ReconciliationFinding.AttributeDrift, type, port, row.Applied, held.Revision, Fields: fields, BackEndRouter: held.RouterId));
             }

@@ -110,6 +110,28 @@ public sealed class ApiToBackEndTests : SimulatorBackedTests
         Assert.Empty(await Simulator.InterfacesAsync());
     }
 
+    [Fact]
+    public async Task Renaming_an_interface_port_through_the_api_reaches_the_back_end_on_its_interface()
+    {
+        await using var worker = await WorkerHost.StartAsync(Database, Simulator.BaseUrl.ToString());
+        var net = await CreateAsync("networks", "network", new JsonObject { ["name"] = "n" });
+        var subnet = await CreateAsync("subnets", "subnet", new JsonObject { ["network_id"] = net, ["cidr"] = "10.40.0.0/24", ["ip_version"] = 4 });
+        var router = await CreateAsync("routers", "router", new JsonObject { ["name"] = "r" });
+        var interfacePort = (await SendAsync(HttpMethod.Put, $"routers/{router}/add_router_interface", new JsonObject { ["subnet_id"] = subnet }))["port_id"]!.GetValue<string>();
+        await WaitForStatusAsync($"ports/{interfacePort}", "port", "ACTIVE");
+
+        await SendAsync(HttpMethod.Put, $"ports/{interfacePort}", new JsonObject { ["port"] = new JsonObject { ["name"] = "uplink", ["description"] = "to the core" } });
+        await WaitForStatusAsync($"ports/{interfacePort}", "port", "ACTIVE");
+
+        var held = (await Simulator.Admin.GetFromJsonAsync<JsonObject>($"v1/routers/{router}/interfaces"))!["items"]!.AsArray().Single()!;
+        Assert.Equal(interfacePort, held["port_id"]!.GetValue<string>());
+        Assert.Equal("uplink", held["attributes"]!["name"]!.GetValue<string>());
+        Assert.Equal("to the core", held["attributes"]!["description"]!.GetValue<string>());
+        Assert.Equal(subnet, held["attributes"]!["subnet_id"]!.GetValue<string>());
+        Assert.Null(held["attributes"]!["router_id"]); // in the path, not repeated in the body
+        Assert.All(await Simulator.ViolationsAsync(), v => Assert.True(v.Value == 0, $"{v.Key} = {v.Value}"));
+    }
+
     private async Task<string> CreateAsync(string collection, string member, JsonObject body) =>
         (await SendAsync(HttpMethod.Post, collection, new JsonObject { [member] = body }))[member]!["id"]!.GetValue<string>();
 

@@ -171,7 +171,14 @@ public sealed class ReconciliationTests : SimulatorBackedTests
 
         (await Simulator.Admin.DeleteAsync($"_sim/objects/interfaces/{missing}")).EnsureSuccessStatusCode();
         var driftedHeld = (await InterfacesOfAsync(router)).Single(i => i["port_id"]!.GetValue<string>() == drifted.ToString());
-        await PutInterfaceAsync(drifted, router, driftedHeld["revision"]!.GetValue<long>(), subnets[1], "10.99.0.99");
+        // Out of band: another address, and the port's name changed on the interface the back end holds.
+        var driftedAttributes = driftedHeld["attributes"]!.AsObject().DeepClone().AsObject();
+        driftedAttributes["ip_address"] = "10.99.0.99";
+        driftedAttributes["name"] = "renamed-out-of-band";
+        (await Simulator.Admin.PutAsJsonAsync($"_sim/objects/interfaces/{drifted}", new JsonObject
+        {
+            ["router_id"] = router.ToString(), ["revision"] = driftedHeld["revision"]!.GetValue<long>(), ["attributes"] = driftedAttributes,
+        })).EnsureSuccessStatusCode();
         // Moved out of band to another router, at a higher revision.
         (await Simulator.Admin.DeleteAsync($"_sim/objects/interfaces/{moved}")).EnsureSuccessStatusCode();
         await PutInterfaceAsync(moved, other, 7, subnets[3], "10.99.3.1");
@@ -185,7 +192,7 @@ public sealed class ReconciliationTests : SimulatorBackedTests
             findings.Select(f => (f.Key, f.Value["kind"]!.GetValue<string>())).Order().ToList());
         Assert.All(findings.Values, f => Assert.Equal("router_interface", f["resource_type"]!.GetValue<string>()));
         Assert.All(findings.Values, f => Assert.NotNull(f["repair_seq"]));
-        Assert.Equal(["ip_address"], findings[drifted]["fields"]!.AsArray().Select(n => n!.GetValue<string>()));
+        Assert.Equal(["ip_address", "name"], findings[drifted]["fields"]!.AsArray().Select(n => n!.GetValue<string>()));
         Assert.Equal(["router_id"], findings[moved]["fields"]!.AsArray().Select(n => n!.GetValue<string>()));
         Assert.Equal(other.ToString(), findings[moved]["back_end_router"]!.GetValue<string>());
 
@@ -195,6 +202,7 @@ public sealed class ReconciliationTests : SimulatorBackedTests
         Assert.Empty(await InterfacesOfAsync(other));
         Assert.Equal(subnets[0].ToString(), held[missing]["attributes"]!["subnet_id"]!.GetValue<string>());
         Assert.NotEqual("10.99.0.99", held[drifted]["attributes"]!["ip_address"]!.GetValue<string>());
+        Assert.Equal("", held[drifted]["attributes"]!["name"]!.GetValue<string>()); // the port's name, as Scenario made it
         Assert.Equal(8, held[moved]["revision"]!.GetValue<long>());
         foreach (var port in new[] { missing, drifted, byPort, moved })
         {
