@@ -47,6 +47,7 @@ public static class SubnetsEndpoints
         var subnets = await s.Accept.RunAsync(async () =>
         {
             var created = new List<Subnet>();
+            var touched = new Dictionary<Guid, Network>();
             foreach (var (subnet, cidr) in parsed)
             {
                 var network = await s.Lookup.FindAsync<Network>(ResourceType.Network, subnet.NetworkId.ToString(), tenant, forUpdate: true, ct);
@@ -68,6 +69,11 @@ public static class SubnetsEndpoints
                 s.Db.Subnets.Add(subnet);
                 s.Accept.Outbox.Append(subnet, OutboxOperation.Create, () => ResourceViews.Subnet(subnet), subnet.NetworkId);
                 created.Add(subnet);
+                touched.TryAdd(network.Id, network);
+            }
+            foreach (var network in touched.Values)
+            {
+                await BumpNetworkAsync(s, network, now, added: created.Where(c => c.NetworkId == network.Id).Select(c => c.Id), removed: null, ct);
             }
             return created;
         }, ct);
@@ -85,6 +91,7 @@ public static class SubnetsEndpoints
 
         var view = await s.Accept.RunAsync(async () =>
         {
+            var network = await LockNetworkOfAsync(s, id, ct);
             var subnet = await s.Lookup.FindAsync<Subnet>(Type, id, tenant, forUpdate: true, ct);
             Revisions.CheckIfMatch(context.Request, subnet);
             Revisions.EnsureNotDeleting(subnet);
@@ -103,8 +110,10 @@ public static class SubnetsEndpoints
             subnet.DnsNameservers = SubnetRules.DnsServers(a, cidr.Version) ?? subnet.DnsNameservers;
             subnet.HostRoutes = SubnetRules.Routes(a, "host_routes")?.ToJsonString() ?? subnet.HostRoutes;
             a.RejectUnknown();
-            var operation = Revisions.Bump(subnet, Revisions.Now(s.Time));
+            var now = Revisions.Now(s.Time);
+            var operation = Revisions.Bump(subnet, now);
             s.Accept.Outbox.Append(subnet, operation, () => ResourceViews.Subnet(subnet), subnet.NetworkId);
+            await BumpNetworkAsync(s, network, now, added: null, removed: null, ct);
             return ResourceViews.Subnet(subnet);
         }, ct);
         return TypedResults.Ok(Responses.Envelope("subnet", view));
@@ -115,6 +124,7 @@ public static class SubnetsEndpoints
         var tenant = TenantContext.From(context);
         await s.Accept.RunAsync(async () =>
         {
+            var network = await LockNetworkOfAsync(s, id, ct);
             var subnet = await s.Lookup.FindAsync<Subnet>(Type, id, tenant, forUpdate: true, ct);
             Revisions.CheckIfMatch(context.Request, subnet);
             if (subnet.Status == ResourceStatus.PendingDelete)
@@ -133,9 +143,44 @@ public static class SubnetsEndpoints
             subnet.Status = ResourceStatus.PendingDelete;
             subnet.StatusReason = null;
             s.Accept.Outbox.Append(subnet, OutboxOperation.Delete, () => ResourceViews.Subnet(subnet), subnet.NetworkId);
+            await BumpNetworkAsync(s, network, Revisions.Now(s.Time), added: null, removed: subnet.Id, ct);
             return 0;
         }, ct);
         return TypedResults.NoContent();
+    }
+
+    /// <summary>
+    /// The network of subnet <paramref name="subnetId"/>, locked FOR UPDATE before the subnet is: the order every
+    /// writer takes (a subnet create, a network delete and its cascade lock the network first), so a subnet update or
+    /// delete cannot deadlock with them. Null when the subnet does not exist (the subnet lookup then answers 404).
+    /// </summary>
+    private static async Task<Network?> LockNetworkOfAsync(ResourceServices s, string subnetId, CancellationToken ct)
+    {
+        if (!Guid.TryParse(subnetId, out var id)
+            || await s.Db.Subnets.AsNoTracking().Where(x => x.Id == id).Select(x => (Guid?)x.NetworkId).FirstOrDefaultAsync(ct) is not { } networkId)
+        {
+            return null;
+        }
+        return await s.Db.Networks.FromSqlRaw("select * from networks where id = {0} for update", networkId).SingleOrDefaultAsync(ct);
+    }
+
+    /// <summary>
+    /// A subnet's create, update or delete is a change of its network, as in Neutron: the network's revision_number
+    /// and updated_at move, and like every change it goes to the back end as the network's next entry, carrying its
+    /// subnet list as it will be (<paramref name="added"/> not yet saved, <paramref name="removed"/> on its way out).
+    /// A network being deleted is left alone: its delete is its last entry.
+    /// </summary>
+    private static async Task BumpNetworkAsync(ResourceServices s, Network? network, DateTimeOffset now,
+        IEnumerable<Guid>? added, Guid? removed, CancellationToken ct)
+    {
+        if (network is null || network.Status == ResourceStatus.PendingDelete)
+        {
+            return;
+        }
+        var subnetIds = ((await s.Lookup.SubnetIdsAsync([network.Id], ct)).GetValueOrDefault(network.Id) ?? [])
+            .Concat(added ?? []).Where(x => x != removed).Distinct().ToList();
+        var operation = Revisions.Bump(network, now);
+        s.Accept.Outbox.Append(network, operation, () => ResourceViews.Network(network, subnetIds));
     }
 
     private static (Subnet, SubnetCidr) Parse(Attributes a, TenantContext tenant, DateTimeOffset now)

@@ -240,8 +240,61 @@ public sealed class SubnetsTests(ApiFactory api) : IClassFixture<ApiFactory>
         Assert.Equal("PENDING_DELETE", Str(await api.P1.ShowAsync("subnets", Id(s), "subnet"), "status"));
         Assert.True(await api.Db.ExistsAsync("subnets", Id(s)));
         Assert.Equal(["create", "delete"], (await api.Db.OutboxForAsync(Id(s))).Select(e => e.Operation));
-        // The parent network is untouched.
-        Assert.Equal(["create"], (await api.Db.OutboxForAsync(Id(n))).Select(e => e.Operation));
+        // The network changed with it (Neutron bumps a subnet's network): its last entry no longer lists the subnet.
+        var networkEntries = await api.Db.OutboxForAsync(Id(n));
+        Assert.Equal(["create", "update", "update"], networkEntries.Select(e => e.Operation));
+        Assert.Empty(Assert.IsType<JsonArray>(networkEntries[^1].Payload["subnets"]));
+    }
+
+    [Fact]
+    public async Task Creating_updating_and_deleting_a_subnet_each_move_its_networks_revision_and_updated_at_as_in_neutron()
+    {
+        var n = await api.P1.CreateNetworkAsync();
+        await api.Db.MarkActiveAsync("networks", Id(n));
+        var revisions = new List<long> { Revision(n) };
+        // The view's updated_at has whole seconds, as Neutron's; the row's microseconds show every move.
+        async Task<DateTime> StampAsync() => await api.Db.ScalarAsync<DateTime>("select updated_at from networks where id = $1", Guid.Parse(Id(n)));
+        var stamps = new List<DateTime> { await StampAsync() };
+        async Task RecordAsync()
+        {
+            revisions.Add(Revision(await api.P1.ShowAsync("networks", Id(n), "network")));
+            stamps.Add(await StampAsync());
+        }
+
+        var s = (await api.P1.PostAsync("/v2.0/subnets", SubnetBody(Id(n), "10.61.0.0/24", 4))).Expect(HttpStatusCode.Created).Item("subnet");
+        await RecordAsync();
+        Assert.Equal("PENDING_UPDATE", Str(await api.P1.ShowAsync("networks", Id(n), "network"), "status"));
+        (await api.P1.PutAsync($"/v2.0/subnets/{Id(s)}", new JsonObject { ["subnet"] = new JsonObject { ["name"] = "renamed" } })).Expect(HttpStatusCode.OK);
+        await RecordAsync();
+        (await api.P1.DeleteAsync($"/v2.0/subnets/{Id(s)}")).Expect(HttpStatusCode.NoContent);
+        await RecordAsync();
+
+        Assert.Equal([1L, 2L, 3L, 4L], revisions);
+        Assert.True(stamps.Zip(stamps.Skip(1)).All(p => p.Second > p.First), string.Join(", ", stamps.Select(t => t.ToString("O"))));
+        // Each bump is the network's next entry at that revision, sent with the subnet list as it will be.
+        var entries = await api.Db.OutboxForAsync(Id(n));
+        Assert.Equal([("create", 1L), ("update", 2L), ("update", 3L), ("update", 4L)], entries.Select(e => (e.Operation, e.Revision)));
+        Assert.Equal([Id(s)], Strings(entries[1].Payload["subnets"]));
+        Assert.Equal([Id(s)], Strings(entries[2].Payload["subnets"]));
+        Assert.Empty(Strings(entries[3].Payload["subnets"]));
+        Assert.Equal(4, Revision(entries[3].Payload));
+    }
+
+    [Fact]
+    public async Task A_bulk_create_of_subnets_on_one_network_moves_its_revision_once()
+    {
+        var n = await api.P1.CreateNetworkAsync();
+        var created = (await api.P1.PostAsync("/v2.0/subnets", new JsonObject
+        {
+            ["subnets"] = new JsonArray(
+                new JsonObject { ["network_id"] = Id(n), ["cidr"] = "10.62.0.0/24", ["ip_version"] = 4 },
+                new JsonObject { ["network_id"] = Id(n), ["cidr"] = "10.62.1.0/24", ["ip_version"] = 4 }),
+        })).Expect(HttpStatusCode.Created).Items("subnets");
+
+        Assert.Equal(2, Revision(await api.P1.ShowAsync("networks", Id(n), "network")));
+        var update = (await api.Db.OutboxForAsync(Id(n)))[^1];
+        Assert.Equal(("update", 2L), (update.Operation, update.Revision));
+        Assert.Equal(Ids(created).Order(), Strings(update.Payload["subnets"]).Order());
     }
 
     [Fact]
