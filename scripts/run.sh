@@ -4,30 +4,87 @@
 #   scripts/run.sh              start, run the demo, keep serving until Ctrl-C
 #   scripts/run.sh --no-demo    start and serve
 #   scripts/run.sh --demo-only  start, run the demo, stop (used by the tests)
+# .run/endpoints.json appears only once every process answers its health check. SIGTERM or Ctrl-C stops everything
+# within 10 s; a run killed hard (SIGKILL) is cleaned up by the next one. Environment: OUTBOXSYNC_WORKERS (2),
+# OUTBOXSYNC_RUN_DIR (.run), OUTBOXSYNC_CONFIGURATION (Release), OUTBOXSYNC_SKIP_BUILD=1 (use the existing build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 mode=${1:-serve-demo}
 workers=${OUTBOXSYNC_WORKERS:-2}
-run="$root/.run"
+run=${OUTBOXSYNC_RUN_DIR:-$root/.run}
+config=${OUTBOXSYNC_CONFIGURATION:-Release}
 mkdir -p "$run/logs"
 pids=()
 pgdata=""
 as_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+# A free loopback port below the kernel's ephemeral range: there only explicit binds take ports, so an outgoing
+# connection cannot take it before the service binds it (as the test harness does).
+free_port() {
+  python3 - <<'PY'
+import random, socket
+try:
+    low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+except OSError:
+    low = 32768
+for _ in range(500):
+    port = random.randint(min(20000, low // 2), low - 1)
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", port))
+        print(port)
+        break
+    except OSError:
+        pass
+    finally:
+        s.close()
+PY
+}
+
+# Stops processes by pid: SIGTERM, then SIGKILL whatever is left after $2 seconds (services drain on SIGTERM).
+stop_pids() {
+  local grace=$1; shift
+  [ $# -gt 0 ] || return 0
+  kill "$@" 2>/dev/null || true
+  for _ in $(seq 1 $((grace * 10))); do
+    local alive=0
+    for pid in "$@"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ $alive = 0 ] && return 0
+    sleep 0.1
+  done
+  kill -9 "$@" 2>/dev/null || true
+}
 
 cleanup() {
   trap - EXIT INT TERM
   echo; echo "Stopping..."
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  if [ -n "$pgdata" ]; then as_pg "$pgbin/pg_ctl" -D "$pgdata" -m fast -w stop >/dev/null 2>&1 || true; fi
+  rm -f "$run/endpoints.json"
+  stop_pids 6 "${pids[@]}"
+  if [ -n "$pgdata" ]; then as_pg "$pgbin/pg_ctl" -D "$pgdata" -m fast -w -t 3 stop >/dev/null 2>&1 || true; fi
+  rm -f "$run/pids"
 }
-trap cleanup EXIT INT TERM
+# A signal's trap must end the script too: a trap that returns lets the script carry on where it was interrupted.
+trap cleanup EXIT
+trap 'cleanup; exit 130' INT
+trap 'cleanup; exit 143' TERM
 
-echo "Building (Release)..."
-dotnet build OutboxSync.sln -c Release -v q --nologo >"$run/logs/build.log" 2>&1 || { cat "$run/logs/build.log"; exit 1; }
-bin() { echo "$root/src/$1/bin/Release/net10.0/OutboxSync.$1.dll"; }
+# A previous run killed hard (SIGKILL, a closed terminal) left its services and PostgreSQL running: stop them.
+if [ -f "$run/pids" ]; then
+  stale=()
+  while read -r pid; do
+    if [ -n "$pid" ] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "OutboxSync\."; then stale+=("$pid"); fi
+  done <"$run/pids"
+  if [ ${#stale[@]} -gt 0 ]; then echo "Stopping ${#stale[@]} processes left by a previous run..."; stop_pids 5 "${stale[@]}"; fi
+  rm -f "$run/pids"
+fi
+rm -f "$run/endpoints.json"
+remember() { pids+=("$1"); echo "$1" >>"$run/pids"; }
+
+if [ "${OUTBOXSYNC_SKIP_BUILD:-}" != 1 ]; then
+  echo "Building ($config)..."
+  dotnet build OutboxSync.sln -c "$config" -v q --nologo >"$run/logs/build.log" 2>&1 || { cat "$run/logs/build.log"; exit 1; }
+fi
+bin() { echo "$root/src/$1/bin/$config/net10.0/OutboxSync.$1.dll"; }
 
 if [ -n "${OUTBOXSYNC_DATABASE:-}" ]; then
   db="$OUTBOXSYNC_DATABASE"
@@ -39,6 +96,9 @@ else
   [ "$(id -u)" = 0 ] && chown postgres:postgres "$pgroot"
   if [ ! -f "$pgdata/PG_VERSION" ]; then
     as_pg "$pgbin/initdb" -D "$pgdata" -U postgres -A trust -E UTF8 >"$run/logs/initdb.log" 2>&1
+  elif as_pg "$pgbin/pg_ctl" -D "$pgdata" status >/dev/null 2>&1; then
+    echo "Stopping the PostgreSQL a previous run left running..."
+    as_pg "$pgbin/pg_ctl" -D "$pgdata" -m fast -w stop >/dev/null
   fi
   pgport=$(free_port)
   as_pg "$pgbin/pg_ctl" -D "$pgdata" -l "$pgroot/postgres.log" -w \
@@ -93,32 +153,56 @@ if [ -f "$(bin Simulator)" ]; then
   dotnet "$(bin Simulator)" --urls "$sim_url" \
     --Simulator:Faults:LatencyMinMs="${SIM_LATENCY_MIN_MS:-500}" --Simulator:Faults:LatencyMaxMs="${SIM_LATENCY_MAX_MS:-2000}" \
     >"$run/logs/simulator.log" 2>&1 &
-  pids+=($!)
+  remember $!
 fi
 
 api_port=$(free_port); api_url="http://127.0.0.1:$api_port"
 Database__ConnectionString="$api_db" Auth__TokensFile="$run/tokens.json" dotnet "$(bin Api)" --urls "$api_url" >"$run/logs/api.log" 2>&1 &
-pids+=($!)
+remember $!
 
+# Every process with the URLs it answers on: "name health metrics log" per line.
+processes=("api $api_url/health/ready $api_url/metrics $run/logs/api.log")
+[ -n "$sim_url" ] && processes+=("simulator $sim_url/healthz - $run/logs/simulator.log")
+worker_urls=()
 if [ -f "$(bin Worker)" ] && [ -n "$sim_url" ]; then
   for i in $(seq 1 "$workers"); do
-    Database__ConnectionString="$worker_db" Backend__BaseUrl="$sim_url" Worker__InstanceId="worker-$i-$$" dotnet "$(bin Worker)" >"$run/logs/worker-$i.log" 2>&1 &
-    pids+=($!)
+    worker_url="http://127.0.0.1:$(free_port)"
+    Database__ConnectionString="$worker_db" Backend__BaseUrl="$sim_url" Worker__InstanceId="worker-$i-$$" \
+      dotnet "$(bin Worker)" --urls "$worker_url" >"$run/logs/worker-$i.log" 2>&1 &
+    remember $!
+    processes+=("worker-$i $worker_url/health/ready $worker_url/metrics $run/logs/worker-$i.log")
+    worker_urls+=("$worker_url")
   done
 fi
 
-cat >"$run/endpoints.json" <<JSON
+# Only once every process answers its health check (up to 60 s) is endpoints.json written, so a script that
+# waits for the file can use every address in it at once.
+for entry in "${processes[@]}"; do
+  read -r name health _ log <<<"$entry"
+  for _ in $(seq 1 300); do curl -sf "$health" >/dev/null 2>&1 && break; sleep 0.2; done
+  curl -sf "$health" >/dev/null 2>&1 || { echo "$name did not become healthy at $health; see $log" >&2; tail -20 "$log" >&2; exit 1; }
+done
+
+workers_json=""
+for i in "${!worker_urls[@]}"; do
+  [ -n "$workers_json" ] && workers_json+=", "
+  workers_json+="{\"name\": \"worker-$((i + 1))\", \"health\": \"${worker_urls[$i]}/health/ready\", \"metrics\": \"${worker_urls[$i]}/metrics\"}"
+done
+cat >"$run/endpoints.json.tmp" <<JSON
 {
   "api": "$api_url",
   "database": "$db",
   "simulator": "${sim_url}",
   "violations": "${sim_url:+$sim_url/_sim/violations}",
-  "tokens": {"admin": "$admin_token", "project1": "$p1_token", "project2": "$p2_token"}
+  "tokens": {"admin": "$admin_token", "project1": "$p1_token", "project2": "$p2_token"},
+  "processes": {
+    "api": {"url": "$api_url", "health": "$api_url/health/ready", "metrics": "$api_url/metrics"},
+    "simulator": {"url": "${sim_url}", "health": "${sim_url:+$sim_url/healthz}"},
+    "workers": [$workers_json]
+  }
 }
 JSON
-
-for _ in $(seq 1 100); do curl -sf "$api_url/" >/dev/null 2>&1 && break; sleep 0.2; done
-curl -sf "$api_url/" >/dev/null || { echo "API did not start; see $run/logs/api.log" >&2; tail -20 "$run/logs/api.log" >&2; exit 1; }
+mv "$run/endpoints.json.tmp" "$run/endpoints.json" # atomic: a reader never sees half a file
 
 cat <<TXT
 
@@ -127,7 +211,8 @@ OutboxSync is running.
   Simulator   ${sim_url:-(not built)}
   Database    $db
   Tokens      admin=$admin_token project1=$p1_token project2=$p2_token
-  Written to  .run/endpoints.json; logs in .run/logs/
+  Processes   $(for entry in "${processes[@]}"; do read -r name health metrics _ <<<"$entry"; printf '%s health %s metrics %s; ' "$name" "$health" "$metrics"; done)
+  Written to  $run/endpoints.json; logs in $run/logs/
 
 Try:  openstack --os-auth-type admin_token --os-token $admin_token --os-endpoint $api_url network list
 TXT
@@ -138,4 +223,5 @@ case "$mode" in
 esac
 [ "$mode" = "--demo-only" ] && exit 0
 echo "Press Ctrl-C to stop."
+# A trapped signal interrupts this wait at once and runs the cleanup.
 wait
