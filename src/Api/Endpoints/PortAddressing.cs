@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Net;
 using System.Text.Json.Nodes;
 using Npgsql;
@@ -68,8 +69,16 @@ public static class PortAddressing
         return requests;
     }
 
-    /// <summary>The network a port goes on and its live subnets, as IPAM needs them.</summary>
-    public sealed record PortNetwork(Guid Id, string ProjectId, bool Shared, string Status, IReadOnlyList<IpamSubnet> Subnets);
+    /// <summary>The network a port goes on and its live subnets, as IPAM needs them; <see cref="FirstProbe"/> is the
+    /// answer to a probe sent with the locks, if one was.</summary>
+    public sealed record PortNetwork(Guid Id, string ProjectId, bool Shared, string Status, IReadOnlyList<IpamSubnet> Subnets)
+    {
+        public Probe? FirstProbe { get; init; }
+    }
+
+    /// <summary>Which of <see cref="Candidates"/>, drawn from <see cref="Subnet"/>'s pools as this process last saw
+    /// them, were allocated when the probe ran.</summary>
+    public sealed record Probe(IpamSubnet Subnet, IReadOnlyList<IPAddress> Candidates, IReadOnlySet<string> Taken);
 
     /// <summary>A subnet's addressing: what IPAM reads, not the whole row.</summary>
     public sealed record IpamSubnet(Guid Id, int IpVersion, string Cidr, string? GatewayIp, string AllocationPools, DateTimeOffset CreatedAt)
@@ -87,8 +96,17 @@ public static class PortAddressing
         from subnets where network_id = $1 and status <> 'PENDING_DELETE' order by id for share
         """;
 
-    /// <summary>Locks the network and its live subnets (one round trip); null when no such network exists.</summary>
-    public static async Task<PortNetwork?> LockNetworkAsync(NpgsqlConnection connection, Guid networkId, CancellationToken ct)
+    // Per network, the subnet a port without fixed_ips is first given an address from, as this process last saw it
+    // under the lock: lets the next create send IPAM's first probe with the locks (one round trip less). Only a
+    // hint: the probe is used only if the locked rows show the same subnet with the same pools and gateway.
+    private static readonly ConcurrentDictionary<Guid, IpamSubnet> FirstSubnets = new();
+    private const int FirstSubnetsCapacity = 10_000;
+
+    /// <summary>Locks the network and its live subnets (one round trip); null when no such network exists. With
+    /// <paramref name="probeFirstSubnet"/> (a port create without fixed_ips), the same round trip also probes random
+    /// addresses of the subnet it will most likely allocate from, when this process has seen the network before.</summary>
+    public static async Task<PortNetwork?> LockNetworkAsync(NpgsqlConnection connection, Guid networkId, CancellationToken ct,
+        bool probeFirstSubnet = false)
     {
         await using var batch = new NpgsqlBatch(connection)
         {
@@ -98,6 +116,16 @@ public static class PortAddressing
                 new NpgsqlBatchCommand(SubnetsSql) { Parameters = { new NpgsqlParameter<Guid> { TypedValue = networkId } } },
             },
         };
+        // After the locks in the same batch, so it sees what they see (a concurrent uncommitted pick is caught by the
+        // primary key at insert, as for any probe).
+        List<IPAddress>? candidates = null;
+        IpamSubnet? hinted = null;
+        if (probeFirstSubnet && FirstSubnets.TryGetValue(networkId, out var known) && IsSampled(known))
+        {
+            hinted = known;
+            candidates = IpAllocator.Sample(hinted.Pools(), Gateway(hinted), new HashSet<UInt128>(), SampleSize, Random.Shared);
+            batch.BatchCommands.Add(ProbeCommand(hinted.Id, candidates.Select(c => c.ToString()).ToArray()));
+        }
         await using var reader = await batch.ExecuteReaderAsync(ct);
         if (!await reader.ReadAsync(ct))
         {
@@ -111,8 +139,41 @@ public static class PortAddressing
             subnets.Add(new IpamSubnet(reader.GetGuid(0), reader.GetInt32(1), reader.GetString(2),
                 reader.IsDBNull(3) ? null : reader.GetString(3), reader.GetString(4), reader.GetFieldValue<DateTimeOffset>(5)));
         }
-        return new PortNetwork(networkId, projectId, shared, status, subnets);
+        Probe? probe = null;
+        if (candidates is not null && await reader.NextResultAsync(ct))
+        {
+            var taken = await ReadTakenAsync(reader, ct);
+            // The hint was only a guess: its answer counts only for the very subnet the locked rows show.
+            if (subnets.FirstOrDefault(x => x.Id == hinted!.Id) is { } locked
+                && locked.AllocationPools == hinted!.AllocationPools && locked.GatewayIp == hinted.GatewayIp && locked.Cidr == hinted.Cidr)
+            {
+                probe = new Probe(locked, candidates, taken);
+            }
+        }
+        Remember(networkId, subnets);
+        return new PortNetwork(networkId, projectId, shared, status, subnets) { FirstProbe = probe };
     }
+
+    private static void Remember(Guid networkId, List<IpamSubnet> subnets)
+    {
+        var first = subnets.Count == 0 ? null
+            : subnets.Where(x => x.IpVersion == subnets.Min(y => y.IpVersion)).OrderBy(x => x.CreatedAt).ThenBy(x => x.Id).First();
+        if (first is null)
+        {
+            FirstSubnets.TryRemove(networkId, out _);
+            return;
+        }
+        if (FirstSubnets.Count >= FirstSubnetsCapacity && !FirstSubnets.ContainsKey(networkId))
+        {
+            FirstSubnets.Clear(); // a bounded hint: start over rather than grow with the number of networks
+        }
+        FirstSubnets[networkId] = first;
+    }
+
+    private static bool IsSampled(IpamSubnet subnet) => IpAllocator.Size(subnet.Pools()) > IpAllocator.ExactSearchLimit;
+
+    private static UInt128? Gateway(IpamSubnet subnet) =>
+        subnet.GatewayIp is null ? null : IpAddressMath.ToNumber(IPAddress.Parse(subnet.GatewayIp));
 
     /// <param name="allowGateway">Router interfaces take the gateway address; ordinary ports may not.</param>
     public static async Task<List<IpAllocation>> AllocateAsync(NpgsqlConnection connection, PortNetwork network, Guid portId,
@@ -130,7 +191,7 @@ public static class PortAddressing
                 IpamSubnet? from = null;
                 foreach (var subnet in subnets.Where(s => s.IpVersion == version).OrderBy(s => s.CreatedAt).ThenBy(s => s.Id))
                 {
-                    address = await NextFreeAsync(connection, subnet, result, ct);
+                    address = await NextFreeAsync(connection, subnet, result, network.FirstProbe, ct);
                     if (address is not null)
                     {
                         from = subnet;
@@ -172,18 +233,24 @@ public static class PortAddressing
             }
             else
             {
-                var next = await NextFreeAsync(connection, subnet, result, ct) ?? throw Exhausted(network.Id);
+                var next = await NextFreeAsync(connection, subnet, result, null, ct) ?? throw Exhausted(network.Id);
                 result.Add(new IpAllocation { SubnetId = subnet.Id, IpAddress = next.ToString(), PortId = portId });
             }
         }
         return result;
     }
 
-    private static async Task<IPAddress?> NextFreeAsync(NpgsqlConnection connection, IpamSubnet subnet, List<IpAllocation> pending, CancellationToken ct)
+    private static async Task<IPAddress?> NextFreeAsync(NpgsqlConnection connection, IpamSubnet subnet, List<IpAllocation> pending,
+        Probe? firstProbe, CancellationToken ct)
     {
         var pools = subnet.Pools();
-        UInt128? gateway = subnet.GatewayIp is null ? null : IpAddressMath.ToNumber(IPAddress.Parse(subnet.GatewayIp));
+        var gateway = Gateway(subnet);
         var mine = pending.Where(p => p.SubnetId == subnet.Id).Select(p => IpAddressMath.ToNumber(IPAddress.Parse(p.IpAddress))).ToHashSet();
+        if (firstProbe is not null && firstProbe.Subnet.Id == subnet.Id
+            && firstProbe.Candidates.FirstOrDefault(c => !firstProbe.Taken.Contains(c.ToString()) && !mine.Contains(IpAddressMath.ToNumber(c))) is { } early)
+        {
+            return early; // the probe sent with the locks already found one
+        }
         if (IpAllocator.Size(pools) > IpAllocator.ExactSearchLimit)
         {
             // A large pool: ask which of a few random addresses are free (index probes), so the cost does not
@@ -229,8 +296,22 @@ public static class PortAddressing
         {
             command.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = addresses, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         }
-        var taken = new HashSet<string>();
         await using var reader = await command.ExecuteReaderAsync(ct);
+        return await ReadTakenAsync(reader, ct);
+    }
+
+    private static NpgsqlBatchCommand ProbeCommand(Guid subnetId, string[] addresses) => new(ProbeSql)
+    {
+        Parameters =
+        {
+            new NpgsqlParameter<Guid> { TypedValue = subnetId },
+            new NpgsqlParameter<string[]> { TypedValue = addresses, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text },
+        },
+    };
+
+    private static async Task<HashSet<string>> ReadTakenAsync(NpgsqlDataReader reader, CancellationToken ct)
+    {
+        var taken = new HashSet<string>();
         while (await reader.ReadAsync(ct))
         {
             if (!reader.IsDBNull(1))

@@ -59,7 +59,7 @@ public static class PortsEndpoints
                 // port is written with the outbox entries in one round trip.
                 await batch.SendAsync(ct);
                 var port = request.Port;
-                var network = await NetworkForPortAsync(s, batch.Connection, port.NetworkId, tenant, ct);
+                var network = await NetworkForPortAsync(s, batch.Connection, port.NetworkId, tenant, ct, probeFirstSubnet: request.FixedIps is null);
                 port.MacAddress = await PortAddressing.MacAsync(batch.Connection, request.Mac, network.Id, ct);
                 port.FixedIps = await PortAddressing.AllocateAsync(batch.Connection, network, port.Id, request.FixedIps, allowGateway: false, ct);
                 batch.Add(ResourceInserts.Port(port));
@@ -153,9 +153,9 @@ public static class PortsEndpoints
     /// Locked FOR SHARE (<see cref="PortAddressing.LockNetworkAsync"/>) so a concurrent network delete cannot miss
     /// this port in its "ports still in use" check.</summary>
     public static async Task<PortAddressing.PortNetwork> NetworkForPortAsync(ResourceServices s, NpgsqlConnection connection,
-        Guid networkId, TenantContext tenant, CancellationToken ct)
+        Guid networkId, TenantContext tenant, CancellationToken ct, bool probeFirstSubnet = false)
     {
-        var network = await PortAddressing.LockNetworkAsync(connection, networkId, ct);
+        var network = await PortAddressing.LockNetworkAsync(connection, networkId, ct, probeFirstSubnet);
         if (network is null || !(tenant.Owns(network.ProjectId) || network.Shared)
             || (s.Lookup.HidePendingDeletes && network.Status == ResourceStatus.PendingDelete))
         {

@@ -44,6 +44,31 @@ public sealed class LargeSubnetAllocationTests(ApiFactory api) : IClassFixture<A
     public void Dispose() => _listener?.Dispose();
 
     [Fact]
+    public async Task After_a_subnets_pools_change_new_ports_get_addresses_from_the_new_pools_only()
+    {
+        // The first creates teach this API process the subnet (it then sends IPAM's first probe with the locks, drawn
+        // from the pools it saw); the change must void that hint, not hand out addresses from the old pools.
+        var (n, s) = await api.P1.CreateNetworkWithSubnetAsync("10.61.0.0/16");
+        for (var i = 0; i < 3; i++)
+        {
+            await api.P1.CreatePortAsync(Id(n));
+        }
+        (await api.P1.PutAsync($"/v2.0/subnets/{Id(s)}", new JsonObject
+        {
+            ["subnet"] = new JsonObject { ["allocation_pools"] = new JsonArray(new JsonObject { ["start"] = "10.61.7.0", ["end"] = "10.61.8.255" }) },
+        })).Expect(HttpStatusCode.OK);
+
+        var ports = new List<JsonObject>();
+        for (var i = 0; i < 24; i++)
+        {
+            ports.Add(await api.P1.CreatePortAsync(Id(n)));
+        }
+
+        Assert.All(ports.Select(p => Str(p["fixed_ips"]![0]!, "ip_address")), address =>
+            Assert.Matches(@"^10\.61\.[78]\.\d+$", address));
+    }
+
+    [Fact]
     public async Task Sixty_four_concurrent_port_creates_on_one_slash_16_get_distinct_addresses_almost_without_retries()
     {
         var (n, s) = await api.P1.CreateNetworkWithSubnetAsync("10.60.0.0/16");
