@@ -12,19 +12,7 @@ public sealed class WorkerCrashTests : SimulatorBackedTests
     public async Task A_worker_killed_mid_call_is_taken_over_after_lease_expiry_and_nothing_is_applied_twice()
     {
         await Simulator.SetFaultsAsync(new { latency_min_ms = 1500, latency_max_ms = 1500 });
-        var leaseSettings = new Dictionary<string, string>
-        {
-            ["Leases__Duration"] = "00:00:03",
-            ["Leases__SafetyMargin"] = "00:00:01",
-        };
-        await using var victim = await ServiceProcess.StartAsync("Worker", new Dictionary<string, string>(leaseSettings)
-        {
-            ["Database__ConnectionString"] = Database.ConnectionString,
-            ["Backend__BaseUrl"] = Simulator.BaseUrl.ToString(),
-            ["Worker__InstanceId"] = "victim",
-            ["Worker__PollInterval"] = "00:00:00.100",
-            ["Logging__LogLevel__Default"] = "Warning",
-        }, healthPath: "/health/ready");
+        await using var victim = await StartShortLeaseWorkerAsync("victim");
         var nets = new List<Guid>();
         for (var i = 0; i < 12; i++)
         {
@@ -43,12 +31,7 @@ public sealed class WorkerCrashTests : SimulatorBackedTests
         await victim.WaitForExitAsync();
         var killedAt = DateTimeOffset.UtcNow;
 
-        await using var survivor = await WorkerHost.StartAsync(Database, Simulator.BaseUrl.ToString(), settings: new Dictionary<string, string?>
-        {
-            ["Worker:InstanceId"] = "survivor",
-            ["Leases:Duration"] = "00:00:03",
-            ["Leases:SafetyMargin"] = "00:00:01",
-        });
+        await using var survivor = await StartShortLeaseSurvivorAsync();
         await Scenario.WaitUntilDrainedAsync(TimeSpan.FromSeconds(90));
 
         Assert.All(await Simulator.ViolationsAsync(), v => Assert.True(v.Value == 0, $"{v.Key} = {v.Value}"));
@@ -74,16 +57,7 @@ public sealed class WorkerCrashTests : SimulatorBackedTests
     public async Task A_worker_paused_longer_than_its_lease_resumes_without_acting_on_resources_taken_over()
     {
         await Simulator.SetFaultsAsync(new { latency_min_ms = 1000, latency_max_ms = 1000 });
-        await using var paused = await ServiceProcess.StartAsync("Worker", new Dictionary<string, string>
-        {
-            ["Database__ConnectionString"] = Database.ConnectionString,
-            ["Backend__BaseUrl"] = Simulator.BaseUrl.ToString(),
-            ["Worker__InstanceId"] = "paused",
-            ["Worker__PollInterval"] = "00:00:00.100",
-            ["Leases__Duration"] = "00:00:03",
-            ["Leases__SafetyMargin"] = "00:00:01",
-            ["Logging__LogLevel__Default"] = "Warning",
-        }, healthPath: "/health/ready");
+        await using var paused = await StartShortLeaseWorkerAsync("paused");
         // The work arrives after the replica is up, so its calls are surely in flight while we look (a loaded machine
         // can take longer to report ready than the whole drain takes).
         var nets = new List<Guid>();
@@ -94,12 +68,7 @@ public sealed class WorkerCrashTests : SimulatorBackedTests
         await Eventually.WaitAsync(InFlightAtSimulatorAsync, n => n >= 1, TimeSpan.FromSeconds(60), "paused worker's calls in flight");
         paused.Signal(19); // SIGSTOP: the process keeps its sockets and believes its leases, but cannot renew them
 
-        await using (var survivor = await WorkerHost.StartAsync(Database, Simulator.BaseUrl.ToString(), settings: new Dictionary<string, string?>
-        {
-            ["Worker:InstanceId"] = "survivor",
-            ["Leases:Duration"] = "00:00:03",
-            ["Leases:SafetyMargin"] = "00:00:01",
-        }))
+        await using (var survivor = await StartShortLeaseSurvivorAsync())
         {
             await Scenario.WaitUntilDrainedAsync(TimeSpan.FromSeconds(60));
             paused.Signal(18); // SIGCONT after the survivor finished everything
@@ -123,16 +92,7 @@ public sealed class WorkerCrashTests : SimulatorBackedTests
         // Calls slower than the lease: only the deadline each call carries can end the paused replica's calls at the
         // back end, since the paused process keeps its connections open and cannot cut them off itself.
         await Simulator.SetFaultsAsync(new { latency_min_ms = 8000, latency_max_ms = 8000 });
-        await using var paused = await ServiceProcess.StartAsync("Worker", new Dictionary<string, string>
-        {
-            ["Database__ConnectionString"] = Database.ConnectionString,
-            ["Backend__BaseUrl"] = Simulator.BaseUrl.ToString(),
-            ["Worker__InstanceId"] = "stalled",
-            ["Worker__PollInterval"] = "00:00:00.100",
-            ["Leases__Duration"] = "00:00:03",
-            ["Leases__SafetyMargin"] = "00:00:01",
-            ["Logging__LogLevel__Default"] = "Warning",
-        }, healthPath: "/health/ready");
+        await using var paused = await StartShortLeaseWorkerAsync("stalled");
         var nets = new List<Guid>();
         for (var i = 0; i < 6; i++)
         {
@@ -142,12 +102,7 @@ public sealed class WorkerCrashTests : SimulatorBackedTests
         paused.Signal(19); // SIGSTOP mid-call: its sockets stay open
         await Simulator.SetFaultsAsync(new { latency_min_ms = 50, latency_max_ms = 50 }); // later calls are quick
 
-        await using (var survivor = await WorkerHost.StartAsync(Database, Simulator.BaseUrl.ToString(), settings: new Dictionary<string, string?>
-        {
-            ["Worker:InstanceId"] = "survivor",
-            ["Leases:Duration"] = "00:00:03",
-            ["Leases:SafetyMargin"] = "00:00:01",
-        }))
+        await using (var survivor = await StartShortLeaseSurvivorAsync())
         {
             await Scenario.WaitUntilDrainedAsync(TimeSpan.FromSeconds(60));
             paused.Signal(18);
@@ -166,6 +121,28 @@ public sealed class WorkerCrashTests : SimulatorBackedTests
         // The paused replica's calls were ended by the back end at their deadlines, not finished by it.
         Assert.Contains("deadline_exceeded", outcomes);
     }
+
+    // Leases of 3 s trusted for 2: a takeover within seconds of a kill or a pause.
+    private Task<ServiceProcess> StartShortLeaseWorkerAsync(string instanceId) =>
+        ServiceProcess.StartAsync("Worker", new Dictionary<string, string>
+        {
+            ["Database__ConnectionString"] = Database.ConnectionString,
+            ["Backend__BaseUrl"] = Simulator.BaseUrl.ToString(),
+            ["Worker__InstanceId"] = instanceId,
+            ["Worker__PollInterval"] = "00:00:00.100",
+            ["Leases__Duration"] = "00:00:03",
+            ["Leases__SafetyMargin"] = "00:00:01",
+            ["Logging__LogLevel__Default"] = "Warning",
+        }, healthPath: "/health/ready");
+
+    /// <summary>The in-process replica that takes over, with the same short leases.</summary>
+    private Task<WorkerHost> StartShortLeaseSurvivorAsync() =>
+        WorkerHost.StartAsync(Database, Simulator.BaseUrl.ToString(), settings: new Dictionary<string, string?>
+        {
+            ["Worker:InstanceId"] = "survivor",
+            ["Leases:Duration"] = "00:00:03",
+            ["Leases:SafetyMargin"] = "00:00:01",
+        });
 
     private async Task<int> InFlightAtSimulatorAsync()
     {
