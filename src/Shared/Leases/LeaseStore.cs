@@ -78,7 +78,7 @@ public sealed class LeaseStore(NpgsqlDataSource dataSource, IOptions<LeaseOption
         }
         await using var cmd = dataSource.CreateCommand(AcquireSql);
         cmd.Parameters.Add(new NpgsqlParameter<Guid[]>("ids", NpgsqlDbType.Array | NpgsqlDbType.Uuid) { TypedValue = ids });
-        var sentAt = BindAcquire(cmd, holder);
+        var sentAt = BindAcquire(cmd.Parameters, holder);
         var won = new List<ResourceLease>();
         await using var reader = await cmd.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
@@ -101,10 +101,10 @@ public sealed class LeaseStore(NpgsqlDataSource dataSource, IOptions<LeaseOption
 
     /// <summary>Binds <see cref="AcquireCtes"/>' parameters and returns the instant the acquire is sent from, which a
     /// won lease's trust deadline counts from (<see cref="Granted"/>).</summary>
-    public long BindAcquire(NpgsqlCommand command, string holder)
+    public long BindAcquire(NpgsqlParameterCollection parameters, string holder)
     {
-        command.Parameters.AddWithValue("holder", holder);
-        command.Parameters.AddWithValue("ttl", options.Value.Duration);
+        parameters.AddWithValue("holder", holder);
+        parameters.AddWithValue("ttl", options.Value.Duration);
         // Taken before sending: the database's expiry is measured from a later instant than our trust deadline.
         return time.GetTimestamp();
     }

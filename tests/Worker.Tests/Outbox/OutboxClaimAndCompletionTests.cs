@@ -313,4 +313,62 @@ public sealed class OutboxClaimAndCompletionTests : DatabaseBackedTests
         Assert.Contains("hashed SubPlan", text);
         Assert.Equal([nets[32]], (await _claim.ClaimDueAsync(1, "me", [], 100)).Won.Select(r => r.Lease.ResourceId));
     }
+
+    [Fact]
+    public async Task The_claim_walks_pending_heads_in_seq_order_even_when_the_outbox_was_analysed_empty()
+    {
+        foreach (var table in new[] { "outbox_entries", "resource_leases" })
+        {
+            await using var analyze = DataSource.CreateCommand($"vacuum analyze {table}");
+            await analyze.ExecuteNonQueryAsync();
+        }
+        // A burst arrives after the empty outbox was analysed: the statistics still say it is empty.
+        await using (var burst = DataSource.CreateCommand("""
+            insert into outbox_entries (resource_type, resource_id, operation, revision, payload, project_id)
+            select 'network', gen_random_uuid(), 'create', 1, '{}', 'p' from generate_series(1, 3000)
+            """))
+        {
+            await burst.ExecuteNonQueryAsync();
+        }
+
+        // One connection, the claim prepared at its first run and planned generically, as a drain's connection
+        // keeps it: the plan made now is the one every later claim on this connection reuses.
+        var settings = new NpgsqlConnectionStringBuilder(Database.ConnectionString)
+        {
+            MaxPoolSize = 1,
+            MaxAutoPrepare = 8,
+            AutoPrepareMinUsages = 1,
+            Options = "-c plan_cache_mode=force_generic_plan",
+        };
+        await using var drainSource = NpgsqlDataSource.Create(settings.ConnectionString);
+        var claim = new OutboxClaim(drainSource, new LeaseStore(drainSource, Options.Create(new LeaseOptions()), TimeProvider.System));
+        Assert.Equal(9, (await claim.ClaimDueAsync(9, "me", [], 100)).Won.Count);
+
+        await using var connection = await drainSource.OpenConnectionAsync();
+        string name;
+        int parameters;
+        await using (var find = new NpgsqlCommand(
+            "select name, cardinality(parameter_types) from pg_prepared_statements where statement like '%with candidates as%' and statement not like '%pg_prepared_statements%'", connection))
+        await using (var reader = await find.ExecuteReaderAsync())
+        {
+            Assert.True(await reader.ReadAsync(), "the claim was not prepared on the drain's connection");
+            name = reader.GetString(0);
+            parameters = reader.GetInt32(1);
+        }
+        var plan = new List<string>();
+        await using (var explain = new NpgsqlCommand(
+            $"explain (costs off) execute {name}({string.Join(", ", Enumerable.Repeat("null", parameters))})", connection))
+        await using (var reader = await explain.ExecuteReaderAsync())
+        {
+            while (await reader.ReadAsync())
+            {
+                plan.Add(reader.GetString(0));
+            }
+        }
+
+        // A bitmap scan here read every pending entry and sorted them, on every claim, growing with the backlog.
+        var text = string.Join('\n', plan);
+        Assert.DoesNotContain("Bitmap", text);
+        Assert.Contains("Index Only Scan using outbox_pending_seq", text);
+    }
 }
