@@ -41,6 +41,7 @@ public static class WorkerServices
 
         services.AddSingleton<LeaseStore>();
         services.AddSingleton<OutboxClaim>();
+        services.AddSingleton<OutboxStatistics>();
         services.AddSingleton<OutboxCompletion>();
         services.AddSingleton<DependencyRules>();
         services.AddSingleton<RetrySchedule>();

@@ -17,6 +17,7 @@ public sealed class OptionsDefaultsTests
     {
         var drain = new DrainOptions();
         Assert.Equal((32, 8, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(20)), (drain.MaxInFlight, drain.ClaimAhead, drain.PollInterval, drain.ShutdownTimeout));
+        Assert.Equal(TimeSpan.FromSeconds(2), drain.StatisticsCheckInterval);
         var leases = new LeaseOptions();
         Assert.Equal((TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(5)), (leases.Duration, leases.EffectiveRenewEvery));
         Assert.Equal((2, TimeSpan.FromMilliseconds(50)), (leases.ReleaseRetries, leases.ReleaseRetryDelay));

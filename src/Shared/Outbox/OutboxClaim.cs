@@ -90,14 +90,11 @@ public sealed class OutboxClaim(NpgsqlDataSource dataSource, LeaseStore leases)
         order by c.resource_id, b.seq
         """;
 
-    // Sent before the claim in the same batch (one implicit transaction, so "true" = local to it): the walk must
-    // follow outbox_pending_seq in seq order and stop after "limit" heads, whatever the statistics say. On an outbox
-    // analysed while empty (a fresh or fully pruned table), the planner believed a handful of pending rows and chose
-    // a bitmap scan of every pending entry plus a sort: 13 ms for 9 heads over a 3,000-entry backlog instead of
-    // 0.8 ms, and growing with the backlog until the next autoanalyze (BENCHMARKS.md, S8). Bitmap scans are off for
-    // this statement only: the drain's GIN lookups (depends_on) need them. The prepared claim keeps the plan made
-    // under this setting; a replan (after an analyze) happens here again.
-    private const string WalkInIndexOrderSql = "select set_config('enable_bitmapscan', 'off', true)";
+    // Sent before the claim in the same batch (one implicit transaction, so "true" = local to it): no JIT for the
+    // claim. Its estimated cost passes jit_above_cost once the tables are large (100,000 ports), and compiling it
+    // took 100–160 ms for 2 ms of work, on every claim (S8's 100k and 1M rounds, auto_explain). The prepared claim
+    // keeps the plan made under this setting; a replan (after an analyze) happens here again.
+    private const string PlanSettingsSql = "select set_config('jit', 'off', true)";
 
     // One text per (claim limit, backlog limit): both are written in, so each prepared statement keeps its plan.
     private static readonly ConcurrentDictionary<(int Limit, int Backlog), string> ClaimByLimits = new();
@@ -168,7 +165,7 @@ public sealed class OutboxClaim(NpgsqlDataSource dataSource, LeaseStore leases)
         var sql = ClaimByLimits.GetOrAdd((limit, backlogLimit), static k =>
             LeaseStore.AcquireCtes(DueResourcesQuery(k.Limit)) + string.Format(CultureInfo.InvariantCulture, ClaimSelect, k.Backlog));
         await using var batch = dataSource.CreateBatch();
-        batch.BatchCommands.Add(new NpgsqlBatchCommand(WalkInIndexOrderSql));
+        batch.BatchCommands.Add(new NpgsqlBatchCommand(PlanSettingsSql));
         var cmd = new NpgsqlBatchCommand(sql);
         cmd.Parameters.Add(new NpgsqlParameter<Guid[]>("skip", NpgsqlDbType.Array | NpgsqlDbType.Uuid) { TypedValue = skip.ToArray() });
         batch.BatchCommands.Add(cmd);

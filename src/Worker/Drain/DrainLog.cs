@@ -65,4 +65,10 @@ internal static partial class DrainLog
 
     [LoggerMessage(20, LogLevel.Debug, "Released the lease on resource {ResourceId} (token {Token})")]
     public static partial void Released(ILogger logger, Guid resourceId, long token);
+
+    [LoggerMessage(21, LogLevel.Information, "Analysed outbox_entries: {Pending} entries pending where the planner estimated {Estimated}")]
+    public static partial void AnalysedOutbox(ILogger logger, long pending, long estimated);
+
+    [LoggerMessage(22, LogLevel.Warning, "Checking the outbox's planner statistics failed; the drain goes on")]
+    public static partial void StatisticsCheckFailed(ILogger logger, Exception exception);
 }

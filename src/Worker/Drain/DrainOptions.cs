@@ -40,6 +40,14 @@ public sealed class DrainOptions
     [Range(1, 10000)]
     public int BacklogReadLimit { get; set; } = 100;
 
+    /// <summary>While a claim finds more due than it takes, how often this replica asks the database whether its
+    /// planner still sees the pending entries, and to analyse outbox_entries when it does not (migrations/014).
+    /// Statistics taken while the outbox was drained make every claim of a burst read the whole backlog. Zero turns
+    /// the check off (autoanalyze alone then decides).
+    /// <value>The default value is 2 seconds.</value></summary>
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    public TimeSpan StatisticsCheckInterval { get; set; } = TimeSpan.FromSeconds(2);
+
     /// <summary>On stop, how long in-flight calls may run before they are cancelled and leases released.
     /// <value>The default value is 20 seconds.</value></summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]

@@ -27,6 +27,7 @@ public sealed record DrainResult(int Requested, int Due, int Acquired, int InFli
 /// </summary>
 public sealed class DrainPass(
     OutboxClaim outbox,
+    OutboxStatistics statistics,
     LeaseStore leases,
     LeaseHeartbeat heartbeat,
     ResourceDrainer drainer,
@@ -44,6 +45,8 @@ public sealed class DrainPass(
     private bool _deep;
     private int _applied;
     private int _failed;
+    private long _statisticsCheckedAt;
+    private Task _statisticsCheck = Task.CompletedTask;
 
     public string InstanceId => options.Value.InstanceId;
 
@@ -77,6 +80,10 @@ public sealed class DrainPass(
         // Resources still finishing here (their lease may already be given up) are skipped: one drain per resource.
         var claim = await outbox.ClaimDueAsync(free, o.InstanceId, _inFlight.Keys.ToList(), o.BacklogReadLimit, ct);
         _deep = claim.Due >= free;
+        if (_deep)
+        {
+            CheckStatistics(o);
+        }
         var won = claim.Won;
         LeaseMetrics.RecordAcquired(won.Select(r => r.Lease).ToList());
         foreach (var (lease, backlog) in won)
@@ -111,6 +118,41 @@ public sealed class DrainPass(
         return new DrainResult(free, claim.Due, won.Count, _inFlight.Count);
     }
 
+    /// <summary>A backlog deeper than a claim: at most once per <see cref="DrainOptions.StatisticsCheckInterval"/>, in the
+    /// background (an analyse takes a few hundred ms, and the claim loop must not wait for it), let the database
+    /// check that its planner sees the pending entries (<see cref="OutboxStatistics"/>).</summary>
+    private void CheckStatistics(DrainOptions o)
+    {
+        var time = signals.Time;
+        if (o.StatisticsCheckInterval <= TimeSpan.Zero || !_statisticsCheck.IsCompleted
+            || (_statisticsCheckedAt != 0 && time.GetElapsedTime(_statisticsCheckedAt) < o.StatisticsCheckInterval))
+        {
+            return;
+        }
+        _statisticsCheckedAt = time.GetTimestamp();
+        _statisticsCheck = Task.Run(async () =>
+        {
+            try
+            {
+                var check = await statistics.RefreshAsync(_stopping.Token);
+                if (check.Analysed)
+                {
+                    DrainLog.AnalysedOutbox(logger, check.Pending, check.Estimated);
+                }
+            }
+            catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+            {
+            }
+            catch (Exception e)
+            {
+                DrainLog.StatisticsCheckFailed(logger, e);
+            }
+        }, CancellationToken.None);
+    }
+
+    /// <summary>The statistics check started by the last pass (completed if none is running), for tests.</summary>
+    public Task StatisticsCheck => _statisticsCheck;
+
     /// <summary>Completes when every drain started so far has finished.</summary>
     public async Task WhenIdleAsync()
     {
@@ -139,6 +181,7 @@ public sealed class DrainPass(
         await _stopping.CancelAsync();
         await _abort.CancelAsync();
         await WhenIdleAsync();
+        await _statisticsCheck;
         _stopping.Dispose();
         _abort.Dispose();
         _slots.Dispose();

@@ -91,6 +91,27 @@ public sealed class DatabaseRolesTests : IAsyncLifetime
         Assert.Empty(ungranted);
     }
 
+    [Fact]
+    public async Task Worker_role_has_the_outbox_analysed_though_only_the_owner_may_analyse_it()
+    {
+        await ExecuteAsync(_db.ConnectionString, "alter table outbox_entries set (autovacuum_enabled = false)");
+        await ExecuteAsync(_db.ConnectionString, "vacuum analyze outbox_entries");
+        await ExecuteAsync(_db.ConnectionString, """
+            insert into outbox_entries (resource_type, resource_id, operation, revision, payload, project_id)
+            select 'network', gen_random_uuid(), 'create', 1, '{}', 'p' from generate_series(1, 2000)
+            """);
+
+        await using var connection = new NpgsqlConnection(_worker.ConnectionString);
+        await connection.OpenAsync();
+        await using var cmd = new NpgsqlCommand("select analysed from outbox_refresh_statistics()", connection);
+        // The worker's own "analyze outbox_entries" would only warn that it skipped the table.
+        Assert.Equal(true, await cmd.ExecuteScalarAsync());
+    }
+
+    [Fact]
+    public async Task Api_role_cannot_have_the_outbox_analysed() =>
+        await AssertDeniedAsync(_api.ConnectionString, "select * from outbox_refresh_statistics()");
+
     private static async Task AssertDeniedAsync(string connectionString, string sql)
     {
         var e = await Assert.ThrowsAsync<PostgresException>(() => ExecuteAsync(connectionString, sql));

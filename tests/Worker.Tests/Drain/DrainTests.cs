@@ -453,6 +453,68 @@ public sealed class DrainTests : DatabaseBackedTests
     private static (int Requested, int Due, int Acquired) Counts(OutboxSync.Worker.Drain.DrainResult r) => (r.Requested, r.Due, r.Acquired);
 
     [Fact]
+    public async Task A_claim_into_a_backlog_the_planner_cannot_see_has_the_outbox_analysed()
+    {
+        await Scenario.AnalyseOutboxAsDrainedAsync();
+        // A burst of creates onto the drained, analysed outbox.
+        await using (var burst = DataSource.CreateCommand("""
+            with nets as (
+                insert into networks (id, project_id, name, status, revision_number, created_at, updated_at)
+                select gen_random_uuid(), 'p1', 'burst', 'PENDING_CREATE', 1, now(), now() from generate_series(1, 1500)
+                returning id)
+            insert into outbox_entries (resource_type, resource_id, operation, revision, payload, project_id)
+            select 'network', id, 'create', 1, jsonb_build_object('id', id, 'name', 'burst'), 'p1' from nets
+            """))
+        {
+            await burst.ExecuteNonQueryAsync();
+        }
+        var statistics = new OutboxSync.Outbox.OutboxStatistics(DataSource);
+        var replica = TwoSlotsClaimingThreeAhead();
+        await using (replica)
+        {
+            var pass = replica.Pass;
+            Assert.True((await pass.RunOnceAsync()).Saturated);
+            await pass.StatisticsCheck.WaitAsync(TimeSpan.FromSeconds(30));
+
+            // The pass's check analysed the table: the planner now sees the backlog, so a check finds nothing to do.
+            var after = await statistics.RefreshAsync();
+            Assert.False(after.Analysed);
+            Assert.True(after.Estimated * 4 >= after.Pending, $"{after}");
+            await pass.StopAsync(TimeSpan.FromSeconds(5));
+        }
+    }
+
+    [Fact]
+    public async Task The_statistics_check_is_off_when_its_interval_is_zero()
+    {
+        await Scenario.AnalyseOutboxAsDrainedAsync();
+        for (var i = 0; i < 3; i++)
+        {
+            await Scenario.CreateNetworkAsync($"n{i}");
+        }
+        await using (var burst = DataSource.CreateCommand("""
+            insert into outbox_entries (resource_type, resource_id, operation, revision, payload, project_id, state)
+            select 'network', gen_random_uuid(), 'create', 1, '{}', 'p1', 'pending' from generate_series(1, 1500)
+            """))
+        {
+            await burst.ExecuteNonQueryAsync();
+        }
+        var replica = WorkerHost.Build(Database, handler: _backend, settings: new Dictionary<string, string?>
+        {
+            ["Worker:MaxInFlight"] = "2",
+            ["Worker:ClaimAhead"] = "0",
+            ["Worker:StatisticsCheckInterval"] = "00:00:00",
+        });
+        await using (replica)
+        {
+            Assert.True((await replica.Pass.RunOnceAsync()).Saturated);
+            Assert.True(replica.Pass.StatisticsCheck.IsCompleted);
+            Assert.True((await new OutboxSync.Outbox.OutboxStatistics(DataSource).RefreshAsync()).Analysed);
+            await replica.Pass.StopAsync(TimeSpan.FromSeconds(5));
+        }
+    }
+
+    [Fact]
     public async Task A_call_outliving_the_leases_trust_window_is_cut_off_and_writes_nothing()
     {
         _backend.Latency = TimeSpan.FromSeconds(5);

@@ -315,36 +315,33 @@ public sealed class OutboxClaimAndCompletionTests : DatabaseBackedTests
     }
 
     [Fact]
-    public async Task The_claim_walks_pending_heads_in_seq_order_even_when_the_outbox_was_analysed_empty()
+    public async Task The_claim_is_never_compiled_by_jit_however_costly_it_is_estimated()
     {
-        foreach (var table in new[] { "outbox_entries", "resource_leases" })
-        {
-            await using var analyze = DataSource.CreateCommand($"vacuum analyze {table}");
-            await analyze.ExecuteNonQueryAsync();
-        }
-        // A burst arrives after the empty outbox was analysed: the statistics still say it is empty.
         await using (var burst = DataSource.CreateCommand("""
             insert into outbox_entries (resource_type, resource_id, operation, revision, payload, project_id)
-            select 'network', gen_random_uuid(), 'create', 1, '{}', 'p' from generate_series(1, 3000)
+            select 'network', gen_random_uuid(), 'create', 1, '{}', 'p' from generate_series(1, 100)
             """))
         {
             await burst.ExecuteNonQueryAsync();
         }
-
-        // One connection, the claim prepared at its first run and planned generically, as a drain's connection
-        // keeps it: the plan made now is the one every later claim on this connection reuses.
+        // One connection where every plan passes the JIT threshold, the claim prepared at its first run and planned
+        // generically, as a drain's connection keeps it: the plan made now is the one every later claim reuses.
         var settings = new NpgsqlConnectionStringBuilder(Database.ConnectionString)
         {
             MaxPoolSize = 1,
             MaxAutoPrepare = 8,
             AutoPrepareMinUsages = 1,
-            Options = "-c plan_cache_mode=force_generic_plan",
+            Options = "-c jit=on -c jit_above_cost=0 -c plan_cache_mode=force_generic_plan",
         };
         await using var drainSource = NpgsqlDataSource.Create(settings.ConnectionString);
         var claim = new OutboxClaim(drainSource, new LeaseStore(drainSource, Options.Create(new LeaseOptions()), TimeProvider.System));
         Assert.Equal(9, (await claim.ClaimDueAsync(9, "me", [], 100)).Won.Count);
 
         await using var connection = await drainSource.OpenConnectionAsync();
+        await using (var available = new NpgsqlCommand("select pg_jit_available()", connection))
+        {
+            Assert.True((bool)(await available.ExecuteScalarAsync())!, "this test needs a PostgreSQL built with JIT (Debian's is)");
+        }
         string name;
         int parameters;
         await using (var find = new NpgsqlCommand(
@@ -357,7 +354,7 @@ public sealed class OutboxClaimAndCompletionTests : DatabaseBackedTests
         }
         var plan = new List<string>();
         await using (var explain = new NpgsqlCommand(
-            $"explain (costs off) execute {name}({string.Join(", ", Enumerable.Repeat("null", parameters))})", connection))
+            $"explain execute {name}({string.Join(", ", Enumerable.Repeat("null", parameters))})", connection))
         await using (var reader = await explain.ExecuteReaderAsync())
         {
             while (await reader.ReadAsync())
@@ -366,9 +363,7 @@ public sealed class OutboxClaimAndCompletionTests : DatabaseBackedTests
             }
         }
 
-        // A bitmap scan here read every pending entry and sorted them, on every claim, growing with the backlog.
-        var text = string.Join('\n', plan);
-        Assert.DoesNotContain("Bitmap", text);
-        Assert.Contains("Index Only Scan using outbox_pending_seq", text);
+        // Compiling the claim cost 100-160 ms per claim for 2 ms of work on large tables.
+        Assert.DoesNotContain("JIT", string.Join('\n', plan));
     }
 }
