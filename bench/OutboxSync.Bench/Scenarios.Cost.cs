@@ -358,9 +358,11 @@ public sealed partial class Scenarios
         var warmup = await WarmUntilSteadyAsync(s, TimeSpan.FromSeconds(10), o.T3SteadyWait,
             u => u.WorkerCpuMsPerCall ?? 0, (previous, last) => last >= previous * 0.9, T3MinimumWarmup);
         var pendingAtStart = await s.PendingAsync();
+        await TopStatementsAsync();
         var before = await ProbeAsync(s);
         await Task.Delay(o.T3Window);
         var u = await UsageSinceAsync(s, before);
+        var statements = await TopStatementsAsync(byCalls: true);
         var pendingAtEnd = await s.PendingAsync();
         await stopFeed.CancelAsync();
         var (feedMin, feedMax) = await feed;
@@ -376,6 +378,7 @@ public sealed partial class Scenarios
             pending_at_start = pendingAtStart, pending_at_end = pendingAtEnd,
             warmup_seconds = Math.Round(warmup.Seconds, 1), warmup_worker_cpu_ms_per_call = warmup.Series.Select(v => Math.Round(v, 3)).ToList(),
             feeder_pending_min = topUp ? feedMin : (long?)null, feeder_pending_max = topUp ? feedMax : (long?)null,
+            statements_by_calls = statements,
         }).AsObject();
     }
 
@@ -423,7 +426,7 @@ public sealed partial class Scenarios
             u => u.DeviceCalls / u.Seconds, (previous, last) => last <= previous * 1.03);
 
     /// <summary>T3's backlog windows start at least this long after their fresh workers (see <see cref="BacklogCostAsync"/>).</summary>
-    private TimeSpan T3MinimumWarmup => o.Smoke ? o.CostWarmup : TimeSpan.FromSeconds(60);
+    private TimeSpan T3MinimumWarmup => o.T3WarmupChosen ?? (o.Smoke ? o.CostWarmup : TimeSpan.FromSeconds(60));
 
     /// <summary>
     /// Waits out the minimum warm-up, then measures <paramref name="step"/>-long windows until
@@ -437,7 +440,8 @@ public sealed partial class Scenarios
         var started = DateTime.UtcNow;
         await Task.Delay(o.CostWarmup);
         var series = new List<double>();
-        while (DateTime.UtcNow - started < o.CostWarmup + maxWait)
+        var deadline = o.CostWarmup + maxWait > atLeast + 2 * step ? o.CostWarmup + maxWait : atLeast + 2 * step;
+        while (DateTime.UtcNow - started < deadline)
         {
             var before = await ProbeAsync(s);
             await Task.Delay(step);

@@ -396,15 +396,17 @@ public sealed partial class Scenarios(BenchOptions o, Postgres pg, Results resul
         };
     }
 
-    private async Task<JsonNode> TopStatementsAsync()
+    /// <summary>The five statements with the most execution time (or, with <paramref name="byCalls"/>, the ten run most
+    /// often) since the last reset, then resets the counters.</summary>
+    private async Task<JsonNode> TopStatementsAsync(bool byCalls = false)
     {
         var list = new JsonArray();
         await using var conn = new NpgsqlConnection(pg.ConnectionString(pool: 2));
         await conn.OpenAsync();
-        await using var cmd = new NpgsqlCommand("""
+        await using var cmd = new NpgsqlCommand($$"""
             select left(regexp_replace(query, '\s+', ' ', 'g'), 140), calls, round(total_exec_time::numeric, 1), round(mean_exec_time::numeric, 3)
             from pg_stat_statements where dbid = (select oid from pg_database where datname = current_database())
-            order by total_exec_time desc limit 5
+            order by {{(byCalls ? "calls desc limit 10" : "total_exec_time desc limit 5")}}
             """, conn);
         await using var r = await cmd.ExecuteReaderAsync();
         while (await r.ReadAsync())
