@@ -23,6 +23,12 @@ public static class ApiServices
             .ValidateDataAnnotations()
             .Validate(o => o.DefaultMtu <= o.MaxMtu, "Api:DefaultMtu must not exceed Api:MaxMtu.")
             .ValidateOnStart();
+        builder.Services.AddOptions<PortBindingOptions>()
+            .Bind(builder.Configuration.GetSection(PortBindingOptions.Section))
+            .ValidateDataAnnotations()
+            .Validate(o => o.VifDetails.Keys.All(k => k.Length is > 0 and <= 64), "Api:PortBinding:VifDetails keys must be 1-64 characters.")
+            .ValidateOnStart();
+        builder.Services.AddSingleton<PortBindings>();
         builder.Services.AddOptions<TokenOptions>()
             .Bind(builder.Configuration.GetSection(TokenOptions.Section))
             .Validate(o => o.Tokens.All(t => t.Sha256.Length == 64 && t.Sha256.All(Uri.IsHexDigit) && t.ProjectId.Length > 0),

@@ -19,8 +19,9 @@ public static class ResourceInserts
 
     private const string PortSql = """
         insert into ports (id, project_id, name, description, admin_state_up, status, status_reason, revision_number,
-                           applied_revision, created_at, updated_at, tags, network_id, mac_address, device_id, device_owner)
-        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+                           applied_revision, created_at, updated_at, tags, network_id, mac_address, device_id, device_owner,
+                           binding_host_id, binding_vnic_type, binding_profile)
+        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
         """;
 
     // The (subnet_id, ip_address) primary key is IPAM's guard: a concurrent create that picked the same address
@@ -46,6 +47,9 @@ public static class ResourceInserts
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = p.MacAddress });
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = p.DeviceId });
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = p.DeviceOwner });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = p.BindingHostId });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = p.BindingVnicType });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = p.BindingProfile, NpgsqlDbType = NpgsqlDbType.Jsonb });
         yield return command;
         foreach (var ip in p.FixedIps)
         {

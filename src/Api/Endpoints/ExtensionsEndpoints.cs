@@ -21,6 +21,7 @@ public static class ExtensionsEndpoints
         ("sorting", "Sorting support", "Enables sorting of resources."),
         ("pagination", "Pagination support", "Enables pagination of resources."),
         ("filter-validation", "Filter parameters validation", "Provides validation on filter parameters."),
+        ("binding", "Port Binding", "Expose port bindings of a virtual port to external application"),
     ];
 
     public static IEndpointRouteBuilder MapExtensions(this IEndpointRouteBuilder app)

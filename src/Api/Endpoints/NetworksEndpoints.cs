@@ -35,7 +35,7 @@ public static class NetworksEndpoints
     private static Task<Ok<JsonObject>> Show(string id, HttpContext context, [AsParameters] ResourceServices s, CancellationToken ct) =>
         ResourceReads.ShowAsync(id, context, s, Type, ct);
 
-    private static async Task<List<JsonObject>> RenderAsync(ResourceServices s, IReadOnlyList<Network> networks, CancellationToken ct)
+    private static async Task<List<JsonObject>> RenderAsync(ResourceServices s, TenantContext tenant, IReadOnlyList<Network> networks, CancellationToken ct)
     {
         var subnets = await s.Lookup.SubnetIdsAsync(networks.Select(n => n.Id).ToList(), ct);
         return networks.Select(n => ResourceViews.Network(n, subnets.GetValueOrDefault(n.Id) ?? [])).ToList();

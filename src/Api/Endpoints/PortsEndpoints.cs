@@ -35,10 +35,10 @@ public static class PortsEndpoints
     private static Task<Ok<JsonObject>> Show(string id, HttpContext context, [AsParameters] ResourceServices s, CancellationToken ct) =>
         ResourceReads.ShowAsync(id, context, s, Type, ct);
 
-    private static async Task<List<JsonObject>> RenderAsync(ResourceServices s, IReadOnlyList<Port> ports, CancellationToken ct)
+    private static async Task<List<JsonObject>> RenderAsync(ResourceServices s, TenantContext tenant, IReadOnlyList<Port> ports, CancellationToken ct)
     {
         await s.Lookup.LoadFixedIpsAsync(ports, ct);
-        return ports.Select(ResourceViews.Port).ToList();
+        return ports.Select(p => s.Bindings.Present(ResourceViews.Port(p), tenant)).ToList();
     }
 
     private sealed record PortRequest(Port Port, string? Mac, List<PortAddressing.Request>? FixedIps);
@@ -67,7 +67,8 @@ public static class PortsEndpoints
             }
             return parsed.Select(p => p.Port).ToList();
         }, ct);
-        return Responses.Created(context.Request, Type.Collection, "port", ports.Select(ResourceViews.Port).ToList(), bulk);
+        return Responses.Created(context.Request, Type.Collection, "port",
+            ports.Select(p => s.Bindings.Present(ResourceViews.Port(p), tenant)).ToList(), bulk);
     }
 
     private static async Task<Ok<JsonObject>> Update(string id, HttpContext context, [AsParameters] ResourceServices s, CancellationToken ct)
@@ -91,6 +92,7 @@ public static class PortsEndpoints
             var deviceId = a.String("device_id");
             var deviceOwner = a.String("device_owner");
             var fixedIps = PortAddressing.ParseFixedIps(a);
+            PortBindings.Read(a, port, tenant);
             a.RejectUnknown();
             if (isInterface && (deviceId is not null || deviceOwner is not null || fixedIps is not null))
             {
@@ -120,7 +122,7 @@ public static class PortsEndpoints
             {
                 s.Accept.Outbox.Append(port, operation, () => ResourceViews.Port(port), ResourceSnapshots.PortParents(port).Concat(formerParents));
             }
-            return ResourceViews.Port(port);
+            return s.Bindings.Present(ResourceViews.Port(port), tenant);
         }, ct);
         return TypedResults.Ok(Responses.Envelope("port", view));
     }
@@ -197,6 +199,7 @@ public static class PortsEndpoints
             throw NeutronException.BadRequest($"Ports with device_owner {Port.RouterInterfaceOwner} are made by add_router_interface.");
         }
         var fixedIps = PortAddressing.ParseFixedIps(a);
+        PortBindings.Read(a, port, tenant);
         a.RejectUnknown();
         Revisions.Initialize(port, now);
         return new PortRequest(port, mac, fixedIps);

@@ -13,7 +13,7 @@ namespace OutboxSync.Api.Endpoints;
 /// Finds a resource the caller may see. Anything not visible is reported exactly like a missing id, so a 404
 /// never tells one project about another's resources.
 /// </summary>
-public sealed class ResourceLookup(OutboxSyncDbContext db, IOptions<ApiOptions> options)
+public sealed class ResourceLookup(OutboxSyncDbContext db, PortBindings bindings, IOptions<ApiOptions> options)
 {
     public bool HidePendingDeletes => options.Value.HidePendingDeletes;
 
@@ -74,7 +74,7 @@ public sealed class ResourceLookup(OutboxSyncDbContext db, IOptions<ApiOptions> 
         {
             "network" => await NetworkById(db, guid, admin, project, ct) is { } n && Shown(n.Network) ? ResourceViews.Network(n.Network, n.SubnetIds) : null,
             "subnet" => await SubnetById(db, guid, admin, project, ct) is { } s && Shown(s) ? ResourceViews.Subnet(s) : null,
-            "port" => await PortById(db, guid, admin, project, ct) is { } p && Shown(p) ? ResourceViews.Port(p) : null,
+            "port" => await PortById(db, guid, admin, project, ct) is { } p && Shown(p) ? bindings.Present(ResourceViews.Port(p), tenant) : null,
             "router" => await RouterById(db, guid, admin, project, ct) is { } r && Shown(r) ? ResourceViews.Router(r) : null,
             _ => throw new ArgumentOutOfRangeException(nameof(type), type.Name, "not a resource type with a show"),
         };

@@ -13,14 +13,20 @@ namespace OutboxSync.Api.Endpoints;
 /// </summary>
 public static class ResourceReads
 {
-    public delegate Task<List<JsonObject>> Renderer<in T>(ResourceServices s, IReadOnlyList<T> items, CancellationToken ct);
+    /// <summary>Renders a page for <paramref name="tenant"/> (a port's view depends on who asks: <see cref="PortBindings"/>).</summary>
+    public delegate Task<List<JsonObject>> Renderer<in T>(ResourceServices s, TenantContext tenant, IReadOnlyList<T> items, CancellationToken ct);
 
     public static async Task<Ok<JsonObject>> ListAsync<T>(HttpContext context, ResourceServices s, ResourceType type, Microsoft.EntityFrameworkCore.DbSet<T> source,
         Renderer<T> render, CancellationToken ct) where T : StandardResource
     {
         var request = ListRequest.Parse(context.Request.Query, type, s.Options.Value.MaxPageSize);
-        var page = await s.Lister.ListAsync(source, type, request, TenantContext.From(context), s.Lookup.HidePendingDeletes, ct);
-        var views = (await render(s, page.Items, ct)).Select(v => ResourceViews.Select(v, request.Fields)).ToList();
+        var tenant = TenantContext.From(context);
+        if (!tenant.IsAdmin && request.Filters.Select(f => f.Field).Concat(request.Sort.Select(k => k.Field)).FirstOrDefault(f => f.AdminOnly) is { } hidden)
+        {
+            throw Errors.NeutronException.Forbidden($"(rule:get_{type.Name}:{hidden.Name}) is disallowed by policy");
+        }
+        var page = await s.Lister.ListAsync(source, type, request, tenant, s.Lookup.HidePendingDeletes, ct);
+        var views = (await render(s, tenant, page.Items, ct)).Select(v => ResourceViews.Select(v, request.Fields)).ToList();
         return TypedResults.Ok(Responses.ListBody(context.Request, type.Collection, views, page.Items.Select(x => x.Id.ToString()).ToList(), page.HasMore, request));
     }
 

@@ -13,6 +13,7 @@ public sealed record ResourceServices(
     AcceptTransaction Accept,
     ResourceLookup Lookup,
     ResourceLister Lister,
+    PortBindings Bindings,
     TimeProvider Time,
     IOptions<ApiOptions> Options)
 {

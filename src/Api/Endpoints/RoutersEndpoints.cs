@@ -34,7 +34,7 @@ public static class RoutersEndpoints
     private static Task<Ok<JsonObject>> Show(string id, HttpContext context, [AsParameters] ResourceServices s, CancellationToken ct) =>
         ResourceReads.ShowAsync(id, context, s, Type, ct);
 
-    private static Task<List<JsonObject>> RenderAsync(ResourceServices s, IReadOnlyList<Router> routers, CancellationToken ct) =>
+    private static Task<List<JsonObject>> RenderAsync(ResourceServices s, TenantContext tenant, IReadOnlyList<Router> routers, CancellationToken ct) =>
         Task.FromResult(routers.Select(ResourceViews.Router).ToList());
 
     private static async Task<Created<JsonObject>> Create(HttpContext context, [AsParameters] ResourceServices s, CancellationToken ct)

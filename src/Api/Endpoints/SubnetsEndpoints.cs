@@ -33,7 +33,7 @@ public static class SubnetsEndpoints
     private static Task<Ok<JsonObject>> Show(string id, HttpContext context, [AsParameters] ResourceServices s, CancellationToken ct) =>
         ResourceReads.ShowAsync(id, context, s, Type, ct);
 
-    private static Task<List<JsonObject>> RenderAsync(ResourceServices s, IReadOnlyList<Subnet> subnets, CancellationToken ct) =>
+    private static Task<List<JsonObject>> RenderAsync(ResourceServices s, TenantContext tenant, IReadOnlyList<Subnet> subnets, CancellationToken ct) =>
         Task.FromResult(subnets.Select(ResourceViews.Subnet).ToList());
 
     private static async Task<Created<JsonObject>> Create(HttpContext context, [AsParameters] ResourceServices s, CancellationToken ct)

@@ -39,7 +39,10 @@ public static class ResourceFields
             new FieldSpec("network_id", "network_id", FieldKind.Uuid),
             new FieldSpec("mac_address", "mac_address", FieldKind.Text),
             new FieldSpec("device_id", "device_id", FieldKind.Text),
-            new FieldSpec("device_owner", "device_owner", FieldKind.Text)),
+            new FieldSpec("device_owner", "device_owner", FieldKind.Text),
+            // Nova lists the ports bound to a host.
+            new FieldSpec(PortBinding.HostId, "binding_host_id", FieldKind.Text, AdminOnly: true),
+            new FieldSpec(PortBinding.VnicType, "binding_vnic_type", FieldKind.Text)),
         ["router"] = Index(
             new FieldSpec("admin_state_up", "admin_state_up", FieldKind.Bool)),
     };

@@ -29,6 +29,7 @@ public sealed class OutboxSyncDbContext(DbContextOptions<OutboxSyncDbContext> op
         {
             e.ToTable("ports");
             e.HasMany(p => p.FixedIps).WithOne().HasForeignKey(a => a.PortId).OnDelete(DeleteBehavior.Cascade);
+            e.Property(p => p.BindingProfile).HasColumnType("jsonb");
         });
         modelBuilder.Entity<IpAllocation>(e =>
         {

@@ -11,5 +11,14 @@ public sealed class Port : StandardResource
     public string DeviceOwner { get; set; } = "";
     public List<IpAllocation> FixedIps { get; set; } = [];
 
+    /// <summary>The host the port is bound to (<c>binding:host_id</c>); empty when unbound.</summary>
+    public string BindingHostId { get; set; } = "";
+
+    /// <summary><c>binding:vnic_type</c>, one of <see cref="PortBinding.VnicTypes"/>.</summary>
+    public string BindingVnicType { get; set; } = PortBinding.DefaultVnicType;
+
+    /// <summary><c>binding:profile</c>, a JSON object (jsonb).</summary>
+    public string BindingProfile { get; set; } = "{}";
+
     public override ResourceType Type => ResourceType.Port;
 }

@@ -4,7 +4,8 @@ using OutboxSync.Resources;
 
 namespace OutboxSync.Resources;
 
-/// <summary>Neutron's JSON view of each resource; the same view is the outbox snapshot sent to the back end.</summary>
+/// <summary>Neutron's JSON view of each resource; the same view is the outbox snapshot sent to the back end.
+/// What the API adds or hides per caller (a port's derived and admin-only binding attributes) is the API's.</summary>
 public static class ResourceViews
 {
     public static JsonObject Network(Network n, IEnumerable<Guid> subnetIds)
@@ -47,6 +48,11 @@ public static class ResourceViews
             .ToArray());
         o["device_id"] = p.DeviceId;
         o["device_owner"] = p.DeviceOwner;
+        // Where to plug it: the back end needs the binding, so it is part of the desired state sent there. The
+        // derived binding:vif_type and binding:vif_details, and who may see what, are the API's (PortBindingViews).
+        o[PortBinding.HostId] = p.BindingHostId;
+        o[PortBinding.VnicType] = p.BindingVnicType;
+        o[PortBinding.Profile] = JsonNode.Parse(p.BindingProfile);
         return o;
     }
 

@@ -5,7 +5,7 @@ public sealed class VersionAndExtensionsTests(ApiFactory api) : IClassFixture<Ap
     private static readonly string[] Advertised =
     [
         "router", "extraroute", "external-net", "net-mtu", "project-id", "standard-attr-description", "standard-attr-revisions",
-        "standard-attr-timestamp", "standard-attr-tag", "sorting", "pagination", "filter-validation",
+        "standard-attr-timestamp", "standard-attr-tag", "sorting", "pagination", "filter-validation", "binding",
     ];
 
     [Fact]

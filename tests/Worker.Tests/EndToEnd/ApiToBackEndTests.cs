@@ -132,6 +132,35 @@ public sealed class ApiToBackEndTests : SimulatorBackedTests
         Assert.All(await Simulator.ViolationsAsync(), v => Assert.True(v.Value == 0, $"{v.Key} = {v.Value}"));
     }
 
+    [Fact]
+    public async Task Binding_a_port_to_a_host_and_moving_it_reaches_the_back_end_as_updates()
+    {
+        await using var worker = await WorkerHost.StartAsync(Database, Simulator.BaseUrl.ToString());
+        var net = await CreateAsync("networks", "network", new JsonObject { ["name"] = "n" });
+        await CreateAsync("subnets", "subnet", new JsonObject { ["network_id"] = net, ["cidr"] = "10.50.0.0/24", ["ip_version"] = 4 });
+        var port = await CreateAsync("ports", "port", new JsonObject { ["network_id"] = net, ["binding:vnic_type"] = "direct" });
+        await WaitForStatusAsync($"ports/{port}", "port", "ACTIVE");
+        Assert.Equal("", (await HeldPortAsync(port))["binding:host_id"]!.GetValue<string>());
+
+        foreach (var host in new[] { "compute-1", "compute-2" })
+        {
+            var bound = (await SendAsync(HttpMethod.Put, $"ports/{port}", new JsonObject
+            {
+                ["port"] = new JsonObject { ["binding:host_id"] = host, ["binding:profile"] = new JsonObject { ["pci_slot"] = $"0000:0{host[^1]}:00.1" } },
+            }))["port"]!;
+            Assert.Equal("ovs", bound["binding:vif_type"]!.GetValue<string>());
+            await WaitForStatusAsync($"ports/{port}", "port", "ACTIVE");
+            var held = await HeldPortAsync(port);
+            Assert.Equal(host, held["binding:host_id"]!.GetValue<string>());
+            Assert.Equal("direct", held["binding:vnic_type"]!.GetValue<string>());
+            Assert.Equal($"0000:0{host[^1]}:00.1", held["binding:profile"]!["pci_slot"]!.GetValue<string>());
+            Assert.Null(held["binding:vif_type"]); // derived by the API, never sent
+        }
+        Assert.All(await Simulator.ViolationsAsync(), v => Assert.True(v.Value == 0, $"{v.Key} = {v.Value}"));
+    }
+
+    private async Task<JsonObject> HeldPortAsync(string id) => (await Simulator.ListAsync("ports"))[Guid.Parse(id)].Attributes;
+
     private async Task<string> CreateAsync(string collection, string member, JsonObject body) =>
         (await SendAsync(HttpMethod.Post, collection, new JsonObject { [member] = body }))[member]!["id"]!.GetValue<string>();
 
