@@ -21,7 +21,7 @@ public sealed class AdminTests
         var violations = await sim.Gateway().ViolationsAsync();
 
         Assert.Equal(
-            ["child_before_parent", "duplicate_apply", "key_reuse", "out_of_order", "overlap", "parent_deleted_before_child", "stale_token"],
+            ["address_reuse", "child_before_parent", "duplicate_apply", "key_reuse", "out_of_order", "overlap", "parent_deleted_before_child", "stale_token"],
             violations.Keys.Order(StringComparer.Ordinal));
         Assert.All(violations.Values, count => Assert.Equal(0, count));
     }

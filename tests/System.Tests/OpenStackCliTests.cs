@@ -73,6 +73,27 @@ public sealed class OpenStackCliTests : IAsyncLifetime
         Assert.Equal("PENDING_DELETE", deleting.GetProperty("status").GetString());
     }
 
+    [Fact]
+    public async Task Openstack_cli_binds_a_port_to_a_host_moves_it_and_lists_the_hosts_ports()
+    {
+        await RunAsync("network", "create", "bn");
+        await RunAsync("subnet", "create", "--network", "bn", "--subnet-range", "10.9.0.0/24", "bs");
+
+        var port = await JsonAsync("port", "create", "--network", "bn", "--host", "compute-1", "--vnic-type", "direct", "bp");
+        Assert.Equal("compute-1", port.GetProperty("binding_host_id").GetString());
+        Assert.Equal("direct", port.GetProperty("binding_vnic_type").GetString());
+        Assert.Equal("ovs", port.GetProperty("binding_vif_type").GetString());
+
+        await RunAsync("port", "set", "--host", "compute-2", "bp");
+        var moved = await JsonAsync("port", "show", "bp");
+        Assert.Equal("compute-2", moved.GetProperty("binding_host_id").GetString());
+        Assert.Equal(2, moved.GetProperty("revision_number").GetInt32());
+
+        var onHost = await JsonAsync("port", "list", "--host", "compute-2");
+        Assert.Equal([port.GetProperty("id").GetString()], onHost.EnumerateArray().Select(p => p.GetProperty("ID").GetString()));
+        Assert.Empty((await JsonAsync("port", "list", "--host", "compute-1")).EnumerateArray());
+    }
+
     private async Task<JsonElement> JsonAsync(params string[] args)
     {
         var output = await RunAsync([.. args, "-f", "json"]);

@@ -322,6 +322,40 @@ public static class PortAddressing
         return taken;
     }
 
+    // The addresses a port gives up stay recorded against it until the back end confirmed its delete (the rows go
+    // with the port's row), so the drain sends a port that takes one after this port's pending entries.
+    private const string RecordReleasedSql = """
+        insert into released_addresses (subnet_id, ip_address, port_id)
+        select subnet_id, ip_address, port_id from ip_allocations where port_id = $1
+        on conflict do nothing
+        """;
+
+    /// <summary>
+    /// A port update is about to give up (some of) its addresses: record them against the port, so a port that takes
+    /// one is sent after this update (<c>DependencyRules</c>). The caller then removes the allocations.
+    /// </summary>
+    public static async Task RecordReleasedAsync(NpgsqlConnection connection, Guid portId, CancellationToken ct)
+    {
+        await using var command = new NpgsqlCommand(RecordReleasedSql, connection) { Parameters = { new NpgsqlParameter<Guid> { TypedValue = portId } } };
+        await command.ExecuteNonQueryAsync(ct);
+    }
+
+    /// <summary>
+    /// A port's delete was accepted: its MAC and addresses are free for a new port at once, as in Neutron. The port
+    /// keeps its row (PENDING_DELETE) until the back end confirms; the caller renders its outbox entry first, since
+    /// the entry (and the delete sent to the back end) still names the addresses it held.
+    /// </summary>
+    public static async Task ReleaseAsync(NpgsqlConnection connection, Port port, DateTimeOffset now, CancellationToken ct)
+    {
+        await RecordReleasedAsync(connection, port.Id, ct);
+        await using var command = new NpgsqlCommand("delete from ip_allocations where port_id = $1", connection)
+        {
+            Parameters = { new NpgsqlParameter<Guid> { TypedValue = port.Id } },
+        };
+        await command.ExecuteNonQueryAsync(ct);
+        port.ReleasedAt = now;
+    }
+
     private static NeutronException Exhausted(Guid networkId) =>
         NeutronException.Conflict("IpAddressGenerationFailure", $"No more IP addresses available on network {networkId}.");
 
@@ -336,7 +370,8 @@ public static class PortAddressing
         {
             return MacAddress.Generate();
         }
-        await using var command = new NpgsqlCommand("select exists (select 1 from ports where mac_address = $1)", connection)
+        // A port whose delete was accepted has given its MAC up (released_at), as in Neutron.
+        await using var command = new NpgsqlCommand("select exists (select 1 from ports where mac_address = $1 and released_at is null)", connection)
         {
             Parameters = { new NpgsqlParameter<string> { TypedValue = requested } },
         };

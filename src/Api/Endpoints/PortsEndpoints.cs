@@ -106,6 +106,7 @@ public static class PortsEndpoints
             var formerParents = ResourceSnapshots.PortParents(port).ToList();
             if (fixedIps is not null)
             {
+                await PortAddressing.RecordReleasedAsync(s.Connection, port.Id, ct);
                 s.Db.IpAllocations.RemoveRange(port.FixedIps);
                 await s.Db.SaveChangesAsync(ct);
                 var network = await PortAddressing.LockNetworkAsync(s.Connection, port.NetworkId, ct)
@@ -146,6 +147,7 @@ public static class PortsEndpoints
             port.Status = ResourceStatus.PendingDelete;
             port.StatusReason = null;
             s.Accept.Outbox.Append(port, OutboxOperation.Delete, () => ResourceViews.Port(port), ResourceSnapshots.PortParents(port));
+            await PortAddressing.ReleaseAsync(s.Connection, port, Revisions.Now(s.Time), ct);
             return 0;
         }, ct);
         return TypedResults.NoContent();

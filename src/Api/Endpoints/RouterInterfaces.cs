@@ -120,6 +120,7 @@ public static class RouterInterfaces
                 port.StatusReason = null;
                 s.Accept.Outbox.Append(port, OutboxOperation.RemoveInterface, () => Snapshot(port, router, subnet),
                     router.Id, subnet.Id, subnet.NetworkId);
+                await PortAddressing.ReleaseAsync(s.Connection, port, Revisions.Now(s.Time), ct);
             }
             return Info(router, port, subnet);
         }, ct);

@@ -11,6 +11,9 @@ public sealed class Port : StandardResource
     public string DeviceOwner { get; set; } = "";
     public List<IpAllocation> FixedIps { get; set; } = [];
 
+    /// <summary>When the port gave up its MAC and addresses (its delete was accepted); null while it holds them.</summary>
+    public DateTimeOffset? ReleasedAt { get; set; }
+
     /// <summary>The host the port is bound to (<c>binding:host_id</c>); empty when unbound.</summary>
     public string BindingHostId { get; set; } = "";
 

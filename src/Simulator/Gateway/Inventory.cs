@@ -20,6 +20,9 @@ internal sealed class Inventory(ViolationCounters violations, FaultInjection fau
     // How many stored objects name each object as a parent; a parent with children may not be deleted.
     private readonly Dictionary<ResourceRef, int> childCounts = [];
 
+    // Which port holds each fixed IP and MAC: a device cannot hold two ports with one address.
+    private readonly AddressBook addresses = new();
+
     public ObjectView? Find(string collection, string id) =>
         tables[collection].TryGet(id, out var stored) ? stored.ToView() : null;
 
@@ -79,7 +82,7 @@ internal sealed class Inventory(ViolationCounters violations, FaultInjection fau
             return StaleRevision(key, deletedAt);
         }
 
-        var refusal = CheckParents(call.Parents) ?? CheckRejection(call.Attributes);
+        var refusal = CheckParents(call.Parents) ?? CheckAddresses(collection, call) ?? CheckRejection(call.Attributes);
         if (refusal is not null)
         {
             return refusal;
@@ -103,7 +106,8 @@ internal sealed class Inventory(ViolationCounters violations, FaultInjection fau
                 : GatewayResult.NotFound($"{key} does not exist");
         }
 
-        var refusal = CheckRevision(key, existing, call) ?? CheckParents(call.Parents) ?? CheckRejection(call.Attributes);
+        var refusal = CheckRevision(key, existing, call) ?? CheckParents(call.Parents) ?? CheckAddresses(collection, call)
+            ?? CheckRejection(call.Attributes);
         if (refusal is not null)
         {
             return refusal;
@@ -236,6 +240,7 @@ internal sealed class Inventory(ViolationCounters violations, FaultInjection fau
 
         tombstones.Clear();
         childCounts.Clear();
+        addresses.Clear();
     }
 
     // Equal revision is allowed (idempotent) but, under a key other than the one that applied it, it is a
@@ -267,6 +272,16 @@ internal sealed class Inventory(ViolationCounters violations, FaultInjection fau
         }
 
         return null;
+    }
+
+    private GatewayResult? CheckAddresses(string collection, MutationCall call)
+    {
+        if (collection != Collections.Ports || addresses.HeldByAnother(call.ResourceId, call.Attributes) is not { } held)
+        {
+            return null;
+        }
+        violations.CountAddressReuse();
+        return GatewayResult.Error(StatusCodes.Status409Conflict, "address_in_use", held).DependingOnOtherResources();
     }
 
     private GatewayResult? CheckRejection(JsonElement attributes)
@@ -302,6 +317,10 @@ internal sealed class Inventory(ViolationCounters violations, FaultInjection fau
         if (previous is not null)
         {
             Unlink(previous);
+            if (ReferenceEquals(table, tables[Collections.Ports]))
+            {
+                addresses.Release(previous);
+            }
         }
 
         foreach (var parent in stored.Parents)
@@ -309,12 +328,20 @@ internal sealed class Inventory(ViolationCounters violations, FaultInjection fau
             childCounts[parent] = childCounts.GetValueOrDefault(parent) + 1;
         }
 
+        if (ReferenceEquals(table, tables[Collections.Ports]))
+        {
+            addresses.Hold(stored);
+        }
         table.Put(stored);
     }
 
     private void Remove(ObjectTable table, StoredObject stored)
     {
         Unlink(stored);
+        if (ReferenceEquals(table, tables[Collections.Ports]))
+        {
+            addresses.Release(stored);
+        }
         table.Remove(stored.Id);
     }
 

@@ -13,6 +13,7 @@ internal sealed class ViolationCounters
     private long childBeforeParent;
     private long parentDeletedBeforeChild;
     private long keyReuse;
+    private long addressReuse;
 
     public void CountOverlap() => Interlocked.Increment(ref overlap);
 
@@ -28,6 +29,8 @@ internal sealed class ViolationCounters
 
     public void CountKeyReuse() => Interlocked.Increment(ref keyReuse);
 
+    public void CountAddressReuse() => Interlocked.Increment(ref addressReuse);
+
     public Dictionary<string, long> Snapshot() => new(StringComparer.Ordinal)
     {
         ["overlap"] = Interlocked.Read(ref overlap),
@@ -37,6 +40,7 @@ internal sealed class ViolationCounters
         ["child_before_parent"] = Interlocked.Read(ref childBeforeParent),
         ["parent_deleted_before_child"] = Interlocked.Read(ref parentDeletedBeforeChild),
         ["key_reuse"] = Interlocked.Read(ref keyReuse),
+        ["address_reuse"] = Interlocked.Read(ref addressReuse),
     };
 
     public void Reset()
@@ -48,5 +52,6 @@ internal sealed class ViolationCounters
         Interlocked.Exchange(ref childBeforeParent, 0);
         Interlocked.Exchange(ref parentDeletedBeforeChild, 0);
         Interlocked.Exchange(ref keyReuse, 0);
+        Interlocked.Exchange(ref addressReuse, 0);
     }
 }

@@ -139,7 +139,7 @@ public sealed class BackendClient(HttpClient http)
             (409, "already_exists") => new BackendOutcome(BackendOutcomeKind.AlreadyExists, code, detail),
             (409, "stale_revision") => new BackendOutcome(BackendOutcomeKind.StaleRevision, code, detail),
             (409, "stale_token") => new BackendOutcome(BackendOutcomeKind.StaleToken, code, detail),
-            (409, "unknown_parent" or "has_children") => new BackendOutcome(BackendOutcomeKind.OrderingConflict, code, detail),
+            (409, "unknown_parent" or "has_children" or "address_in_use") => new BackendOutcome(BackendOutcomeKind.OrderingConflict, code, detail),
             (503, "outage") => new BackendOutcome(BackendOutcomeKind.Outage, code, detail),
             (408 or 429, _) => new BackendOutcome(BackendOutcomeKind.Transient, code, detail),
             ( >= 500, _) => new BackendOutcome(BackendOutcomeKind.Transient, code, detail),

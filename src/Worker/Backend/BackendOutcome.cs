@@ -13,7 +13,7 @@ public enum BackendOutcomeKind
     StaleRevision,
     /// <summary>409 stale_token: our lease was superseded; abandon the resource without counting a failure.</summary>
     StaleToken,
-    /// <summary>409 unknown_parent / has_children: ordering problem, retried with backoff.</summary>
+    /// <summary>409 unknown_parent / has_children / address_in_use: ordering problem, retried with backoff.</summary>
     OrderingConflict,
     /// <summary>5xx, reset, timeout: retried, counts an attempt once in-call retries are exhausted.</summary>
     Transient,

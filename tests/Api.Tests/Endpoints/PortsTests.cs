@@ -147,16 +147,6 @@ public sealed partial class PortsTests(ApiFactory api) : IClassFixture<ApiFactor
         Assert.Equal(before, await api.Db.FingerprintAsync());
     }
 
-    [Fact]
-    public async Task A_port_pending_delete_still_holds_its_address()
-    {
-        var (n, s) = await api.P1.CreateNetworkWithSubnetAsync("10.8.0.0/24");
-        var p = (await api.P1.PostAsync("/v2.0/ports", PortBody(Id(n), new JsonObject { ["fixed_ips"] = FixedIp(Id(s), "10.8.0.9") })))
-            .Expect(HttpStatusCode.Created).Item("port");
-        (await api.P1.DeleteAsync($"/v2.0/ports/{Id(p)}")).Expect(HttpStatusCode.NoContent);
-        (await api.P1.PostAsync("/v2.0/ports", PortBody(Id(n), new JsonObject { ["fixed_ips"] = FixedIp(Id(s), "10.8.0.9") })))
-            .ExpectNeutronError(HttpStatusCode.Conflict);
-    }
 
     [Theory]
     [InlineData("mac_address", "\"zz:16:3e:00:00:01\"")]

@@ -9,7 +9,7 @@ public sealed record OutboxRow(long Seq, string ResourceType, Guid ResourceId, s
 public sealed class DbProbe(NpgsqlDataSource dataSource) : IAsyncDisposable
 {
     public static readonly string[] Tables =
-        ["networks", "subnets", "ports", "routers", "ip_allocations", "router_interfaces", "outbox_entries"];
+        ["networks", "subnets", "ports", "routers", "ip_allocations", "released_addresses", "router_interfaces", "outbox_entries"];
 
     public NpgsqlDataSource DataSource => dataSource;
 

@@ -87,8 +87,10 @@ public sealed class ChaosVerdict
             return (ResourceOutcome.Wrong, "missing at the back end");
         }
         var name = o.Attributes["name"]?.GetValue<string>();
+        var host = o.Attributes["binding:host_id"]?.GetValue<string>();
         return o.Revision != row.Revision ? (ResourceOutcome.Wrong, $"revision {o.Revision} at the back end, {row.Revision} in the database")
             : name != r.Name ? (ResourceOutcome.Wrong, $"named '{name}' at the back end, the last accepted name is '{r.Name}'")
+            : r.Type == "port" && host != r.Host ? (ResourceOutcome.Wrong, $"bound to '{host}' at the back end, the last accepted host is '{r.Host}'")
             : (ResourceOutcome.Live, null);
     }
 

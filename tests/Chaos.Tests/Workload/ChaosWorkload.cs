@@ -122,11 +122,27 @@ public sealed class ChaosWorkload(IReadOnlyList<NeutronClient> apis, IReadOnlyLi
     {
         var resource = unit.Resources[slot];
         var name = unit.NextName(slot);
+        var change = new JsonObject { ["name"] = name };
+        // A port (not an interface) also moves between hosts, as Nova binds, migrates and unbinds it: the binding
+        // is part of the state the back end must end up holding. Derived from the name, so a repeat is the same.
+        var host = resource.Type == "port" && !resource.IsInterface ? BindingHost(name) : null;
+        if (host is not null)
+        {
+            change["binding:host_id"] = host;
+        }
         // A rename repeated after an ambiguous failure leaves the same name, so it needs no lookup first.
         var (answer, recovered) = await AcceptAsync(api, HttpMethod.Put, $"v2.0/{resource.Collection}/{resource.Id}",
-            new JsonObject { [resource.Type] = new JsonObject { ["name"] = name } }, recover: null, notFoundMeansDone: false, ct);
+            new JsonObject { [resource.Type] = change }, recover: null, notFoundMeansDone: false, ct);
         resource.Name = name;
+        resource.Host = host ?? resource.Host;
         _accepted.Enqueue(new AcceptedOperation(OperationKind.Update, resource, answer[resource.Type]?["revision_number"]?.GetValue<long>(), api.ViaBouncer, recovered));
+    }
+
+    /// <summary>One of three hosts, or unbound (""), chosen by the name's hash.</summary>
+    private static string BindingHost(string name)
+    {
+        var i = name.Aggregate(17, (h, c) => unchecked((h * 31) + c)) & 3;
+        return i == 3 ? "" : $"compute-{i}";
     }
 
     private async Task DeleteAsync(NeutronClient api, UnitRun unit, ResourceSlot slot, CancellationToken ct)

@@ -24,5 +24,8 @@ public sealed class TrackedResource(Guid id, string type, ResourceSlot slot, int
 
     public bool Deleted { get; set; }
 
+    /// <summary>A port's last accepted <c>binding:host_id</c> ("" while unbound).</summary>
+    public string Host { get; set; } = "";
+
     public string Collection => Type + "s";
 }

@@ -159,6 +159,56 @@ public sealed class ApiToBackEndTests : SimulatorBackedTests
         Assert.All(await Simulator.ViolationsAsync(), v => Assert.True(v.Value == 0, $"{v.Key} = {v.Value}"));
     }
 
+    [Fact]
+    public async Task Ports_reusing_deleted_ports_addresses_and_macs_at_once_reach_the_back_end_after_those_deletes()
+    {
+        const int Pairs = 24;
+        await using var a = await WorkerHost.StartAsync(Database, Simulator.BaseUrl.ToString(), settings: new Dictionary<string, string?> { ["Worker:InstanceId"] = "reuse-a" });
+        await using var b = await WorkerHost.StartAsync(Database, Simulator.BaseUrl.ToString(), settings: new Dictionary<string, string?> { ["Worker:InstanceId"] = "reuse-b" });
+        var net = await CreateAsync("networks", "network", new JsonObject { ["name"] = "reuse" });
+        var subnet = await CreateAsync("subnets", "subnet", new JsonObject { ["network_id"] = net, ["cidr"] = "10.60.0.0/24", ["ip_version"] = 4 });
+        JsonObject PortBody(int i) => new()
+        {
+            ["network_id"] = net,
+            ["mac_address"] = $"fa:16:3e:60:00:{i:x2}",
+            ["fixed_ips"] = new JsonArray(new JsonObject { ["subnet_id"] = subnet, ["ip_address"] = $"10.60.0.{10 + i}" }),
+        };
+        var olds = new List<string>();
+        for (var i = 0; i < Pairs; i++)
+        {
+            olds.Add(await CreateAsync("ports", "port", PortBody(i)));
+        }
+        foreach (var old in olds)
+        {
+            await WaitForStatusAsync($"ports/{old}", "port", "ACTIVE");
+        }
+
+        // Slow deletes at the back end, so every new port's create is claimable while its predecessor's delete is
+        // still in flight or queued; each pair is deleted and re-created back to back, pairs concurrently.
+        await Simulator.SetFaultsAsync(new { latency_min_ms = 100, latency_max_ms = 400 });
+        var news = await Task.WhenAll(olds.Select(async (old, i) =>
+        {
+            await SendAsync(HttpMethod.Delete, $"ports/{old}", null);
+            return await CreateAsync("ports", "port", PortBody(i));
+        }));
+
+        foreach (var created in news)
+        {
+            await WaitForStatusAsync($"ports/{created}", "port", "ACTIVE");
+        }
+        foreach (var old in olds)
+        {
+            await WaitForGoneAsync($"ports/{old}");
+        }
+        await Scenario.WaitUntilDrainedAsync(TimeSpan.FromSeconds(60));
+
+        Assert.All(await Simulator.ViolationsAsync(), v => Assert.True(v.Value == 0, $"{v.Key} = {v.Value}"));
+        var held = await Simulator.ListAsync("ports");
+        Assert.Equal(news.Select(Guid.Parse).Order(), held.Keys.Order());
+        await using var released = DataSource.CreateCommand("select count(*) from released_addresses");
+        Assert.Equal(0L, await released.ExecuteScalarAsync());
+    }
+
     private async Task<JsonObject> HeldPortAsync(string id) => (await Simulator.ListAsync("ports"))[Guid.Parse(id)].Attributes;
 
     private async Task<string> CreateAsync(string collection, string member, JsonObject body) =>

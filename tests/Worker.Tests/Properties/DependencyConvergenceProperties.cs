@@ -158,7 +158,7 @@ public sealed class DependencyConvergenceProperties(ITestOutputHelper output) : 
     {
         // Each run starts empty: no rows, no entries, no leases, and a simulator with no objects or counters.
         await using (var truncate = DataSource.CreateCommand(
-            "truncate outbox_entries, resource_leases, router_interfaces, ip_allocations, ports, subnets, networks, routers"))
+            "truncate outbox_entries, resource_leases, router_interfaces, ip_allocations, released_addresses, ports, subnets, networks, routers"))
         {
             await truncate.ExecuteNonQueryAsync();
         }
