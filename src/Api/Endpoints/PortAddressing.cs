@@ -81,9 +81,13 @@ public static class PortAddressing
     public sealed record Probe(IpamSubnet Subnet, IReadOnlyList<IPAddress> Candidates, IReadOnlySet<string> Taken);
 
     /// <summary>A subnet's addressing: what IPAM reads, not the whole row.</summary>
-    public sealed record IpamSubnet(Guid Id, int IpVersion, string Cidr, string? GatewayIp, string AllocationPools, DateTimeOffset CreatedAt)
+    public sealed record IpamSubnet(Guid Id, int IpVersion, string Cidr, string? GatewayIp, string AllocationPools, DateTimeOffset CreatedAt,
+        string? AddressMode = null)
     {
         public IReadOnlyList<IpRange> Pools() => SubnetRules.ParsePools(AllocationPools);
+
+        /// <summary>SLAAC or DHCPv6-stateless: ports hold their EUI-64 address here, never a chosen one.</summary>
+        public bool IsAutoAddress => Ipv6Modes.IsAutoAddress(AddressMode);
     }
 
     // FOR SHARE on both: a concurrent network or subnet delete (an UPDATE of the row to PENDING_DELETE, which then
@@ -92,7 +96,7 @@ public static class PortAddressing
     private const string NetworkSql = "select project_id, shared, status from networks where id = $1 for share";
 
     private const string SubnetsSql = """
-        select id, ip_version, cidr, gateway_ip, allocation_pools::text, created_at
+        select id, ip_version, cidr, gateway_ip, allocation_pools::text, created_at, ipv6_address_mode
         from subnets where network_id = $1 and status <> 'PENDING_DELETE' order by id for share
         """;
 
@@ -137,7 +141,8 @@ public static class PortAddressing
         while (await reader.ReadAsync(ct))
         {
             subnets.Add(new IpamSubnet(reader.GetGuid(0), reader.GetInt32(1), reader.GetString(2),
-                reader.IsDBNull(3) ? null : reader.GetString(3), reader.GetString(4), reader.GetFieldValue<DateTimeOffset>(5)));
+                reader.IsDBNull(3) ? null : reader.GetString(3), reader.GetString(4), reader.GetFieldValue<DateTimeOffset>(5),
+                reader.IsDBNull(6) ? null : reader.GetString(6)));
         }
         Probe? probe = null;
         if (candidates is not null && await reader.NextResultAsync(ct))
@@ -154,8 +159,9 @@ public static class PortAddressing
         return new PortNetwork(networkId, projectId, shared, status, subnets) { FirstProbe = probe };
     }
 
-    private static void Remember(Guid networkId, List<IpamSubnet> subnets)
+    private static void Remember(Guid networkId, List<IpamSubnet> allSubnets)
     {
+        var subnets = allSubnets.Where(x => !x.IsAutoAddress).ToList();
         var first = subnets.Count == 0 ? null
             : subnets.Where(x => x.IpVersion == subnets.Min(y => y.IpVersion)).OrderBy(x => x.CreatedAt).ThenBy(x => x.Id).First();
         if (first is null)
@@ -176,13 +182,31 @@ public static class PortAddressing
         subnet.GatewayIp is null ? null : IpAddressMath.ToNumber(IPAddress.Parse(subnet.GatewayIp));
 
     /// <param name="allowGateway">Router interfaces take the gateway address; ordinary ports may not.</param>
+    /// <param name="mac">The port's MAC, for its EUI-64 address on each auto-address subnet; null for a router
+    /// interface, which holds only the address it asks for (as in Neutron).</param>
     public static async Task<List<IpAllocation>> AllocateAsync(NpgsqlConnection connection, PortNetwork network, Guid portId,
-        IReadOnlyList<Request>? requested, bool allowGateway, CancellationToken ct)
+        IReadOnlyList<Request>? requested, bool allowGateway, string? mac, CancellationToken ct)
     {
-        var subnets = network.Subnets;
-        var result = new List<IpAllocation>();
+        var result = requested is null
+            ? await AllocateDefaultAsync(connection, network, portId, ct)
+            : await AllocateRequestedAsync(connection, network, portId, requested, allowGateway, autoAddressed: mac is not null, ct);
+        if (mac is not null)
+        {
+            // Every auto-address subnet of the network, listed or not: the host configures that address itself.
+            foreach (var subnet in network.Subnets.Where(x => x.IsAutoAddress && result.All(r => r.SubnetId != x.Id)))
+            {
+                SubnetCidr.TryParse(subnet.Cidr, out var cidr, out _);
+                result.Add(new IpAllocation { SubnetId = subnet.Id, IpAddress = Eui64.Address(cidr.Network, mac).ToString(), PortId = portId });
+            }
+        }
+        return result;
+    }
 
-        if (requested is null)
+    private static async Task<List<IpAllocation>> AllocateDefaultAsync(NpgsqlConnection connection, PortNetwork network, Guid portId, CancellationToken ct)
+    {
+        // Auto-address subnets are not chosen from: every port gets its EUI-64 address on each of them.
+        var subnets = network.Subnets.Where(x => !x.IsAutoAddress).ToList();
+        var result = new List<IpAllocation>();
         {
             // Neutron's default: one address per IP version, from the first subnet (oldest) that has room.
             foreach (var version in subnets.Select(s => s.IpVersion).Distinct().Order())
@@ -206,7 +230,13 @@ public static class PortAddressing
             }
             return result;
         }
+    }
 
+    private static async Task<List<IpAllocation>> AllocateRequestedAsync(NpgsqlConnection connection, PortNetwork network, Guid portId,
+        IReadOnlyList<Request> requested, bool allowGateway, bool autoAddressed, CancellationToken ct)
+    {
+        var subnets = network.Subnets;
+        var result = new List<IpAllocation>();
         foreach (var request in requested)
         {
             var subnet = request.SubnetId is { } sid
@@ -215,6 +245,16 @@ public static class PortAddressing
                 : subnets.FirstOrDefault(s => SubnetCidr.TryParse(s.Cidr, out var c, out _) && c.Contains(request.Address!))
                   ?? throw NeutronException.BadRequest($"Invalid input for operation: IP address {request.Address} is not a valid IP for any of the subnets on the specified network.");
             SubnetCidr.TryParse(subnet.Cidr, out var cidr, out _);
+            if (subnet.IsAutoAddress && autoAddressed)
+            {
+                // The port holds its EUI-64 address there whatever it asks (added by the caller).
+                if (request.Address is { } chosen)
+                {
+                    throw NeutronException.BadRequest(
+                        $"IPv6 address {chosen} cannot be directly assigned to a port on subnet {subnet.Id} since the subnet is configured for automatic addresses");
+                }
+                continue;
+            }
             if (request.Address is { } address)
             {
                 if (!cidr.Contains(address) || !cidr.HostRange().Contains(IpAddressMath.ToNumber(address)))

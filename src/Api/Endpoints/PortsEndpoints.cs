@@ -61,7 +61,7 @@ public static class PortsEndpoints
                 var port = request.Port;
                 var network = await NetworkForPortAsync(s, batch.Connection, port.NetworkId, tenant, ct, probeFirstSubnet: request.FixedIps is null);
                 port.MacAddress = await PortAddressing.MacAsync(batch.Connection, request.Mac, network.Id, ct);
-                port.FixedIps = await PortAddressing.AllocateAsync(batch.Connection, network, port.Id, request.FixedIps, allowGateway: false, ct);
+                port.FixedIps = await PortAddressing.AllocateAsync(batch.Connection, network, port.Id, request.FixedIps, allowGateway: false, port.MacAddress, ct);
                 batch.Add(ResourceInserts.Port(port));
                 s.Accept.Outbox.Append(port, OutboxOperation.Create, () => ResourceViews.Port(port), ResourceSnapshots.PortParents(port));
             }
@@ -111,7 +111,7 @@ public static class PortsEndpoints
                 await s.Db.SaveChangesAsync(ct);
                 var network = await PortAddressing.LockNetworkAsync(s.Connection, port.NetworkId, ct)
                     ?? throw NeutronException.NotFound("network", port.NetworkId);
-                port.FixedIps = await PortAddressing.AllocateAsync(s.Connection, network, port.Id, fixedIps, allowGateway: false, ct);
+                port.FixedIps = await PortAddressing.AllocateAsync(s.Connection, network, port.Id, fixedIps, allowGateway: false, port.MacAddress, ct);
                 s.Db.IpAllocations.AddRange(port.FixedIps);
             }
             var operation = Revisions.Bump(port, Revisions.Now(s.Time));

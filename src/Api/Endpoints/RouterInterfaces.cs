@@ -49,7 +49,7 @@ public static class RouterInterfaces
                 Revisions.Initialize(port, Revisions.Now(s.Time));
                 port.MacAddress = await PortAddressing.MacAsync(s.Connection, null, network.Id, ct);
                 port.FixedIps = await PortAddressing.AllocateAsync(s.Connection, network, port.Id,
-                    [new PortAddressing.Request(subnet.Id, System.Net.IPAddress.Parse(subnet.GatewayIp))], allowGateway: true, ct);
+                    [new PortAddressing.Request(subnet.Id, System.Net.IPAddress.Parse(subnet.GatewayIp))], allowGateway: true, mac: null, ct);
                 s.Db.Ports.Add(port);
             }
             else

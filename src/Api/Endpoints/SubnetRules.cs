@@ -170,4 +170,45 @@ public static class SubnetRules
         }
         return result;
     }
+
+    /// <summary>
+    /// <c>ipv6_ra_mode</c> and <c>ipv6_address_mode</c> on create, with Neutron's rules: each one of
+    /// <see cref="Resources.Ipv6Modes.All"/> or null; IPv6 subnets only; DHCP enabled; equal when both are given; and an
+    /// auto-address mode (SLAAC, DHCPv6-stateless) needs a /64, the prefix EUI-64 addresses are made for.
+    /// </summary>
+    public static (string? RaMode, string? AddressMode) Ipv6Modes(Attributes a, SubnetCidr cidr, bool enableDhcp)
+    {
+        var ra = Mode(a, "ipv6_ra_mode");
+        var address = Mode(a, "ipv6_address_mode");
+        if (ra is null && address is null)
+        {
+            return (null, null);
+        }
+        if (cidr.Version != 6)
+        {
+            throw NeutronException.InvalidInput("ipv6_ra_mode and ipv6_address_mode are only valid on IPv6 subnets");
+        }
+        if (!enableDhcp)
+        {
+            throw NeutronException.InvalidInput("ipv6_ra_mode or ipv6_address_mode cannot be set when enable_dhcp is set to False");
+        }
+        if (ra is not null && address is not null && ra != address)
+        {
+            throw NeutronException.InvalidInput(
+                $"ipv6_ra_mode set to '{ra}' with ipv6_address_mode set to '{address}' is not valid. If both attributes are set, they must be the same value");
+        }
+        if (Resources.Ipv6Modes.IsAutoAddress(address) && cidr.Prefix != 64)
+        {
+            throw NeutronException.InvalidInput(
+                $"Invalid CIDR {cidr} for IPv6 address mode. OpenStack uses the EUI-64 address format, which requires the prefix to be /64");
+        }
+        return (ra, address);
+    }
+
+    private static string? Mode(Attributes a, string name)
+    {
+        var mode = a.String(name, 32, nullable: true);
+        return mode is null || Resources.Ipv6Modes.All.Contains(mode, StringComparer.Ordinal) ? mode
+            : throw a.Invalid(name, $"'{RequestBody.Truncate(mode)}' is not in [{string.Join(", ", Resources.Ipv6Modes.All.Select(m => $"'{m}'"))}, None]");
+    }
 }

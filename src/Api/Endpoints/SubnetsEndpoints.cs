@@ -68,6 +68,10 @@ public static class SubnetsEndpoints
                 }
                 s.Db.Subnets.Add(subnet);
                 s.Accept.Outbox.Append(subnet, OutboxOperation.Create, () => ResourceViews.Subnet(subnet), subnet.NetworkId);
+                if (Ipv6Modes.IsAutoAddress(subnet.Ipv6AddressMode))
+                {
+                    await AddAutoAddressesAsync(s, subnet, cidr, now, ct);
+                }
                 created.Add(subnet);
                 touched.TryAdd(network.Id, network);
             }
@@ -87,7 +91,7 @@ public static class SubnetsEndpoints
         var (items, _) = RequestBody.Envelope(body, "subnet", "subnets", allowBulk: false);
         var a = new Attributes(items[0], "subnet", isCreate: false);
         a.ReadOnly("id", "project_id", "tenant_id", "status", "status_reason", "revision_number", "created_at", "updated_at",
-            "network_id", "cidr", "ip_version", "tags", "subnetpool_id");
+            "network_id", "cidr", "ip_version", "tags", "subnetpool_id", "ipv6_ra_mode", "ipv6_address_mode");
 
         var view = await s.Accept.RunAsync(async () =>
         {
@@ -99,6 +103,10 @@ public static class SubnetsEndpoints
             subnet.Name = a.Name() ?? subnet.Name;
             subnet.Description = a.Description() ?? subnet.Description;
             subnet.EnableDhcp = a.Bool("enable_dhcp") ?? subnet.EnableDhcp;
+            if (!subnet.EnableDhcp && (subnet.Ipv6RaMode ?? subnet.Ipv6AddressMode) is not null)
+            {
+                throw NeutronException.InvalidInput("Cannot disable enable_dhcp with ipv6 attributes set");
+            }
             var gateway = SubnetRules.Gateway(a, cidr, subnet.GatewayIp is null ? null : IPAddress.Parse(subnet.GatewayIp), isCreate: false);
             var pools = SubnetRules.Pools(a, cidr, gateway, SubnetRules.ParsePools(subnet));
             if (gateway is not null && pools.Any(p => p.Contains(IpAddressMath.ToNumber(gateway))))
@@ -130,6 +138,10 @@ public static class SubnetsEndpoints
             if (subnet.Status == ResourceStatus.PendingDelete)
             {
                 return 0;
+            }
+            if (Ipv6Modes.IsAutoAddress(subnet.Ipv6AddressMode))
+            {
+                await RemoveAutoAddressesAsync(s, subnet, Revisions.Now(s.Time), ct);
             }
             var inUse = await s.Db.IpAllocations
                 .Where(a => a.SubnetId == subnet.Id)
@@ -183,6 +195,58 @@ public static class SubnetsEndpoints
         s.Accept.Outbox.Append(network, operation, () => ResourceViews.Network(network, subnetIds));
     }
 
+    /// <summary>
+    /// A new auto-address subnet: every port on its network (router interfaces aside) holds its EUI-64 address there
+    /// at once, as in Neutron. Each such port changes, so it goes to the back end as an update, after the subnet's
+    /// create (its entry names the new subnet). Ports are locked as a port update locks them.
+    /// </summary>
+    private static async Task AddAutoAddressesAsync(ResourceServices s, Subnet subnet, SubnetCidr cidr, DateTimeOffset now, CancellationToken ct)
+    {
+        // The subnet row first: the allocations reference it, and EF Core does not order the two inserts.
+        await s.Db.SaveChangesAsync(ct);
+        foreach (var port in await PortsOnNetworkAsync(s, subnet.NetworkId, ct))
+        {
+            var allocation = new IpAllocation { SubnetId = subnet.Id, IpAddress = Eui64.Address(cidr.Network, port.MacAddress).ToString(), PortId = port.Id };
+            s.Db.IpAllocations.Add(allocation);
+            port.FixedIps.Add(allocation);
+            var operation = Revisions.Bump(port, now);
+            s.Accept.Outbox.Append(port, operation, () => ResourceViews.Port(port), ResourceSnapshots.PortParents(port));
+        }
+    }
+
+    /// <summary>
+    /// Deleting an auto-address subnet takes its EUI-64 addresses off the ports that hold them (Neutron allows the
+    /// delete although ports use it). Each port goes to the back end as an update that still names the subnet, so
+    /// the subnet's delete waits for it; the addresses are recorded as given up (<see cref="PortAddressing.RecordReleasedAsync"/>).
+    /// </summary>
+    private static async Task RemoveAutoAddressesAsync(ResourceServices s, Subnet subnet, DateTimeOffset now, CancellationToken ct)
+    {
+        foreach (var port in await PortsOnNetworkAsync(s, subnet.NetworkId, ct))
+        {
+            if (port.FixedIps.FirstOrDefault(a => a.SubnetId == subnet.Id) is not { } held)
+            {
+                continue;
+            }
+            var formerParents = ResourceSnapshots.PortParents(port).ToList();
+            await PortAddressing.RecordReleasedAsync(s.Connection, port.Id, ct);
+            s.Db.IpAllocations.Remove(held);
+            port.FixedIps.Remove(held);
+            var operation = Revisions.Bump(port, now);
+            s.Accept.Outbox.Append(port, operation, () => ResourceViews.Port(port), formerParents);
+        }
+        // Saved now: the delete's "ports still use it" check reads the allocations that remain.
+        await s.Db.SaveChangesAsync(ct);
+    }
+
+    /// <summary>The live ports of a network that hold auto addresses (router interfaces do not), locked FOR UPDATE in id
+    /// order, with their addresses.</summary>
+    private static Task<List<Port>> PortsOnNetworkAsync(ResourceServices s, Guid networkId, CancellationToken ct) =>
+        s.Db.Ports.FromSqlRaw(
+                "select * from ports where network_id = {0} and released_at is null and device_owner <> {1} order by id for update",
+                networkId, Port.RouterInterfaceOwner)
+            .Include(p => p.FixedIps)
+            .ToListAsync(ct);
+
     private static (Subnet, SubnetCidr) Parse(Attributes a, TenantContext tenant, DateTimeOffset now)
     {
         a.ReadOnly("id", "status", "status_reason", "revision_number", "created_at", "updated_at");
@@ -210,13 +274,11 @@ public static class SubnetsEndpoints
             DnsNameservers = SubnetRules.DnsServers(a, version) ?? [],
             HostRoutes = SubnetRules.Routes(a, "host_routes")?.ToJsonString() ?? "[]",
         };
-        // Accepted for client compatibility only when they ask for what we do anyway.
-        foreach (var name in new[] { "subnetpool_id", "ipv6_ra_mode", "ipv6_address_mode" })
+        (subnet.Ipv6RaMode, subnet.Ipv6AddressMode) = SubnetRules.Ipv6Modes(a, cidr, subnet.EnableDhcp);
+        // Accepted for client compatibility only when it asks for what we do anyway.
+        if (a.Has("subnetpool_id") && a.Raw("subnetpool_id") is not null)
         {
-            if (a.Has(name) && a.Raw(name) is not null)
-            {
-                throw a.Invalid(name, "not supported by this deployment; omit it or send null");
-            }
+            throw a.Invalid("subnetpool_id", "not supported by this deployment; omit it or send null");
         }
         a.RejectUnknown();
         Revisions.Initialize(subnet, now);

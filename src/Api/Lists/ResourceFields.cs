@@ -31,6 +31,8 @@ public static class ResourceFields
             new FieldSpec("ip_version", "ip_version", FieldKind.Int),
             new FieldSpec("gateway_ip", "gateway_ip", FieldKind.Text, Sortable: false),
             new FieldSpec("enable_dhcp", "enable_dhcp", FieldKind.Bool),
+            new FieldSpec("ipv6_ra_mode", "ipv6_ra_mode", FieldKind.Text),
+            new FieldSpec("ipv6_address_mode", "ipv6_address_mode", FieldKind.Text),
             // Neutron filters subnets by their network's shared flag.
             new FieldSpec("shared", "shared", FieldKind.Bool, Sortable: false,
                 Expression: "(select n.shared from networks n where n.id = t.network_id)")),

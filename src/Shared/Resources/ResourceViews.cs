@@ -31,8 +31,8 @@ public static class ResourceViews
         o["dns_nameservers"] = new JsonArray(s.DnsNameservers.Select(d => (JsonNode)d).ToArray());
         o["host_routes"] = JsonNode.Parse(s.HostRoutes);
         o["subnetpool_id"] = null;
-        o["ipv6_address_mode"] = null;
-        o["ipv6_ra_mode"] = null;
+        o["ipv6_address_mode"] = s.Ipv6AddressMode;
+        o["ipv6_ra_mode"] = s.Ipv6RaMode;
         return o;
     }
 

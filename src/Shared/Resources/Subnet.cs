@@ -12,6 +12,9 @@ public sealed class Subnet : StandardResource
     public List<string> DnsNameservers { get; set; } = [];
     /// <summary>JSON array of {"destination","nexthop"}.</summary>
     public string HostRoutes { get; set; } = "[]";
+    /// <summary>IPv6 only: <c>slaac</c>, <c>dhcpv6-stateful</c>, <c>dhcpv6-stateless</c> or null (<see cref="Ipv6Modes"/>).</summary>
+    public string? Ipv6RaMode { get; set; }
+    public string? Ipv6AddressMode { get; set; }
 
     public override ResourceType Type => ResourceType.Subnet;
 }
