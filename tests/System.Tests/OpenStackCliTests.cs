@@ -94,6 +94,18 @@ public sealed class OpenStackCliTests : IAsyncLifetime
         Assert.Empty((await JsonAsync("port", "list", "--host", "compute-1")).EnumerateArray());
     }
 
+    [Fact]
+    public async Task Openstack_cli_creates_a_slaac_subnet_and_a_port_gets_its_eui64_address()
+    {
+        await RunAsync("network", "create", "v6n");
+        var subnet = await JsonAsync("subnet", "create", "--network", "v6n", "--ip-version", "6", "--subnet-range", "2001:db8:9::/64",
+            "--ipv6-ra-mode", "slaac", "--ipv6-address-mode", "slaac", "v6s");
+        Assert.Equal("slaac", subnet.GetProperty("ipv6_address_mode").GetString());
+
+        var port = await JsonAsync("port", "create", "--network", "v6n", "--mac-address", "fa:16:3e:00:99:01", "v6p");
+        Assert.Contains("2001:db8:9:0:f816:3eff:fe00:9901", port.GetProperty("fixed_ips").ToString(), StringComparison.Ordinal);
+    }
+
     private async Task<JsonElement> JsonAsync(params string[] args)
     {
         var output = await RunAsync([.. args, "-f", "json"]);
