@@ -184,14 +184,7 @@ public static class RouterInterfaces
         return (OutboxOperation.AddInterface, () => Snapshot(port, router, subnet), [iface.RouterId, subnet.Id, subnet.NetworkId]);
     }
 
-    private static JsonObject Snapshot(Port port, Router router, Subnet subnet)
-    {
-        var view = ResourceViews.Port(port);
-        view["router_id"] = router.Id.ToString();
-        view["subnet_id"] = subnet.Id.ToString();
-        view["ip_address"] = port.FixedIps.FirstOrDefault(f => f.SubnetId == subnet.Id)?.IpAddress;
-        return view;
-    }
+    private static JsonObject Snapshot(Port port, Router router, Subnet subnet) => ResourceSnapshots.Interface(port, router.Id, subnet.Id);
 
     private static JsonObject Info(Router router, Port port, Subnet subnet) => new()
     {

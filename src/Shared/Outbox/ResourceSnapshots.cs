@@ -12,6 +12,17 @@ namespace OutboxSync.Outbox;
 /// </summary>
 public static class ResourceSnapshots
 {
+    /// <summary>A router-interface port as the back end holds it: the port's view plus the router, the subnet and the
+    /// port's address on that subnet.</summary>
+    public static JsonObject Interface(Port port, Guid routerId, Guid subnetId)
+    {
+        var view = ResourceViews.Port(port);
+        view["router_id"] = routerId.ToString();
+        view["subnet_id"] = subnetId.ToString();
+        view["ip_address"] = port.FixedIps.FirstOrDefault(f => f.SubnetId == subnetId)?.IpAddress;
+        return view;
+    }
+
     /// <summary>A port's parents: its network and the subnets of its addresses.</summary>
     public static IEnumerable<Guid> PortParents(Port port) => port.FixedIps.Select(a => a.SubnetId).Prepend(port.NetworkId);
 
@@ -27,17 +38,14 @@ public static class ResourceSnapshots
             case Subnet s:
                 return (ResourceViews.Subnet(s), [s.NetworkId]);
             case Port p:
-                var view = ResourceViews.Port(p);
                 var parents = PortParents(p).ToList();
-                // A router-interface port is sent as the interface: the router, the subnet and the address on it.
+                // A router-interface port is sent as the interface.
                 if (await db.RouterInterfaces.AsNoTracking().SingleOrDefaultAsync(i => i.PortId == p.Id, ct) is { } iface)
                 {
-                    view["router_id"] = iface.RouterId.ToString();
-                    view["subnet_id"] = iface.SubnetId.ToString();
-                    view["ip_address"] = p.FixedIps.FirstOrDefault(f => f.SubnetId == iface.SubnetId)?.IpAddress;
                     parents.Add(iface.RouterId);
+                    return (Interface(p, iface.RouterId, iface.SubnetId), parents);
                 }
-                return (view, parents);
+                return (ResourceViews.Port(p), parents);
             case Router r:
                 return (ResourceViews.Router(r), []);
             default:
