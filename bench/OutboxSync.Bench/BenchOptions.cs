@@ -55,6 +55,12 @@ public sealed class BenchOptions
     /// <summary>Replica counts T4 runs at 1 s device latency; <c>--t4-replicas 8</c> (comma-separated) picks some.</summary>
     public int[] T4Replicas => T4ReplicasChosen ?? (Smoke ? [1, 2] : [1, 2, 4, 8]);
     public int[]? T4ReplicasChosen { get; init; }
+    /// <summary>
+    /// Replica counts T4 runs at 200 ms device latency (<c>--t4-replicas-200ms 1,2,4</c>): the target is one replica's;
+    /// more replicas show where the CPU, not the device, caps the drain (each row says where the machine's CPU went).
+    /// </summary>
+    public int[] T4FastReplicas => T4FastReplicasChosen ?? (Smoke ? [1] : [1, 2, 4]);
+    public int[]? T4FastReplicasChosen { get; init; }
     /// <summary>The least time a T3 backlog window's workers run before it is measured (<c>--t3-warmup SECONDS</c>; 60 in a full
     /// run): a replica's tiered JIT is still promoting its periodic paths (maintenance, heartbeat) a minute after start.</summary>
     public TimeSpan? T3WarmupChosen { get; init; }
@@ -75,6 +81,7 @@ public sealed class BenchOptions
             Designs = Value("--designs")?.Split(',') ?? global::OutboxSync.Bench.Designs.All,
             Scenarios = Value("--scenarios")?.Split(',') ?? DefaultScenarios,
             T4ReplicasChosen = Value("--t4-replicas")?.Split(',').Select(int.Parse).ToArray(),
+            T4FastReplicasChosen = Value("--t4-replicas-200ms")?.Split(',').Select(int.Parse).ToArray(),
             T3WarmupChosen = Value("--t3-warmup") is { } warmup ? TimeSpan.FromSeconds(int.Parse(warmup, System.Globalization.CultureInfo.InvariantCulture)) : null,
             CommandLine = "dotnet bench/OutboxSync.Bench/bin/Release/net10.0/OutboxSync.Bench.dll " + string.Join(' ', args),
         };

@@ -97,6 +97,27 @@ public sealed class Postgres : IAsyncDisposable
         return m.Success ? double.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : throw new InvalidOperationException("pgbench: " + output);
     }
 
+    /// <summary>
+    /// CPU seconds of the whole cluster: the postmaster, every live backend and auxiliary process it started, and
+    /// the children it has already reaped (the postmaster's cutime/cstime), so a connection that closes inside a
+    /// window still counts.
+    /// </summary>
+    public double CpuSeconds()
+    {
+        var pidFile = Path.Combine(_root, "data", "postmaster.pid");
+        if (!File.Exists(pidFile) || !int.TryParse(File.ReadLines(pidFile).First(), out var postmaster)) return 0;
+        var total = 0.0;
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid)) continue;
+            var stat = ProcStat.Read(pid);
+            if (stat is null) continue;
+            if (pid == postmaster) total += stat.Value.OwnSeconds + stat.Value.ReapedChildrenSeconds;
+            else if (stat.Value.ParentPid == postmaster) total += stat.Value.OwnSeconds;
+        }
+        return total;
+    }
+
     /// <summary>The server log (pg_ctl -l): every ERROR, e.g. a unique violation, is written there with its constraint's name.</summary>
     public string LogPath => Path.Combine(_root, "log");
 
@@ -124,6 +145,35 @@ public sealed class Postgres : IAsyncDisposable
     {
         try { await RunPgAsync("pg_ctl", ["-D", Path.Combine(_root, "data"), "-m", "immediate", "-w", "stop"]); } catch (InvalidOperationException) { }
         try { Directory.Delete(_root, true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+}
+
+/// <summary>Fields of /proc/PID/stat, and the whole machine's busy and total CPU from /proc/stat.</summary>
+public static class ProcStat
+{
+    private const double TicksPerSecond = 100.0;
+
+    public static (int ParentPid, double OwnSeconds, double ReapedChildrenSeconds)? Read(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            // After the command: field 3 is state, so ppid (4) is at index 1, utime/stime (14, 15) at 11 and 12 and
+            // cutime/cstime (16, 17) at 13 and 14.
+            var f = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+            return (int.Parse(f[1]), (double.Parse(f[11]) + double.Parse(f[12])) / TicksPerSecond,
+                (double.Parse(f[13]) + double.Parse(f[14])) / TicksPerSecond);
+        }
+        catch (IOException) { return null; }
+    }
+
+    /// <summary>CPU seconds the machine spent busy and in total (every core) since boot; idle and iowait are not busy.</summary>
+    public static (double BusySeconds, double TotalSeconds) Machine()
+    {
+        var f = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1).Select(double.Parse).ToArray();
+        // user nice system idle iowait irq softirq steal (guest time is already inside user).
+        var total = f.Take(8).Sum();
+        return ((total - f[3] - f[4]) / TicksPerSecond, total / TicksPerSecond);
     }
 }
 

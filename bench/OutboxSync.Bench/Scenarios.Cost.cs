@@ -20,11 +20,41 @@ public sealed partial class Scenarios
         public const double T4FractionOfIdeal = 0.9;
     }
 
-    private sealed record Probe(double ApiCpu, Dictionary<string, double> WorkerCpu, long DeviceCalls, long Applied, long LogOffset, DateTime At);
+    private sealed record Probe(double ApiCpu, Dictionary<string, double> WorkerCpu, long DeviceCalls, long Applied, long LogOffset, DateTime At, MachineCpu Machine);
+
+    /// <summary>CPU seconds of the processes that share the box, to say which of them a window's 2 cores went to.</summary>
+    private sealed record MachineCpu(double Postgres, double Simulator, double Harness, double Busy, double Total)
+    {
+        public static MachineCpu Read(Stack s, Postgres pg)
+        {
+            var (busy, total) = ProcStat.Machine();
+            return new(pg.CpuSeconds(), s.Simulator.Sample().CpuSeconds, Environment.CpuUsage.TotalTime.TotalSeconds, busy, total);
+        }
+    }
 
     /// <summary>What the processes used between two probes. Device calls are mutations the simulator counted on arrival.</summary>
-    private sealed record Usage(double Seconds, double ApiCpuMs, List<(string Name, double CpuMs)> Workers, long DeviceCalls, long Applied, long IpCollisions, long MacCollisions)
+    private sealed record Usage(double Seconds, double ApiCpuMs, List<(string Name, double CpuMs)> Workers, long DeviceCalls, long Applied, long IpCollisions, long MacCollisions,
+        MachineCpu Machine)
     {
+        /// <summary>
+        /// Where the machine's CPU went in the window: each process group's CPU-ms per device call and its share of
+        /// every core's time; "other" is busy time no group accounts for (kernel threads, softirqs of other tasks).
+        /// </summary>
+        public object MachineJson()
+        {
+            var capacityMs = Machine.Total * 1000;
+            object Part(double ms) => new { cpu_ms = Math.Round(ms), cpu_ms_per_device_call = DeviceCalls > 0 ? Math.Round(ms / DeviceCalls, 3) : (double?)null, share_of_machine = capacityMs > 0 ? Math.Round(ms / capacityMs, 3) : 0 };
+            var accounted = ApiCpuMs + WorkerCpuMs + (Machine.Postgres + Machine.Simulator + Machine.Harness) * 1000;
+            return new
+            {
+                cores = Environment.ProcessorCount,
+                postgres = Part(Machine.Postgres * 1000), workers = Part(WorkerCpuMs), api = Part(ApiCpuMs),
+                simulator = Part(Machine.Simulator * 1000), harness = Part(Machine.Harness * 1000),
+                other = Part(Math.Max(0, Machine.Busy * 1000 - accounted)),
+                idle_share = capacityMs > 0 ? Math.Round(1 - Machine.Busy * 1000 / capacityMs, 3) : 0,
+            };
+        }
+
         public double WorkerCpuMs => Workers.Sum(w => w.CpuMs);
         /// <summary>All workers' CPU over all device calls: the CPU one worker process spends per call it makes, averaged.</summary>
         public double? WorkerCpuMsPerCall => DeviceCalls > 0 && Workers.Count > 0 ? Math.Round(WorkerCpuMs / DeviceCalls, 3) : null;
@@ -36,7 +66,7 @@ public sealed partial class Scenarios
         var api = s.Front.Sample().CpuSeconds;
         var workers = s.Workers.ToDictionary(w => w.Name, w => w.Sample().CpuSeconds);
         var (calls, applied) = await s.MutationDeviceCallsAsync();
-        return new(api, workers, calls, applied, pg.LogLength(), DateTime.UtcNow);
+        return new(api, workers, calls, applied, pg.LogLength(), DateTime.UtcNow, MachineCpu.Read(s, pg));
     }
 
     private async Task<Usage> UsageSinceAsync(Stack s, Probe p)
@@ -50,7 +80,9 @@ public sealed partial class Scenarios
         var workers = now.WorkerCpu.Select(kv => (kv.Key, Math.Round((kv.Value - p.WorkerCpu.GetValueOrDefault(kv.Key)) * 1000, 1))).ToList();
         return new Usage((now.At - p.At).TotalSeconds, (now.ApiCpu - p.ApiCpu) * 1000, workers, now.DeviceCalls - p.DeviceCalls, now.Applied - p.Applied,
             // PostgreSQL writes every ERROR to its server log with the constraint's name: a retried IPAM or MAC collision.
-            pg.CountLogLines(p.LogOffset, "ERROR:", "ip_allocations_pkey"), pg.CountLogLines(p.LogOffset, "ERROR:", "ports_mac_address_key"));
+            pg.CountLogLines(p.LogOffset, "ERROR:", "ip_allocations_pkey"), pg.CountLogLines(p.LogOffset, "ERROR:", "ports_mac_address_key"),
+            new MachineCpu(now.Machine.Postgres - p.Machine.Postgres, now.Machine.Simulator - p.Machine.Simulator, now.Machine.Harness - p.Machine.Harness,
+                now.Machine.Busy - p.Machine.Busy, now.Machine.Total - p.Machine.Total));
     }
 
     /// <summary>
@@ -458,7 +490,7 @@ public sealed partial class Scenarios
     private async Task T4Async(Stack s)
     {
         var rows = new JsonObject();
-        foreach (var (latency, replicas) in o.T4Replicas.Select(r => (1000, r)).Append((200, 1)))
+        foreach (var (latency, replicas) in o.T4Replicas.Select(r => (1000, r)).Concat(o.T4FastReplicas.Select(r => (200, r))))
         {
             var ideal = o.InFlight * replicas / (latency / 1000.0);
             // Enough distinct resources that every in-flight slot has work through warm-up, start-up and the window.
@@ -500,6 +532,7 @@ public sealed partial class Scenarios
                 fraction_of_ideal = Math.Round(fraction, 3), target_fraction_of_ideal = Target.T4FractionOfIdeal,
                 pending_at_end = left, saturated = left > 0,
                 workers_cpu_ms = Math.Round(u.WorkerCpuMs), worker_cpu_ms_per_device_call = u.WorkerCpuMsPerCall, workers = u.WorkersJson,
+                machine = u.MachineJson(),
             });
         }
         results.Add("T4", s.Design, new
