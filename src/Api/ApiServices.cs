@@ -29,6 +29,7 @@ public static class ApiServices
             .Validate(o => o.VifDetails.Keys.All(k => k.Length is > 0 and <= 64), "Api:PortBinding:VifDetails keys must be 1-64 characters.")
             .ValidateOnStart();
         builder.Services.AddSingleton<PortBindings>();
+        builder.Services.AddSingleton<DefaultSecurityGroups>();
         builder.Services.AddOptions<TokenOptions>()
             .Bind(builder.Configuration.GetSection(TokenOptions.Section))
             .Validate(o => o.Tokens.All(t => t.Sha256.Length == 64 && t.Sha256.All(Uri.IsHexDigit) && t.ProjectId.Length > 0),
@@ -82,6 +83,8 @@ public static class ApiServices
         app.MapSubnets();
         app.MapPorts();
         app.MapRouters();
+        app.MapSecurityGroups();
+        app.MapSecurityGroupRules();
         app.MapTags();
         app.MapOperatorApi();
         return app;

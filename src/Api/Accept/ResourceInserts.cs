@@ -20,8 +20,8 @@ public static class ResourceInserts
     private const string PortSql = """
         insert into ports (id, project_id, name, description, admin_state_up, status, status_reason, revision_number,
                            applied_revision, created_at, updated_at, tags, network_id, mac_address, device_id, device_owner,
-                           binding_host_id, binding_vnic_type, binding_profile)
-        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+                           binding_host_id, binding_vnic_type, binding_profile, security_groups)
+        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
         """;
 
     // The (subnet_id, ip_address) primary key is IPAM's guard: a concurrent create that picked the same address
@@ -50,6 +50,7 @@ public static class ResourceInserts
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = p.BindingHostId });
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = p.BindingVnicType });
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = p.BindingProfile, NpgsqlDbType = NpgsqlDbType.Jsonb });
+        command.Parameters.Add(new NpgsqlParameter<List<Guid>> { TypedValue = p.SecurityGroups, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Uuid });
         yield return command;
         foreach (var ip in p.FixedIps)
         {

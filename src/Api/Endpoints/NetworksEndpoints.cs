@@ -54,7 +54,7 @@ public static class NetworksEndpoints
             s.Accept.Outbox.Append(network, OutboxOperation.Create, () => ResourceViews.Network(network, []));
         }
         await s.Accept.InsertNetworksAsync(networks, ct);
-        return Responses.Created(context.Request, Type.Collection, "network", networks.Select(n => ResourceViews.Network(n, [])).ToList(), bulk);
+        return Responses.Created(context.Request, Type, networks.Select(n => ResourceViews.Network(n, [])).ToList(), bulk);
     }
 
     private static async Task<Ok<JsonObject>> Update(string id, HttpContext context, [AsParameters] ResourceServices s, CancellationToken ct)

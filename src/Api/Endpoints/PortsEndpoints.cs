@@ -41,7 +41,8 @@ public static class PortsEndpoints
         return ports.Select(p => s.Bindings.Present(ResourceViews.Port(p), tenant)).ToList();
     }
 
-    private sealed record PortRequest(Port Port, string? Mac, List<PortAddressing.Request>? FixedIps);
+    /// <param name="SecurityGroups">The groups asked for; null when the attribute was left out.</param>
+    private sealed record PortRequest(Port Port, string? Mac, List<PortAddressing.Request>? FixedIps, List<Guid>? SecurityGroups);
 
     private static async Task<Created<JsonObject>> Create(HttpContext context, [AsParameters] ResourceServices s, CancellationToken ct)
     {
@@ -50,8 +51,44 @@ public static class PortsEndpoints
         var (items, bulk) = RequestBody.Envelope(body, "port", "ports", allowBulk: true);
         var now = Revisions.Now(s.Time);
         var parsed = items.Select(item => Parse(new Attributes(item, "port", isCreate: true), tenant, now)).ToList();
+        List<Port> ports;
+        try
+        {
+            ports = await AcceptAsync(s, parsed, tenant, ct);
+        }
+        catch (PostgresException e) when (PortSecurityGroups.IsNotFound(e) && parsed.Any(p => p.SecurityGroups is null))
+        {
+            // A remembered default group may have been deleted since (by an admin): ask again, once.
+            foreach (var project in parsed.Select(p => p.Port.ProjectId).Distinct())
+            {
+                s.SecurityGroupDefaults.Forget(project);
+            }
+            try
+            {
+                ports = await AcceptAsync(s, parsed, tenant, ct);
+            }
+            catch (PostgresException again) when (PortSecurityGroups.IsNotFound(again))
+            {
+                throw PortSecurityGroups.NotFound(again);
+            }
+        }
+        catch (PostgresException e) when (PortSecurityGroups.IsNotFound(e))
+        {
+            throw PortSecurityGroups.NotFound(e);
+        }
+        return Responses.Created(context.Request, Type,
+            ports.Select(p => s.Bindings.Present(ResourceViews.Port(p), tenant)).ToList(), bulk);
+    }
 
-        var ports = await s.Accept.RunBatchedAsync(async batch =>
+    private static async Task<List<Port>> AcceptAsync(ResourceServices s, List<PortRequest> parsed, TenantContext tenant, CancellationToken ct)
+    {
+        // The project's default group when none were asked for (made on first use, in its own transaction).
+        foreach (var request in parsed)
+        {
+            request.Port.SecurityGroups = request.SecurityGroups
+                ?? (PortSecurityGroups.IsNetworkOwned(request.Port) ? [] : [await s.SecurityGroupDefaults.EnsureAsync(s, request.Port.ProjectId, ct)]);
+        }
+        return await s.Accept.RunBatchedAsync(async batch =>
         {
             foreach (var request in parsed)
             {
@@ -62,13 +99,15 @@ public static class PortsEndpoints
                 var network = await NetworkForPortAsync(s, batch.Connection, port.NetworkId, tenant, ct, probeFirstSubnet: request.FixedIps is null);
                 port.MacAddress = await PortAddressing.MacAsync(batch.Connection, request.Mac, network.Id, ct);
                 port.FixedIps = await PortAddressing.AllocateAsync(batch.Connection, network, port.Id, request.FixedIps, allowGateway: false, port.MacAddress, ct);
+                if (port.SecurityGroups.Count > 0)
+                {
+                    batch.Add([PortSecurityGroups.RequireCommand(port)]);
+                }
                 batch.Add(ResourceInserts.Port(port));
                 s.Accept.Outbox.Append(port, OutboxOperation.Create, () => ResourceViews.Port(port), ResourceSnapshots.PortParents(port));
             }
             return parsed.Select(p => p.Port).ToList();
         }, ct);
-        return Responses.Created(context.Request, Type.Collection, "port",
-            ports.Select(p => s.Bindings.Present(ResourceViews.Port(p), tenant)).ToList(), bulk);
     }
 
     private static async Task<Ok<JsonObject>> Update(string id, HttpContext context, [AsParameters] ResourceServices s, CancellationToken ct)
@@ -92,9 +131,10 @@ public static class PortsEndpoints
             var deviceId = a.String("device_id");
             var deviceOwner = a.String("device_owner");
             var fixedIps = PortAddressing.ParseFixedIps(a);
+            var groups = PortSecurityGroups.Parse(a);
             PortBindings.Read(a, port, tenant);
             a.RejectUnknown();
-            if (isInterface && (deviceId is not null || deviceOwner is not null || fixedIps is not null))
+            if (isInterface && (deviceId is not null || deviceOwner is not null || fixedIps is not null || groups is { Count: > 0 }))
             {
                 throw NeutronException.Conflict("PortInUse",
                     $"Port {port.Id} is a router interface; change it through the router's add/remove_router_interface.");
@@ -104,6 +144,14 @@ public static class PortsEndpoints
             // The back end holds the port with its old addresses until this entry is applied, so a subnet it leaves
             // stays a parent until then: its delete must wait for this entry (DependencyRules reads depends_on).
             var formerParents = ResourceSnapshots.PortParents(port).ToList();
+            if (groups is not null)
+            {
+                port.SecurityGroups = groups;
+                if (groups.Count > 0)
+                {
+                    await PortSecurityGroups.RequireAsync(s.Connection, port, ct);
+                }
+            }
             if (fixedIps is not null)
             {
                 await PortAddressing.RecordReleasedAsync(s.Connection, port.Id, ct);
@@ -201,9 +249,10 @@ public static class PortsEndpoints
             throw NeutronException.BadRequest($"Ports with device_owner {Port.RouterInterfaceOwner} are made by add_router_interface.");
         }
         var fixedIps = PortAddressing.ParseFixedIps(a);
+        var groups = PortSecurityGroups.Parse(a);
         PortBindings.Read(a, port, tenant);
         a.RejectUnknown();
         Revisions.Initialize(port, now);
-        return new PortRequest(port, mac, fixedIps);
+        return new PortRequest(port, mac, fixedIps, groups);
     }
 }

@@ -76,6 +76,8 @@ public sealed class ResourceLookup(OutboxSyncDbContext db, PortBindings bindings
             "subnet" => await SubnetById(db, guid, admin, project, ct) is { } s && Shown(s) ? ResourceViews.Subnet(s) : null,
             "port" => await PortById(db, guid, admin, project, ct) is { } p && Shown(p) ? bindings.Present(ResourceViews.Port(p), tenant) : null,
             "router" => await RouterById(db, guid, admin, project, ct) is { } r && Shown(r) ? ResourceViews.Router(r) : null,
+            "security_group" => await SecurityGroupById(db, guid, admin, project, ct) is { } g && Shown(g.Group) ? SecurityGroupsEndpoints.View(g.Group, g.Rules) : null,
+            "security_group_rule" => await RuleById(db, guid, admin, project, ct) is { } rule && Shown(rule) ? ResourceViews.SecurityGroupRule(rule) : null,
             _ => throw new ArgumentOutOfRangeException(nameof(type), type.Name, "not a resource type with a show"),
         };
     }
@@ -107,6 +109,21 @@ public sealed class ResourceLookup(OutboxSyncDbContext db, PortBindings bindings
     private static readonly Func<OutboxSyncDbContext, Guid, bool, string, CancellationToken, Task<Router?>> RouterById =
         EF.CompileAsyncQuery((OutboxSyncDbContext db, Guid id, bool admin, string project, CancellationToken _) =>
             db.Routers.AsNoTracking().FirstOrDefault(r => r.Id == id && (admin || r.ProjectId == project)));
+
+    private sealed record SecurityGroupRow(SecurityGroup Group, List<SecurityGroupRule> Rules);
+
+    private static readonly Func<OutboxSyncDbContext, Guid, bool, string, CancellationToken, Task<SecurityGroupRow?>> SecurityGroupById =
+        EF.CompileAsyncQuery((OutboxSyncDbContext db, Guid id, bool admin, string project, CancellationToken _) =>
+            db.SecurityGroups.AsNoTracking()
+                .Where(g => g.Id == id && (admin || g.ProjectId == project))
+                .Select(g => new SecurityGroupRow(g, db.SecurityGroupRules
+                    .Where(r => r.SecurityGroupId == g.Id && r.Status != ResourceStatus.PendingDelete)
+                    .OrderBy(r => r.CreatedAt).ThenBy(r => r.Id).ToList()))
+                .FirstOrDefault());
+
+    private static readonly Func<OutboxSyncDbContext, Guid, bool, string, CancellationToken, Task<SecurityGroupRule?>> RuleById =
+        EF.CompileAsyncQuery((OutboxSyncDbContext db, Guid id, bool admin, string project, CancellationToken _) =>
+            db.SecurityGroupRules.AsNoTracking().FirstOrDefault(r => r.Id == id && (admin || r.ProjectId == project)));
 
     public async Task<Dictionary<Guid, List<Guid>>> SubnetIdsAsync(IReadOnlyCollection<Guid> networkIds, CancellationToken ct)
     {

@@ -27,7 +27,7 @@ public static class ResourceReads
         }
         var page = await s.Lister.ListAsync(source, type, request, tenant, s.Lookup.HidePendingDeletes, ct);
         var views = (await render(s, tenant, page.Items, ct)).Select(v => ResourceViews.Select(v, request.Fields)).ToList();
-        return TypedResults.Ok(Responses.ListBody(context.Request, type.Collection, views, page.Items.Select(x => x.Id.ToString()).ToList(), page.HasMore, request));
+        return TypedResults.Ok(Responses.ListBody(context.Request, type.Key, views, page.Items.Select(x => x.Id.ToString()).ToList(), page.HasMore, request));
     }
 
     public static async Task<Ok<JsonObject>> ShowAsync(string id, HttpContext context, ResourceServices s, ResourceType type, CancellationToken ct)

@@ -14,6 +14,7 @@ public sealed record ResourceServices(
     ResourceLookup Lookup,
     ResourceLister Lister,
     PortBindings Bindings,
+    DefaultSecurityGroups SecurityGroupDefaults,
     TimeProvider Time,
     IOptions<ApiOptions> Options)
 {

@@ -8,12 +8,12 @@ public static class Responses
 {
     public static JsonObject Envelope(string key, JsonNode value) => new() { [key] = value };
 
-    public static Created<JsonObject> Created(HttpRequest request, string collection, string singular, IReadOnlyList<JsonObject> items, bool bulk)
+    public static Created<JsonObject> Created(HttpRequest request, Resources.ResourceType type, IReadOnlyList<JsonObject> items, bool bulk)
     {
-        var location = $"{request.Scheme}://{request.Host}/v2.0/{collection}/{items[0]["id"]}";
+        var location = $"{request.Scheme}://{request.Host}/v2.0/{type.Collection}/{items[0]["id"]}";
         return bulk
-            ? TypedResults.Created(location, Envelope(collection, new JsonArray(items.Cast<JsonNode>().ToArray())))
-            : TypedResults.Created(location, Envelope(singular, items[0]));
+            ? TypedResults.Created(location, Envelope(type.Key, new JsonArray(items.Cast<JsonNode>().ToArray())))
+            : TypedResults.Created(location, Envelope(type.Name, items[0]));
     }
 
     /// <summary>next/previous links as Neutron builds them: same query with a new marker.</summary>

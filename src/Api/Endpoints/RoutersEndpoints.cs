@@ -75,7 +75,7 @@ public static class RoutersEndpoints
             }
             return parsed.Select(p => p.router).ToList();
         }, ct);
-        return Responses.Created(context.Request, Type.Collection, "router", routers.Select(ResourceViews.Router).ToList(), bulk);
+        return Responses.Created(context.Request, Type, routers.Select(ResourceViews.Router).ToList(), bulk);
     }
 
     private static async Task<Ok<JsonObject>> Update(string id, HttpContext context, [AsParameters] ResourceServices s, CancellationToken ct)

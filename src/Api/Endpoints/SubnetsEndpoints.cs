@@ -81,7 +81,7 @@ public static class SubnetsEndpoints
             }
             return created;
         }, ct);
-        return Responses.Created(context.Request, Type.Collection, "subnet", subnets.Select(ResourceViews.Subnet).ToList(), bulk);
+        return Responses.Created(context.Request, Type, subnets.Select(ResourceViews.Subnet).ToList(), bulk);
     }
 
     private static async Task<Ok<JsonObject>> Update(string id, HttpContext context, [AsParameters] ResourceServices s, CancellationToken ct)

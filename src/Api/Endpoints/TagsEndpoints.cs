@@ -19,7 +19,7 @@ public static class TagsEndpoints
 
     public static IEndpointRouteBuilder MapTags(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/v2.0/{collection:regex(^(networks|subnets|ports|routers)$)}/{id}/tags").WithTags("tags");
+        var group = app.MapGroup("/v2.0/{collection:regex(^(networks|subnets|ports|routers|security-groups)$)}/{id}/tags").WithTags("tags");
         group.MapGet("/", List);
         group.MapPut("/", ReplaceAll);
         group.MapDelete("/", RemoveAll);
@@ -122,6 +122,7 @@ public static class TagsEndpoints
         Subnet sub => ResourceViews.Subnet(sub),
         Port p => ResourceViews.Port(p),
         Router r => ResourceViews.Router(r),
+        SecurityGroup g => ResourceViews.SecurityGroup(g),
         _ => throw new InvalidOperationException(),
     };
 
@@ -135,6 +136,7 @@ public static class TagsEndpoints
             "network" => await s.Lookup.FindAsync<Network>(type, id, tenant, forUpdate, ct),
             "subnet" => await s.Lookup.FindAsync<Subnet>(type, id, tenant, forUpdate, ct),
             "port" => await s.Lookup.FindAsync<Port>(type, id, tenant, forUpdate, ct),
+            "security_group" => await s.Lookup.FindAsync<SecurityGroup>(type, id, tenant, forUpdate, ct),
             _ => await s.Lookup.FindAsync<Router>(type, id, tenant, forUpdate, ct),
         };
     }

@@ -12,7 +12,7 @@ public sealed class NeutronException(int status, string type, string message) : 
         new(400, "InvalidInput", $"Invalid input for operation: {detail}.");
 
     public static NeutronException NotFound(string kind, object id) =>
-        new(404, $"{Capitalize(kind)}NotFound", $"{Capitalize(kind)} {id} could not be found.");
+        new(404, $"{Pascal(kind)}NotFound", $"{Capitalize(kind)} {id} could not be found.");
 
     public static NeutronException Conflict(string type, string message) => new(409, type, message);
 
@@ -24,5 +24,8 @@ public sealed class NeutronException(int status, string type, string message) : 
         new(412, "RevisionNumberConstraintFailed",
             $"Constrained to {expected}, but current revision is {actual}");
 
-    private static string Capitalize(string kind) => kind.Length == 0 ? kind : char.ToUpperInvariant(kind[0]) + kind[1..];
+    private static string Capitalize(string kind) => kind.Length == 0 ? kind : char.ToUpperInvariant(kind[0]) + kind[1..].Replace('_', ' ');
+
+    /// <summary>security_group → SecurityGroup, for the error type.</summary>
+    private static string Pascal(string kind) => string.Concat(kind.Split('_').Select(Capitalize));
 }

@@ -47,6 +47,17 @@ public static class ResourceFields
             new FieldSpec(PortBinding.VnicType, "binding_vnic_type", FieldKind.Text)),
         ["router"] = Index(
             new FieldSpec("admin_state_up", "admin_state_up", FieldKind.Bool)),
+        ["security_group"] = Index(
+            new FieldSpec("stateful", "stateful", FieldKind.Bool)),
+        ["security_group_rule"] = Index(
+            new FieldSpec("security_group_id", "security_group_id", FieldKind.Uuid),
+            new FieldSpec("direction", "direction", FieldKind.Text),
+            new FieldSpec("ethertype", "ethertype", FieldKind.Text),
+            new FieldSpec("protocol", "protocol", FieldKind.Text),
+            new FieldSpec("port_range_min", "port_range_min", FieldKind.Int),
+            new FieldSpec("port_range_max", "port_range_max", FieldKind.Int),
+            new FieldSpec("remote_ip_prefix", "remote_ip_prefix", FieldKind.Text),
+            new FieldSpec("remote_group_id", "remote_group_id", FieldKind.Uuid)),
     };
 
     public static IReadOnlyDictionary<string, FieldSpec> For(ResourceType type) => ByType[type.Name];

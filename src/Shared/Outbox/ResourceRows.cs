@@ -22,6 +22,8 @@ public static class ResourceRows
             "subnet" => [.. await Tracking(db.Subnets, tracked).Where(r => wanted.Contains(r.Id)).ToListAsync(ct)],
             "port" => [.. await Tracking(db.Ports.Include(p => p.FixedIps), tracked).Where(r => wanted.Contains(r.Id)).ToListAsync(ct)],
             "router" => [.. await Tracking(db.Routers, tracked).Where(r => wanted.Contains(r.Id)).ToListAsync(ct)],
+            "security_group" => [.. await Tracking(db.SecurityGroups, tracked).Where(r => wanted.Contains(r.Id)).ToListAsync(ct)],
+            "security_group_rule" => [.. await Tracking(db.SecurityGroupRules, tracked).Where(r => wanted.Contains(r.Id)).ToListAsync(ct)],
             _ => throw new ArgumentException($"No rows for resource type {type.Name}", nameof(type)),
         };
     }

@@ -23,8 +23,13 @@ public static class ResourceSnapshots
         return view;
     }
 
-    /// <summary>A port's parents: its network and the subnets of its addresses.</summary>
-    public static IEnumerable<Guid> PortParents(Port port) => port.FixedIps.Select(a => a.SubnetId).Prepend(port.NetworkId);
+    /// <summary>A port's parents: its network, the subnets of its addresses and its security groups.</summary>
+    public static IEnumerable<Guid> PortParents(Port port) =>
+        port.FixedIps.Select(a => a.SubnetId).Prepend(port.NetworkId).Concat(port.SecurityGroups);
+
+    /// <summary>A rule's parents: its group and the group it names as the remote side.</summary>
+    public static IEnumerable<Guid> RuleParents(SecurityGroupRule rule) =>
+        rule.RemoteGroupId is { } remote && remote != rule.SecurityGroupId ? [rule.SecurityGroupId, remote] : [rule.SecurityGroupId];
 
     /// <param name="resource">A port must have its <see cref="Port.FixedIps"/> loaded.</param>
     public static async Task<(JsonObject Snapshot, List<Guid> Parents)> RenderAsync(OutboxSyncDbContext db, StandardResource resource, CancellationToken ct)
@@ -48,6 +53,10 @@ public static class ResourceSnapshots
                 return (ResourceViews.Port(p), parents);
             case Router r:
                 return (ResourceViews.Router(r), []);
+            case SecurityGroup g:
+                return (ResourceViews.SecurityGroup(g), []);
+            case SecurityGroupRule rule:
+                return (ResourceViews.SecurityGroupRule(rule), RuleParents(rule).ToList());
             default:
                 throw new ArgumentException($"No snapshot for {resource.GetType().Name}", nameof(resource));
         }

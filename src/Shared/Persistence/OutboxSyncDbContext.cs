@@ -12,6 +12,8 @@ public sealed class OutboxSyncDbContext(DbContextOptions<OutboxSyncDbContext> op
     public DbSet<Subnet> Subnets => Set<Subnet>();
     public DbSet<Port> Ports => Set<Port>();
     public DbSet<Router> Routers => Set<Router>();
+    public DbSet<SecurityGroup> SecurityGroups => Set<SecurityGroup>();
+    public DbSet<SecurityGroupRule> SecurityGroupRules => Set<SecurityGroupRule>();
     public DbSet<IpAllocation> IpAllocations => Set<IpAllocation>();
     public DbSet<RouterInterface> RouterInterfaces => Set<RouterInterface>();
     public DbSet<OutboxEntry> OutboxEntries => Set<OutboxEntry>();
@@ -42,6 +44,14 @@ public sealed class OutboxSyncDbContext(DbContextOptions<OutboxSyncDbContext> op
             e.Property(r => r.ExternalGatewayInfo).HasColumnType("jsonb");
             e.Property(r => r.Routes).HasColumnType("jsonb");
         });
+        modelBuilder.Entity<SecurityGroup>().ToTable("security_groups");
+        modelBuilder.Entity<SecurityGroupRule>(e =>
+        {
+            e.ToTable("security_group_rules");
+            // Declared so EF Core inserts a new group before its rules in one SaveChanges.
+            e.HasOne<SecurityGroup>().WithMany().HasForeignKey(r => r.SecurityGroupId).OnDelete(DeleteBehavior.Restrict);
+            e.HasOne<SecurityGroup>().WithMany().HasForeignKey(r => r.RemoteGroupId).OnDelete(DeleteBehavior.Restrict);
+        });
         modelBuilder.Entity<RouterInterface>(e =>
         {
             e.ToTable("router_interfaces");
@@ -58,7 +68,7 @@ public sealed class OutboxSyncDbContext(DbContextOptions<OutboxSyncDbContext> op
             e.Property(o => o.NextAttemptAt).HasDefaultValueSql("clock_timestamp()");
         });
 
-        foreach (var type in new[] { typeof(Network), typeof(Subnet), typeof(Port), typeof(Router) })
+        foreach (var type in new[] { typeof(Network), typeof(Subnet), typeof(Port), typeof(Router), typeof(SecurityGroup), typeof(SecurityGroupRule) })
         {
             modelBuilder.Entity(type).Ignore(nameof(StandardResource.Type));
             modelBuilder.Entity(type).HasKey(nameof(StandardResource.Id));

@@ -23,5 +23,8 @@ public sealed class Port : StandardResource
     /// <summary><c>binding:profile</c>, a JSON object (jsonb).</summary>
     public string BindingProfile { get; set; } = "{}";
 
+    /// <summary>The port's security groups, in the order given; empty for none.</summary>
+    public List<Guid> SecurityGroups { get; set; } = [];
+
     public override ResourceType Type => ResourceType.Port;
 }

@@ -53,6 +53,32 @@ public static class ResourceViews
         o[PortBinding.HostId] = p.BindingHostId;
         o[PortBinding.VnicType] = p.BindingVnicType;
         o[PortBinding.Profile] = JsonNode.Parse(p.BindingProfile);
+        o["security_groups"] = new JsonArray(p.SecurityGroups.Select(g => (JsonNode)g.ToString()).ToArray());
+        return o;
+    }
+
+    /// <summary>A group as the back end holds it: its rules are resources of their own. The API's view adds them
+    /// (<c>security_group_rules</c>).</summary>
+    public static JsonObject SecurityGroup(SecurityGroup g)
+    {
+        var o = Standard(g);
+        o["stateful"] = g.Stateful;
+        return o;
+    }
+
+    public static JsonObject SecurityGroupRule(SecurityGroupRule r)
+    {
+        var o = Standard(r);
+        // Rules have no name in Neutron.
+        o.Remove("name");
+        o["security_group_id"] = r.SecurityGroupId.ToString();
+        o["direction"] = r.Direction;
+        o["ethertype"] = r.Ethertype;
+        o["protocol"] = r.Protocol;
+        o["port_range_min"] = r.PortRangeMin;
+        o["port_range_max"] = r.PortRangeMax;
+        o["remote_ip_prefix"] = r.RemoteIpPrefix;
+        o["remote_group_id"] = r.RemoteGroupId?.ToString();
         return o;
     }
 

@@ -1,6 +1,6 @@
 namespace OutboxSync.Simulator.Gateway;
 
-/// <summary>The collection names the gateway serves; router interfaces are a fifth, nested collection.</summary>
+/// <summary>The collection names the gateway serves; router interfaces are a nested one.</summary>
 internal static class Collections
 {
     public const string Networks = "networks";
@@ -8,12 +8,14 @@ internal static class Collections
     public const string Ports = "ports";
     public const string Routers = "routers";
     public const string Interfaces = "interfaces";
+    public const string SecurityGroups = "security-groups";
+    public const string SecurityGroupRules = "security-group-rules";
 
     /// <summary>Collections reachable as <c>/v1/{collection}</c>.</summary>
-    public static readonly IReadOnlyList<string> Resources = [Networks, Subnets, Ports, Routers];
+    public static readonly IReadOnlyList<string> Resources = [Networks, Subnets, Ports, Routers, SecurityGroups, SecurityGroupRules];
 
     /// <summary>Every collection the inventory holds, in reporting order.</summary>
-    public static readonly IReadOnlyList<string> All = [Networks, Subnets, Ports, Routers, Interfaces];
+    public static readonly IReadOnlyList<string> All = [Networks, Subnets, Ports, Routers, Interfaces, SecurityGroups, SecurityGroupRules];
 
     public static bool IsResource(string collection) => Resources.Contains(collection, StringComparer.Ordinal);
 

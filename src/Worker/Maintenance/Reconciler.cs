@@ -257,6 +257,8 @@ public sealed class Reconciler(BackendClient backend, NpgsqlDataSource dataSourc
                     Subnet s => ResourceViews.Subnet(s),
                     Port p => ResourceViews.Port(p),
                     Router r => ResourceViews.Router(r),
+                    SecurityGroup g => ResourceViews.SecurityGroup(g),
+                    SecurityGroupRule rule => ResourceViews.SecurityGroupRule(rule),
                     _ => throw new InvalidOperationException($"No view for {resource.GetType().Name}"),
                 };
             }
