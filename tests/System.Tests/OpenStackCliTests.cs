@@ -95,6 +95,28 @@ public sealed class OpenStackCliTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Openstack_cli_creates_a_security_group_with_a_rule_and_a_port_that_uses_it()
+    {
+        await RunAsync("network", "create", "sgn");
+        await RunAsync("subnet", "create", "--network", "sgn", "--subnet-range", "10.8.0.0/24", "sgs");
+        var group = await JsonAsync("security", "group", "create", "web");
+        var rule = await JsonAsync("security", "group", "rule", "create", "--protocol", "tcp", "--dst-port", "443", "--remote-ip", "10.0.0.0/8", "web");
+        Assert.Equal("tcp", rule.GetProperty("protocol").GetString());
+        Assert.Equal(443, rule.GetProperty("port_range_min").GetInt32());
+        Assert.Equal("10.0.0.0/8", rule.GetProperty("remote_ip_prefix").GetString());
+
+        var rules = await JsonAsync("security", "group", "rule", "list", "web");
+        Assert.Equal(3, rules.GetArrayLength()); // egress IPv4 and IPv6, and the new one
+        var port = await JsonAsync("port", "create", "--network", "sgn", "--security-group", "web", "sgp");
+        Assert.Equal([group.GetProperty("id").GetString()], port.GetProperty("security_group_ids").EnumerateArray().Select(g => g.GetString()));
+        var groups = await JsonAsync("security", "group", "list");
+        Assert.Contains(groups.EnumerateArray(), g => g.GetProperty("Name").GetString() == "default");
+
+        await RunAsync("port", "set", "--no-security-group", "sgp");
+        await RunAsync("security", "group", "delete", "web"); // refused (non-zero exit) while a port uses it
+    }
+
+    [Fact]
     public async Task Openstack_cli_creates_a_slaac_subnet_and_a_port_gets_its_eui64_address()
     {
         await RunAsync("network", "create", "v6n");

@@ -162,6 +162,9 @@ public sealed partial class AtomicityTests(ApiFactory api) : IClassFixture<ApiFa
     /// </summary>
     private async Task AssertCreateRolledBackAsync(string collection, string failing, JsonObject body, string written)
     {
+        // The project's default security group is made on first use in its own transaction (as in Neutron): make
+        // it before the failure is armed, so the fingerprint shows only what the failing create wrote.
+        (await api.P1.GetAsync("/v2.0/security-groups")).Expect(HttpStatusCode.OK);
         // Names come from Unique(): letters, digits and '-', safe inside the literal.
         await api.Db.ExecuteAsync($$"""
             create function fail_outbox_insert() returns trigger language plpgsql as $f$

@@ -34,6 +34,12 @@ public class ApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
     public ApiClient P2 => Client(P2Token);
     public ApiClient Anonymous => Client(null);
 
+    /// <summary>Members of projects no other test of the class uses ("extra-1" … "extra-6"), for behaviour that
+    /// happens once per project (its default security group).</summary>
+    public ApiClient Extra(int n) => n is >= 1 and <= ExtraProjects ? Client($"extra-{n}-secret-token") : throw new ArgumentOutOfRangeException(nameof(n));
+
+    private const int ExtraProjects = 6;
+
     public ApiClient Client(string? token) => new(CreateClient(), token);
 
     public virtual async Task InitializeAsync()
@@ -46,12 +52,13 @@ public class ApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
     {
         builder.UseEnvironment("Testing");
         builder.UseSetting("Database:ConnectionString", Database.ConnectionString);
-        var tokens = new[]
-        {
+        (string Token, string Project, string Role)[] tokens =
+        [
             (AdminToken, AdminProject, "admin"),
             (P1Token, Project1, "member"),
             (P2Token, Project2, "member"),
-        };
+            .. Enumerable.Range(1, ExtraProjects).Select(n => ($"extra-{n}-secret-token", $"extra-{n}", "member")),
+        ];
         for (var i = 0; i < tokens.Length; i++)
         {
             var (token, project, role) = tokens[i];

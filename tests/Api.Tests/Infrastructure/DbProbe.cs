@@ -3,20 +3,22 @@ using Npgsql;
 namespace OutboxSync.Api.Tests.Infrastructure;
 
 /// <summary>One row of outbox_entries, as the assertions need it.</summary>
-public sealed record OutboxRow(long Seq, string ResourceType, Guid ResourceId, string Operation, long Revision, JsonObject Payload, string ProjectId, string State);
+public sealed record OutboxRow(long Seq, string ResourceType, Guid ResourceId, string Operation, long Revision, JsonObject Payload, string ProjectId, string State,
+    Guid[] DependsOn);
 
 /// <summary>Reads the test database directly (never through the API) to check what a request committed.</summary>
 public sealed class DbProbe(NpgsqlDataSource dataSource) : IAsyncDisposable
 {
     public static readonly string[] Tables =
-        ["networks", "subnets", "ports", "routers", "ip_allocations", "released_addresses", "router_interfaces", "outbox_entries"];
+        ["networks", "subnets", "ports", "routers", "ip_allocations", "released_addresses", "router_interfaces", "security_groups",
+         "security_group_rules", "outbox_entries"];
 
     public NpgsqlDataSource DataSource => dataSource;
 
     public async Task<List<OutboxRow>> OutboxForAsync(object resourceId)
     {
         await using var cmd = dataSource.CreateCommand(
-            "select seq, resource_type, resource_id, operation, revision, payload::text, project_id, state " +
+            "select seq, resource_type, resource_id, operation, revision, payload::text, project_id, state, depends_on " +
             "from outbox_entries where resource_id = $1 order by seq");
         cmd.Parameters.AddWithValue(Guid.Parse(resourceId.ToString()!));
         return await ReadOutboxAsync(cmd);
@@ -25,7 +27,7 @@ public sealed class DbProbe(NpgsqlDataSource dataSource) : IAsyncDisposable
     public async Task<List<OutboxRow>> OutboxAfterAsync(long seq)
     {
         await using var cmd = dataSource.CreateCommand(
-            "select seq, resource_type, resource_id, operation, revision, payload::text, project_id, state " +
+            "select seq, resource_type, resource_id, operation, revision, payload::text, project_id, state, depends_on " +
             "from outbox_entries where seq > $1 order by seq");
         cmd.Parameters.AddWithValue(seq);
         return await ReadOutboxAsync(cmd);
@@ -40,7 +42,7 @@ public sealed class DbProbe(NpgsqlDataSource dataSource) : IAsyncDisposable
         while (await reader.ReadAsync())
         {
             rows.Add(new OutboxRow(reader.GetInt64(0), reader.GetString(1), reader.GetGuid(2), reader.GetString(3), reader.GetInt64(4),
-                (JsonObject)JsonNode.Parse(reader.GetString(5))!, reader.GetString(6), reader.GetString(7)));
+                (JsonObject)JsonNode.Parse(reader.GetString(5))!, reader.GetString(6), reader.GetString(7), reader.GetFieldValue<Guid[]>(8)));
         }
         return rows;
     }

@@ -6,6 +6,7 @@ public sealed class VersionAndExtensionsTests(ApiFactory api) : IClassFixture<Ap
     [
         "router", "extraroute", "external-net", "net-mtu", "project-id", "standard-attr-description", "standard-attr-revisions",
         "standard-attr-timestamp", "standard-attr-tag", "sorting", "pagination", "filter-validation", "binding",
+        "security-group", "stateful-security-group",
     ];
 
     [Fact]
@@ -67,7 +68,7 @@ public sealed class VersionAndExtensionsTests(ApiFactory api) : IClassFixture<Ap
 
     [Theory]
     [InlineData("dvr")]
-    [InlineData("security-group")]
+    [InlineData("subnet_allocation")]
     [InlineData("qos")]
     public async Task An_unimplemented_extension_is_404(string alias)
     {

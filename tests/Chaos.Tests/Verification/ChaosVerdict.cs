@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using OutboxSync.Chaos.Tests.Workload;
 
 namespace OutboxSync.Chaos.Tests.Verification;
@@ -88,9 +89,12 @@ public sealed class ChaosVerdict
         }
         var name = o.Attributes["name"]?.GetValue<string>();
         var host = o.Attributes["binding:host_id"]?.GetValue<string>();
+        var groups = o.Attributes["security_groups"] is JsonArray held ? held.Select(g => Guid.Parse(g!.GetValue<string>())).ToList() : [];
         return o.Revision != row.Revision ? (ResourceOutcome.Wrong, $"revision {o.Revision} at the back end, {row.Revision} in the database")
             : name != r.Name ? (ResourceOutcome.Wrong, $"named '{name}' at the back end, the last accepted name is '{r.Name}'")
             : r.Type == "port" && host != r.Host ? (ResourceOutcome.Wrong, $"bound to '{host}' at the back end, the last accepted host is '{r.Host}'")
+            : r.Type == "port" && !(r.SecurityGroups is { } expected ? groups.SequenceEqual(expected) : groups.Count == 1)
+                ? (ResourceOutcome.Wrong, $"security groups [{string.Join(", ", groups)}] at the back end, expected {(r.SecurityGroups is { } e ? $"[{string.Join(", ", e)}]" : "the project's default group")}")
             : (ResourceOutcome.Live, null);
     }
 
@@ -142,7 +146,7 @@ public sealed class ChaosVerdict
                 }
                 continue;
             }
-            var collection = row.Type + "s";
+            var collection = TrackedResource.CollectionOf(row.Type);
             if (!s.BackEnd[collection].TryGetValue(row.Id, out var o) || o.Revision != row.Applied)
             {
                 Drift.Add($"{row.Type} {row.Id}: database revision {row.Applied}, back end {(s.AtBackEnd(collection, row.Id) ? o.Revision : "none")}");

@@ -8,7 +8,7 @@ namespace OutboxSync.Chaos.Tests.Verification;
 /// interface at the simulator, the simulator's counters, and the outbox by state.</summary>
 public sealed class FinalState
 {
-    public static readonly string[] Collections = ["networks", "subnets", "ports", "routers"];
+    public static readonly string[] Collections = ["networks", "subnets", "ports", "routers", "security-groups", "security-group-rules"];
 
     public Dictionary<Guid, DatabaseRow> Rows { get; } = [];
 
@@ -40,6 +40,8 @@ public sealed class FinalState
             union all select 'port', id, name, status, status_reason, revision_number, applied_revision,
                              device_owner = 'network:router_interface' from ports
             union all select 'router', id, name, status, status_reason, revision_number, applied_revision, false from routers
+            union all select 'security_group', id, name, status, status_reason, revision_number, applied_revision, false from security_groups
+            union all select 'security_group_rule', id, name, status, status_reason, revision_number, applied_revision, false from security_group_rules
             """, connection))
         await using (var reader = await cmd.ExecuteReaderAsync())
         {

@@ -93,11 +93,14 @@ public sealed class ChaosWorkload(IReadOnlyList<NeutronClient> apis, IReadOnlyLi
     {
         var name = unit.NextName(slot);
         var (member, body) = CreateBody(unit, slot, name);
-        var collection = member + "s";
+        var collection = TrackedResource.CollectionOf(member);
         var (answer, recovered) = await AcceptAsync(api, HttpMethod.Post, $"v2.0/{collection}", new JsonObject { [member] = body },
             () => FindByNameAsync(api, collection, member, name, ct), notFoundMeansDone: false, ct);
         var created = answer[member]!;
-        var resource = new TrackedResource(Guid.Parse(created["id"]!.GetValue<string>()), member, slot, unit.Plan.Index, name);
+        var resource = new TrackedResource(Guid.Parse(created["id"]!.GetValue<string>()), member, slot, unit.Plan.Index, name)
+        {
+            SecurityGroups = body["security_groups"] is JsonArray groups ? [.. groups.Select(g => Guid.Parse(g!.GetValue<string>()))] : null,
+        };
         unit.Resources[slot] = resource;
         _resources.Enqueue(resource);
         _accepted.Enqueue(new AcceptedOperation(OperationKind.Create, resource, created["revision_number"]?.GetValue<long>(), api.ViaBouncer, recovered));
@@ -263,7 +266,7 @@ public sealed class ChaosWorkload(IReadOnlyList<NeutronClient> apis, IReadOnlyLi
         {
             return (false, null);
         }
-        var items = answer.Body![collection]!.AsArray();
+        var items = answer.Body![collection.Replace('-', '_')]!.AsArray();
         return (true, items.Count == 0 ? null : new JsonObject { [member] = items[0]!.DeepClone() });
     }
 
@@ -291,15 +294,21 @@ public sealed class ChaosWorkload(IReadOnlyList<NeutronClient> apis, IReadOnlyLi
                 ["ip_version"] = 4,
                 ["cidr"] = Cidr(unit.Plan.Index * 2 + (slot == ResourceSlot.SubnetA ? 0 : 1)),
             }),
-            ResourceSlot.Port1 or ResourceSlot.Port2 or ResourceSlot.Port3 => ("port", new JsonObject
+            ResourceSlot.Port1 or ResourceSlot.Port2 => ("port", new JsonObject
             {
                 ["network_id"] = network,
                 ["name"] = name,
-                ["fixed_ips"] = new JsonArray(new JsonObject
-                {
-                    ["subnet_id"] = unit.Resources[slot == ResourceSlot.Port3 ? ResourceSlot.SubnetB : ResourceSlot.SubnetA].Id.ToString(),
-                }),
+                ["fixed_ips"] = new JsonArray(new JsonObject { ["subnet_id"] = unit.Resources[ResourceSlot.SubnetA].Id.ToString() }),
+                ["security_groups"] = new JsonArray(unit.Resources[ResourceSlot.SecurityGroup].Id.ToString()),
             }),
+            // Without security_groups: the project's default group, made on the project's first use.
+            ResourceSlot.Port3 => ("port", new JsonObject
+            {
+                ["network_id"] = network,
+                ["name"] = name,
+                ["fixed_ips"] = new JsonArray(new JsonObject { ["subnet_id"] = unit.Resources[ResourceSlot.SubnetB].Id.ToString() }),
+            }),
+            ResourceSlot.SecurityGroup => ("security_group", new JsonObject { ["name"] = name }),
             ResourceSlot.Router => ("router", new JsonObject { ["name"] = name }),
             _ => throw new ArgumentOutOfRangeException(nameof(slot)),
         };

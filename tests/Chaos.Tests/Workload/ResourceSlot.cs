@@ -1,8 +1,9 @@
 namespace OutboxSync.Chaos.Tests.Workload;
 
 /// <summary>
-/// The eight resources of one workload unit: a network with two subnets, three ports, a router and the router's
-/// interface on the second subnet (a port the API creates).
+/// The nine resources of one workload unit: a network with two subnets, three ports, a router, the router's
+/// interface on the second subnet (a port the API creates) and a security group the first two ports use (the third
+/// gets its project's default group).
 /// </summary>
 public enum ResourceSlot
 {
@@ -14,4 +15,5 @@ public enum ResourceSlot
     Port3,
     Router,
     Interface,
+    SecurityGroup,
 }

@@ -8,7 +8,7 @@ public sealed class TrackedResource(Guid id, string type, ResourceSlot slot, int
 {
     public Guid Id { get; } = id;
 
-    /// <summary>network, subnet, port or router (an interface is a port).</summary>
+    /// <summary>network, subnet, port, router or security_group (an interface is a port).</summary>
     public string Type { get; } = type;
 
     public ResourceSlot Slot { get; } = slot;
@@ -27,5 +27,16 @@ public sealed class TrackedResource(Guid id, string type, ResourceSlot slot, int
     /// <summary>A port's last accepted <c>binding:host_id</c> ("" while unbound).</summary>
     public string Host { get; set; } = "";
 
-    public string Collection => Type + "s";
+    /// <summary>A port's groups as its create named them; null when it took its project's default group.</summary>
+    public IReadOnlyList<Guid>? SecurityGroups { get; init; }
+
+    public string Collection => CollectionOf(Type);
+
+    /// <summary>The URL collection of a resource type (also the back end's).</summary>
+    public static string CollectionOf(string type) => type switch
+    {
+        "security_group" => "security-groups",
+        "security_group_rule" => "security-group-rules",
+        _ => type + "s",
+    };
 }

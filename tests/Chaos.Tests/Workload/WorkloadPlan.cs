@@ -8,11 +8,12 @@ namespace OutboxSync.Chaos.Tests.Workload;
 /// </summary>
 public static class WorkloadPlan
 {
-    public const int ResourcesPerUnit = 8;
+    public const int ResourcesPerUnit = 9;
 
     private static readonly PlannedOperation[] Creates =
     [
         new(OperationKind.Create, ResourceSlot.Network),
+        new(OperationKind.Create, ResourceSlot.SecurityGroup),
         new(OperationKind.Create, ResourceSlot.SubnetA),
         new(OperationKind.Create, ResourceSlot.SubnetB),
         new(OperationKind.Create, ResourceSlot.Port1),
@@ -22,14 +23,15 @@ public static class WorkloadPlan
         new(OperationKind.AddInterface, ResourceSlot.Interface),
     ];
 
-    // Bottom-up: the interface (and its port) before the router and subnet B, ports before their subnets; the
-    // network's delete cascades to subnet B.
+    // Bottom-up: the interface (and its port) before the router and subnet B, ports before their subnets and the
+    // security group they use (its delete takes its rules); the network's delete cascades to subnet B.
     private static readonly PlannedOperation[] TearDown =
     [
         new(OperationKind.RemoveInterface, ResourceSlot.Interface),
         new(OperationKind.Delete, ResourceSlot.Port1),
         new(OperationKind.Delete, ResourceSlot.Port2),
         new(OperationKind.Delete, ResourceSlot.Port3),
+        new(OperationKind.Delete, ResourceSlot.SecurityGroup),
         new(OperationKind.Delete, ResourceSlot.Router),
         new(OperationKind.Delete, ResourceSlot.SubnetA),
         new(OperationKind.Delete, ResourceSlot.Network),
@@ -56,7 +58,7 @@ public static class WorkloadPlan
             var renamesOfUnit = renames / units + (u < renames % units ? 1 : 0);
             for (var r = 0; r < renamesOfUnit; r++)
             {
-                var slot = (ResourceSlot)random.Next(ResourceSlot.Interface - ResourceSlot.Network + 1);
+                var slot = (ResourceSlot)random.Next(ResourceSlot.SecurityGroup - ResourceSlot.Network + 1);
                 var created = operationsOfUnit.FindIndex(o => o.Slot == slot && o.Kind is OperationKind.Create or OperationKind.AddInterface);
                 operationsOfUnit.Insert(random.Next(created + 1, operationsOfUnit.Count + 1), new PlannedOperation(OperationKind.Update, slot));
             }

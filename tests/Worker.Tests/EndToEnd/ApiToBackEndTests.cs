@@ -209,6 +209,47 @@ public sealed class ApiToBackEndTests : SimulatorBackedTests
         Assert.Equal(0L, await released.ExecuteScalarAsync());
     }
 
+    [Fact]
+    public async Task Security_groups_rules_and_a_ports_groups_reach_the_back_end_in_order_and_leave_it_bottom_up()
+    {
+        await Simulator.SetFaultsAsync(new { latency_min_ms = 1, latency_max_ms = 30 });
+        await using var a = await WorkerHost.StartAsync(Database, Simulator.BaseUrl.ToString(), settings: new Dictionary<string, string?> { ["Worker:InstanceId"] = "sg-a" });
+        await using var b = await WorkerHost.StartAsync(Database, Simulator.BaseUrl.ToString(), settings: new Dictionary<string, string?> { ["Worker:InstanceId"] = "sg-b" });
+        var net = await CreateAsync("networks", "network", new JsonObject { ["name"] = "n" });
+        await CreateAsync("subnets", "subnet", new JsonObject { ["network_id"] = net, ["cidr"] = "10.60.0.0/24", ["ip_version"] = 4 });
+        // Sent at once, without waiting: the drain orders group → rule → port by depends_on.
+        var web = await CreateAsync("security-groups", "security_group", new JsonObject { ["name"] = "web" });
+        var https = await CreateAsync("security-group-rules", "security_group_rule", new JsonObject
+        {
+            ["security_group_id"] = web, ["direction"] = "ingress", ["protocol"] = "tcp", ["port_range_min"] = 443, ["port_range_max"] = 443,
+        });
+        var port = await CreateAsync("ports", "port", new JsonObject { ["network_id"] = net, ["security_groups"] = new JsonArray(web) });
+        var plain = await CreateAsync("ports", "port", new JsonObject { ["network_id"] = net });
+
+        await WaitForStatusAsync($"ports/{port}", "port", "ACTIVE");
+        await WaitForStatusAsync($"ports/{plain}", "port", "ACTIVE");
+        await WaitForStatusAsync($"security-group-rules/{https}", "security_group_rule", "ACTIVE");
+        var groups = await Simulator.ListAsync("security-groups");
+        var defaultGroup = (await SendAsync(HttpMethod.Get, "security-groups?name=default", null))["security_groups"]![0]!["id"]!.GetValue<string>();
+        Assert.Equal(new[] { web, defaultGroup }.Select(Guid.Parse).Order(), groups.Keys.Order());
+        var rule = (await Simulator.ListAsync("security-group-rules"))[Guid.Parse(https)].Attributes;
+        Assert.Equal(web, rule["security_group_id"]!.GetValue<string>());
+        Assert.Equal(443, rule["port_range_min"]!.GetValue<int>());
+        Assert.Equal(web, (await HeldPortAsync(port))["security_groups"]![0]!.GetValue<string>());
+        Assert.Equal(defaultGroup, (await HeldPortAsync(plain))["security_groups"]![0]!.GetValue<string>());
+
+        // The port leaves the group and the group goes at once: its rules first, and the port's update before it.
+        await SendAsync(HttpMethod.Put, $"ports/{port}", new JsonObject { ["port"] = new JsonObject { ["security_groups"] = new JsonArray() } });
+        await SendAsync(HttpMethod.Delete, $"security-groups/{web}", null);
+        await WaitForGoneAsync($"security-groups/{web}");
+        await Scenario.WaitUntilDrainedAsync(TimeSpan.FromSeconds(60));
+
+        Assert.False((await Simulator.ListAsync("security-groups")).ContainsKey(Guid.Parse(web)));
+        Assert.False((await Simulator.ListAsync("security-group-rules")).ContainsKey(Guid.Parse(https)));
+        Assert.Empty((await HeldPortAsync(port))["security_groups"]!.AsArray());
+        Assert.All(await Simulator.ViolationsAsync(), v => Assert.True(v.Value == 0, $"{v.Key} = {v.Value}"));
+    }
+
     private async Task<JsonObject> HeldPortAsync(string id) => (await Simulator.ListAsync("ports"))[Guid.Parse(id)].Attributes;
 
     private async Task<string> CreateAsync(string collection, string member, JsonObject body) =>
