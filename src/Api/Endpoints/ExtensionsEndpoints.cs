@@ -24,6 +24,7 @@ public static class ExtensionsEndpoints
         ("binding", "Port Binding", "Expose port bindings of a virtual port to external application"),
         ("security-group", "security-group", "The security groups extension."),
         ("stateful-security-group", "Stateful security group", "Indicates if the security group is stateful or not"),
+        ("port-security-groups-filtering", "Port filtering on security groups", "Provides security groups filtering when listing ports"),
     ];
 
     public static IEndpointRouteBuilder MapExtensions(this IEndpointRouteBuilder app)

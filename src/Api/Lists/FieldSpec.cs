@@ -8,6 +8,8 @@ public enum FieldKind
     Int,
     Long,
     Timestamp,
+    /// <summary>A uuid[] column; a filter matches rows whose list holds any of the values given.</summary>
+    UuidList,
 }
 
 /// <summary>

@@ -150,6 +150,7 @@ public sealed class ListRequest
             FieldKind.Bool => bool.TryParse(value, out _),
             FieldKind.Int => int.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _),
             FieldKind.Long => long.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out _),
+            FieldKind.UuidList => Guid.TryParseExact(value, "D", out _),
             _ => value.Length <= 1024,
         };
         if (!ok)

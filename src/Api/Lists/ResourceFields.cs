@@ -44,7 +44,9 @@ public static class ResourceFields
             new FieldSpec("device_owner", "device_owner", FieldKind.Text),
             // Nova lists the ports bound to a host.
             new FieldSpec(PortBinding.HostId, "binding_host_id", FieldKind.Text, AdminOnly: true),
-            new FieldSpec(PortBinding.VnicType, "binding_vnic_type", FieldKind.Text)),
+            new FieldSpec(PortBinding.VnicType, "binding_vnic_type", FieldKind.Text),
+            // port-security-groups-filtering: the ports that use any of the groups given.
+            new FieldSpec("security_groups", "security_groups", FieldKind.UuidList, Sortable: false)),
         ["router"] = Index(
             new FieldSpec("admin_state_up", "admin_state_up", FieldKind.Bool)),
         ["security_group"] = Index(

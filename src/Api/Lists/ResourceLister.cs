@@ -127,6 +127,7 @@ public sealed class ResourceLister(NpgsqlDataSource dataSource)
         FieldKind.Bool => $"{field.Sql} = any({Add(parameters, values.Select(bool.Parse).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Boolean)})",
         FieldKind.Int => $"{field.Sql} = any({Add(parameters, values.Select(v => int.Parse(v, CultureInfo.InvariantCulture)).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Integer)})",
         FieldKind.Long => $"{field.Sql} = any({Add(parameters, values.Select(v => long.Parse(v, CultureInfo.InvariantCulture)).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Bigint)})",
+        FieldKind.UuidList => $"{field.Sql} && {Add(parameters, values.Select(Guid.Parse).ToArray(), NpgsqlDbType.Array | NpgsqlDbType.Uuid)}",
         _ => $"{field.Sql}::text = any({Add(parameters, values, NpgsqlDbType.Array | NpgsqlDbType.Text)})",
     };
 

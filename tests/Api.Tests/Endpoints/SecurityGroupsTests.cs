@@ -163,6 +163,13 @@ public sealed class SecurityGroupsTests(ApiFactory api) : IClassFixture<ApiFacto
         var entry = Assert.Single(await api.Db.OutboxForAsync(Id(named)));
         Assert.Equal([mine], Strings(entry.Payload["security_groups"]));
         Assert.Contains(Guid.Parse(mine), entry.DependsOn);
+        // port-security-groups-filtering: the ports using a group.
+        var using_ = (await client.GetAsync($"/v2.0/ports?security_groups={mine}")).Expect(HttpStatusCode.OK).Items("ports");
+        Assert.Equal([Id(named)], Ids(using_));
+        var either = (await client.GetAsync($"/v2.0/ports?security_groups={mine}&security_groups={defaultGroup}")).Expect(HttpStatusCode.OK).Items("ports");
+        Assert.Equal(new[] { Id(named), Id(plain) }.Order(), Ids(either).Order());
+        (await client.GetAsync("/v2.0/ports?security_groups=nope")).ExpectNeutronError(HttpStatusCode.BadRequest);
+        (await client.GetAsync("/v2.0/ports?sort_key=security_groups")).ExpectNeutronError(HttpStatusCode.BadRequest);
     }
 
     [Fact]

@@ -6,7 +6,7 @@ public sealed class VersionAndExtensionsTests(ApiFactory api) : IClassFixture<Ap
     [
         "router", "extraroute", "external-net", "net-mtu", "project-id", "standard-attr-description", "standard-attr-revisions",
         "standard-attr-timestamp", "standard-attr-tag", "sorting", "pagination", "filter-validation", "binding",
-        "security-group", "stateful-security-group",
+        "security-group", "stateful-security-group", "port-security-groups-filtering",
     ];
 
     [Fact]
