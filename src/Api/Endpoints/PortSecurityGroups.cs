@@ -52,26 +52,18 @@ public static class PortSecurityGroups
     public static bool IsNetworkOwned(Port port) => port.DeviceOwner.StartsWith("network:", StringComparison.Ordinal);
 
     /// <summary>The guard as a batch command, to go before the port's row in the same transaction.</summary>
-    public static NpgsqlBatchCommand RequireCommand(Port port) => new(RequireSql)
+    public static NpgsqlBatchCommand RequireCommand(Port port)
     {
-        Parameters =
-        {
-            new NpgsqlParameter<Guid[]> { TypedValue = [.. port.SecurityGroups], NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Uuid },
-            new NpgsqlParameter<string> { TypedValue = port.ProjectId },
-        },
-    };
+        var command = new NpgsqlBatchCommand(RequireSql);
+        AddParameters(command.Parameters, port);
+        return command;
+    }
 
     /// <summary>The guard on its own, inside an open transaction.</summary>
     public static async Task RequireAsync(NpgsqlConnection connection, Port port, CancellationToken ct)
     {
-        await using var command = new NpgsqlCommand(RequireSql, connection)
-        {
-            Parameters =
-            {
-                new NpgsqlParameter<Guid[]> { TypedValue = [.. port.SecurityGroups], NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Uuid },
-                new NpgsqlParameter<string> { TypedValue = port.ProjectId },
-            },
-        };
+        await using var command = new NpgsqlCommand(RequireSql, connection);
+        AddParameters(command.Parameters, port);
         try
         {
             await command.ExecuteNonQueryAsync(ct);
@@ -80,6 +72,12 @@ public static class PortSecurityGroups
         {
             throw NotFound(e);
         }
+    }
+
+    private static void AddParameters(NpgsqlParameterCollection parameters, Port port)
+    {
+        parameters.Add(new NpgsqlParameter<Guid[]> { TypedValue = [.. port.SecurityGroups], NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Uuid });
+        parameters.Add(new NpgsqlParameter<string> { TypedValue = port.ProjectId });
     }
 
     public static bool IsNotFound(PostgresException e) => e.SqlState == NotFoundState;
