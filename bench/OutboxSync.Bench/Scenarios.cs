@@ -206,6 +206,7 @@ public sealed partial class Scenarios(BenchOptions o, Postgres pg, Results resul
     {
         var net = await FreshAsync(s, 0, 2);
         _progress.Phase($"{s.Design}: {label} end to end, {o.S3Ports} port creates, instant back end, 2 replicas");
+        var before = s.Design == Designs.OutboxSync ? await ProbeAsync(s) : null;
         var sw = Stopwatch.StartNew();
         var load = await Load.BatchAsync(s, net, o.LoadClients, o.S3Ports, 1, o.ClientTimeout, _progress);
         var drained = await s.WaitDrainedAsync(o.DrainTimeout, p => _progress.Report($"{p} pending"));
@@ -214,8 +215,16 @@ public sealed partial class Scenarios(BenchOptions o, Postgres pg, Results resul
         _progress.Done();
         var rate = active / seconds;
         Console.WriteLine($"  {active} ports ACTIVE in {seconds:F2} s = {rate:F1} ops/s (accept {load.RequestsPerSecond:F1} req/s)");
+        // Where the machine's CPU went over accept and drain (OutboxSync's processes; S3's limiter).
+        object? machine = null;
+        if (before is not null)
+        {
+            var u = await UsageSinceAsync(s, before);
+            machine = u.MachineJson();
+            Console.WriteLine($"  CPU: PostgreSQL {u.Machine.Postgres / u.Machine.Total:P0}, API {u.ApiCpuMs / 1000 / u.Machine.Total:P0}, workers {u.WorkerCpuMs / 1000 / u.Machine.Total:P0}, simulator {u.Machine.Simulator / u.Machine.Total:P0}, harness {u.Machine.Harness / u.Machine.Total:P0}, idle {1 - u.Machine.Busy / u.Machine.Total:P0} of {Environment.ProcessorCount} cores");
+        }
         await CollectViolationsAsync(s, label);
-        return (rate, JsonSerializerNode(new { drained, active, seconds = Math.Round(seconds, 2), ops_per_second = Math.Round(rate, 1), accept = load.Summary(), top_statements = await TopStatementsAsync() }));
+        return (rate, JsonSerializerNode(new { drained, active, seconds = Math.Round(seconds, 2), ops_per_second = Math.Round(rate, 1), accept = load.Summary(), machine, top_statements = await TopStatementsAsync() }));
     }
 
     // S4: commit → device call start with LISTEN/NOTIFY and with polling only; accept throughput with NOTIFY in every tx.
