@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using Microsoft.EntityFrameworkCore;
-using Npgsql;
 using OutboxSync.Outbox;
 using OutboxSync.Resources;
 
@@ -15,9 +14,12 @@ namespace OutboxSync.Api.Endpoints;
 public sealed class DefaultSecurityGroups
 {
     private const int Capacity = 10_000;
-    private const string OneDefaultIndex = "security_groups_one_default";
 
     private readonly ConcurrentDictionary<string, Guid> _known = new(StringComparer.Ordinal);
+
+    // A project's first port burst (Nova booting many VMs) must make one group, not one attempt per request: misses
+    // wait here, outside any transaction, and all but the first find the group the first made.
+    private readonly SemaphoreSlim _making = new(1, 1);
 
     public void Forget(string projectId) => _known.TryRemove(projectId, out _);
 
@@ -28,44 +30,53 @@ public sealed class DefaultSecurityGroups
         {
             return known;
         }
-        var id = await FindAsync(s, projectId, ct) ?? await CreateAsync(s, projectId, ct);
-        if (_known.Count >= Capacity)
+        await _making.WaitAsync(ct);
+        try
         {
-            _known.Clear(); // bounded: start over rather than grow with the number of projects
+            if (_known.TryGetValue(projectId, out known))
+            {
+                return known;
+            }
+            var id = await FindAsync(s, projectId, ct) ?? await CreateAsync(s, projectId, ct);
+            if (_known.Count >= Capacity)
+            {
+                _known.Clear(); // bounded: start over rather than grow with the number of projects
+            }
+            _known[projectId] = id;
+            return id;
         }
-        _known[projectId] = id;
-        return id;
+        finally
+        {
+            _making.Release();
+        }
     }
 
     private static Task<Guid?> FindAsync(ResourceServices s, string projectId, CancellationToken ct) =>
         s.Db.SecurityGroups.AsNoTracking().Where(g => g.ProjectId == projectId && g.IsDefault)
             .Select(g => (Guid?)g.Id).FirstOrDefaultAsync(ct);
 
-    private static async Task<Guid> CreateAsync(ResourceServices s, string projectId, CancellationToken ct)
-    {
-        try
+    private static Task<Guid> CreateAsync(ResourceServices s, string projectId, CancellationToken ct) =>
+        s.Accept.RunAsync(async () =>
         {
-            return await s.Accept.RunAsync(() =>
+            // Another API process may be making the same project's group: the transaction-scoped lock on the
+            // project (advisory class 7302; 7301 is the groups' own) makes the second wait for the first's commit
+            // and then find its group, so the one-default index is never what decides (a losing insert would be
+            // an error logged with its stack for each request of the burst).
+            await s.Db.Database.ExecuteSqlAsync($"select pg_advisory_xact_lock(7302, hashtext({projectId}))", ct);
+            if (await FindAsync(s, projectId, ct) is { } made)
             {
-                var group = new SecurityGroup
-                {
-                    Id = Guid.NewGuid(),
-                    ProjectId = projectId,
-                    Name = SecurityGroup.DefaultName,
-                    Description = "Default security group",
-                    IsDefault = true,
-                };
-                Revisions.Initialize(group, Revisions.Now(s.Time));
-                SecurityGroupsEndpoints.Accept(s, group);
-                return Task.FromResult(group.Id);
-            }, ct);
-        }
-        catch (DbUpdateException e) when (e.InnerException is PostgresException { ConstraintName: OneDefaultIndex })
-        {
-            // Another request made it first: use that one.
-            s.Db.ChangeTracker.Clear();
-            s.Accept.Outbox.Clear();
-            return await FindAsync(s, projectId, ct) ?? throw new InvalidOperationException("default security group vanished", e);
-        }
-    }
+                return made;
+            }
+            var group = new SecurityGroup
+            {
+                Id = Guid.NewGuid(),
+                ProjectId = projectId,
+                Name = SecurityGroup.DefaultName,
+                Description = "Default security group",
+                IsDefault = true,
+            };
+            Revisions.Initialize(group, Revisions.Now(s.Time));
+            SecurityGroupsEndpoints.Accept(s, group);
+            return group.Id;
+        }, ct);
 }
