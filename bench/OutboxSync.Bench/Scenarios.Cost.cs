@@ -30,6 +30,9 @@ public sealed partial class Scenarios
             var (busy, total) = ProcStat.Machine();
             return new(pg.CpuSeconds(), s.Simulator.Sample().CpuSeconds, Environment.CpuUsage.TotalTime.TotalSeconds, busy, total);
         }
+
+        public MachineCpu Since(MachineCpu before) =>
+            new(Postgres - before.Postgres, Simulator - before.Simulator, Harness - before.Harness, Busy - before.Busy, Total - before.Total);
     }
 
     /// <summary>What the processes used between two probes. Device calls are mutations the simulator counted on arrival.</summary>
@@ -39,11 +42,18 @@ public sealed partial class Scenarios
         /// <summary>
         /// Where the machine's CPU went in the window: each process group's CPU-ms per device call and its share of
         /// every core's time; "other" is busy time no group accounts for (kernel threads, softirqs of other tasks).
+        /// With <paramref name="requests"/>, also per request (a window whose cost is the API's, not the drain's).
         /// </summary>
-        public object MachineJson()
+        public object MachineJson(long requests = 0)
         {
             var capacityMs = Machine.Total * 1000;
-            object Part(double ms) => new { cpu_ms = Math.Round(ms), cpu_ms_per_device_call = DeviceCalls > 0 ? Math.Round(ms / DeviceCalls, 3) : (double?)null, share_of_machine = capacityMs > 0 ? Math.Round(ms / capacityMs, 3) : 0 };
+            object Part(double ms) => new
+            {
+                cpu_ms = Math.Round(ms),
+                cpu_ms_per_device_call = DeviceCalls > 0 ? Math.Round(ms / DeviceCalls, 3) : (double?)null,
+                cpu_ms_per_request = requests > 0 ? Math.Round(ms / requests, 3) : (double?)null,
+                share_of_machine = capacityMs > 0 ? Math.Round(ms / capacityMs, 3) : 0,
+            };
             var accounted = ApiCpuMs + WorkerCpuMs + (Machine.Postgres + Machine.Simulator + Machine.Harness) * 1000;
             return new
             {
@@ -81,8 +91,7 @@ public sealed partial class Scenarios
         return new Usage((now.At - p.At).TotalSeconds, (now.ApiCpu - p.ApiCpu) * 1000, workers, now.DeviceCalls - p.DeviceCalls, now.Applied - p.Applied,
             // PostgreSQL writes every ERROR to its server log with the constraint's name: a retried IPAM or MAC collision.
             pg.CountLogLines(p.LogOffset, "ERROR:", "ip_allocations_pkey"), pg.CountLogLines(p.LogOffset, "ERROR:", "ports_mac_address_key"),
-            new MachineCpu(now.Machine.Postgres - p.Machine.Postgres, now.Machine.Simulator - p.Machine.Simulator, now.Machine.Harness - p.Machine.Harness,
-                now.Machine.Busy - p.Machine.Busy, now.Machine.Total - p.Machine.Total));
+            now.Machine.Since(p.Machine));
     }
 
     /// <summary>
@@ -130,6 +139,7 @@ public sealed partial class Scenarios
             api_cpu_ms = Math.Round(u.ApiCpuMs),
             api_cpu_ms_per_request = r.Ok > 0 ? Math.Round(u.ApiCpuMs / r.Ok, 3) : (double?)null,
             load = r.Summary(),
+            machine = u.MachineJson(r.Ok),
         }).AsObject();
         if (withWorkers)
         {
@@ -141,6 +151,9 @@ public sealed partial class Scenarios
         }
         return j;
     }
+
+    /// <summary>The machine's CPU over a pgbench window (no .NET service is busy in it).</summary>
+    private Usage PgbenchUsage(Stack s, MachineCpu before) => new(0, 0, [], 0, 0, 0, 0, MachineCpu.Read(s, pg).Since(before));
 
     /// <summary>T1(b)'s load: network creates with no workers running (the caller stops them), warmed up first.</summary>
     private Task<(LoadResult Load, Usage Usage)> NetworkCreatesAsync(Stack s, string label, bool warmUp = true) =>
@@ -158,10 +171,17 @@ public sealed partial class Scenarios
         await s.ResetAsync(0);
         var script = Path.Combine(o.BenchRoot, "bench", "accept-floor.pgbench.sql");
         _progress.Phase($"{s.Design}: T1 pgbench {Path.GetFileName(script)}, {o.PgbenchAcceptClients} clients, -M prepared, {o.PgbenchSeconds} s");
+        await TopStatementsAsync(); // resets the counters: what follows is the floor's alone
+        var beforePgbench = MachineCpu.Read(s, pg);
         var tps = await pg.PgbenchScriptTpsAsync(script, o.PgbenchAcceptClients, o.PgbenchSeconds);
+        var pgbenchUse = PgbenchUsage(s, beforePgbench);
+        var pgbenchStatements = await TopStatementsAsync(byCalls: true);
         Console.WriteLine($"  pgbench {tps:F0} tps");
         await s.ResetAsync(0);
+        await TopStatementsAsync();
         var (create, createUse) = await NetworkCreatesAsync(s, "T1 network creates, no workers", warmUp: false);
+        // The statements PostgreSQL ran for the API's creates, beside the floor's: where its CPU per create differs.
+        var createStatements = await TopStatementsAsync(byCalls: true);
 
         var net = await s.CreateNetworkAsync();
         var (get, getUse) = await WindowAsync(s, "T1 GET of one network", HttpMethod.Get, $"/v2.0/networks/{net}", null, warmUp: true);
@@ -173,8 +193,15 @@ public sealed partial class Scenarios
         Console.WriteLine($"  T1: creates {create.RequestsPerSecond:F1} req/s ÷ pgbench {tps:F0} tps = {ratio:F3} (target ≥ {Target.T1RatioToPgbench}); API CPU {cpuCreate:F3} ms/create (≤ {Target.T1CpuMsPerCreate}), {cpuGet:F3} ms/GET (≤ {Target.T1CpuMsPerGet})");
         results.Add("T1", s.Design, new
         {
-            pgbench = new { tps = Math.Round(tps, 1), clients = o.PgbenchAcceptClients, seconds = o.PgbenchSeconds, script = "bench/accept-floor.pgbench.sql", mode = "prepared" },
+            pgbench = new
+            {
+                tps = Math.Round(tps, 1), clients = o.PgbenchAcceptClients, seconds = o.PgbenchSeconds, script = "bench/accept-floor.pgbench.sql", mode = "prepared",
+                // pgbench's own client is "other": the floor's CPU per transaction beside the API's per create.
+                machine = pgbenchUse.MachineJson((long)Math.Round(tps * o.PgbenchSeconds)),
+                statements = pgbenchStatements,
+            },
             create = WindowJson(create, createUse),
+            create_statements = createStatements,
             get = WindowJson(get, getUse),
             ratio_create_to_pgbench = Math.Round(ratio, 3), target_ratio_create_to_pgbench = Target.T1RatioToPgbench,
             api_cpu_ms_per_create = Math.Round(cpuCreate, 3), target_api_cpu_ms_per_create = Target.T1CpuMsPerCreate,
