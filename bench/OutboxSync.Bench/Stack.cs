@@ -117,7 +117,7 @@ public sealed class Stack : IAsyncDisposable
             // Security groups too: the simulator forgets them below, and an entry depending on a group that exists
             // only in the database would wait for a create that will never come. The API's remembered default group
             // then fails its port guard once, and the API makes a new one.
-            await _pg.ExecAsync("truncate router_interfaces, ip_allocations, ports, subnets, routers, networks, security_group_rules, security_groups, outbox_entries, resource_leases, worker_replicas cascade");
+            await _pg.ExecAsync("truncate router_interfaces, ip_allocations, ports, subnets, subnetpools, routers, networks, security_group_rules, security_groups, outbox_entries, resource_leases, worker_replicas cascade");
         }
         else
         {

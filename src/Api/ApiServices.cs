@@ -85,6 +85,7 @@ public static class ApiServices
         app.MapRouters();
         app.MapSecurityGroups();
         app.MapSecurityGroupRules();
+        app.MapSubnetPools();
         app.MapTags();
         app.MapOperatorApi();
         return app;

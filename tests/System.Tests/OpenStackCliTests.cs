@@ -117,6 +117,26 @@ public sealed class OpenStackCliTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Openstack_cli_creates_a_subnet_pool_and_subnets_cut_from_it()
+    {
+        await RunAsync("network", "create", "pn");
+        var pool = await JsonAsync("subnet", "pool", "create", "--pool-prefix", "10.77.0.0/17", "--pool-prefix", "10.77.128.0/17",
+            "--default-prefix-length", "24", "pool1");
+        Assert.Contains("10.77.0.0/16", pool.GetProperty("prefixes").ToString(), StringComparison.Ordinal);
+
+        var byDefault = await JsonAsync("subnet", "create", "--network", "pn", "--subnet-pool", "pool1", "ps1");
+        var byLength = await JsonAsync("subnet", "create", "--network", "pn", "--subnet-pool", "pool1", "--prefix-length", "26", "ps2");
+        var byRange = await JsonAsync("subnet", "create", "--network", "pn", "--subnet-pool", "pool1", "--subnet-range", "10.77.9.0/24", "ps3");
+
+        Assert.Equal("10.77.0.0/24", byDefault.GetProperty("cidr").GetString());
+        Assert.Equal("10.77.1.0/26", byLength.GetProperty("cidr").GetString());
+        Assert.Equal("10.77.9.0/24", byRange.GetProperty("cidr").GetString());
+        Assert.Equal(pool.GetProperty("id").GetString(), byDefault.GetProperty("subnetpool_id").GetString());
+        var pools = await JsonAsync("subnet", "pool", "list");
+        Assert.Contains(pools.EnumerateArray(), p => p.GetProperty("Name").GetString() == "pool1");
+    }
+
+    [Fact]
     public async Task Openstack_cli_creates_a_slaac_subnet_and_a_port_gets_its_eui64_address()
     {
         await RunAsync("network", "create", "v6n");

@@ -17,7 +17,7 @@ public static class ExtensionsEndpoints
         ("standard-attr-description", "standard-attr-description", "Extension to add descriptions to standard attributes"),
         ("standard-attr-revisions", "Resource revision numbers", "This extension will display the revision number of neutron resources."),
         ("standard-attr-timestamp", "Resource timestamps", "Adds created_at and updated_at fields to all Neutron resources that have Neutron standard attributes."),
-        ("standard-attr-tag", "Tag support for resources with standard attribute: subnet, network, port, router, security_group", "Enables to set tag on resources with standard attribute."),
+        ("standard-attr-tag", "Tag support for resources with standard attribute: subnet, network, port, router, security_group, subnetpool", "Enables to set tag on resources with standard attribute."),
         ("sorting", "Sorting support", "Enables sorting of resources."),
         ("pagination", "Pagination support", "Enables pagination of resources."),
         ("filter-validation", "Filter parameters validation", "Provides validation on filter parameters."),
@@ -25,6 +25,7 @@ public static class ExtensionsEndpoints
         ("security-group", "security-group", "The security groups extension."),
         ("stateful-security-group", "Stateful security group", "Indicates if the security group is stateful or not"),
         ("port-security-groups-filtering", "Port filtering on security groups", "Provides security groups filtering when listing ports"),
+        ("subnet_allocation", "Subnet Allocation", "Enables allocation of subnets from a subnet pool"),
     ];
 
     public static IEndpointRouteBuilder MapExtensions(this IEndpointRouteBuilder app)

@@ -126,7 +126,7 @@ public static class NetworksEndpoints
             {
                 subnet.Status = ResourceStatus.PendingDelete;
                 subnet.StatusReason = null;
-                s.Accept.Outbox.Append(subnet, OutboxOperation.Delete, () => ResourceViews.Subnet(subnet), subnet.NetworkId);
+                s.Accept.Outbox.Append(subnet, OutboxOperation.Delete, () => ResourceViews.Subnet(subnet), ResourceSnapshots.SubnetParents(subnet));
             }
             network.Status = ResourceStatus.PendingDelete;
             network.StatusReason = null;

@@ -78,6 +78,7 @@ public sealed class ResourceLookup(OutboxSyncDbContext db, PortBindings bindings
             "router" => await RouterById(db, guid, admin, project, ct) is { } r && Shown(r) ? ResourceViews.Router(r) : null,
             "security_group" => await SecurityGroupById(db, guid, admin, project, ct) is { } g && Shown(g.Group) ? SecurityGroupsEndpoints.View(g.Group, g.Rules) : null,
             "security_group_rule" => await RuleById(db, guid, admin, project, ct) is { } rule && Shown(rule) ? ResourceViews.SecurityGroupRule(rule) : null,
+            "subnetpool" => await SubnetPoolById(db, guid, admin, project, ct) is { } pool && Shown(pool) ? ResourceViews.SubnetPool(pool) : null,
             _ => throw new ArgumentOutOfRangeException(nameof(type), type.Name, "not a resource type with a show"),
         };
     }
@@ -105,6 +106,10 @@ public sealed class ResourceLookup(OutboxSyncDbContext db, PortBindings bindings
     private static readonly Func<OutboxSyncDbContext, Guid, bool, string, CancellationToken, Task<Port?>> PortById =
         EF.CompileAsyncQuery((OutboxSyncDbContext db, Guid id, bool admin, string project, CancellationToken _) =>
             db.Ports.AsNoTracking().Include(p => p.FixedIps).FirstOrDefault(p => p.Id == id && (admin || p.ProjectId == project)));
+
+    private static readonly Func<OutboxSyncDbContext, Guid, bool, string, CancellationToken, Task<SubnetPool?>> SubnetPoolById =
+        EF.CompileAsyncQuery((OutboxSyncDbContext db, Guid id, bool admin, string project, CancellationToken _) =>
+            db.SubnetPools.AsNoTracking().FirstOrDefault(p => p.Id == id && (admin || p.ProjectId == project || p.Shared)));
 
     private static readonly Func<OutboxSyncDbContext, Guid, bool, string, CancellationToken, Task<Router?>> RouterById =
         EF.CompileAsyncQuery((OutboxSyncDbContext db, Guid id, bool admin, string project, CancellationToken _) =>

@@ -48,7 +48,7 @@ public static class SubnetsEndpoints
         {
             var created = new List<Subnet>();
             var touched = new Dictionary<Guid, Network>();
-            foreach (var (subnet, cidr) in parsed)
+            foreach (var (subnet, a, requested, prefixLength) in parsed)
             {
                 var network = await s.Lookup.FindAsync<Network>(ResourceType.Network, subnet.NetworkId.ToString(), tenant, forUpdate: true, ct);
                 if (!tenant.IsAdmin && network.ProjectId != tenant.ProjectId)
@@ -56,7 +56,13 @@ public static class SubnetsEndpoints
                     throw NeutronException.Forbidden("(rule:create_subnet and rule:create_subnet:network_id) is disallowed by policy");
                 }
                 Revisions.EnsureNotDeleting(network);
-                SubnetRules.EnsureMtuFits(network, cidr.Version);
+                SubnetRules.EnsureMtuFits(network, subnet.IpVersion);
+                var cidr = subnet.SubnetpoolId is null ? requested!
+                    : await SubnetPoolAllocation.CutAsync(s, tenant, subnet, requested, prefixLength, created, ct);
+                if (requested is null)
+                {
+                    Address(subnet, a, cidr);
+                }
                 var siblings = await s.Db.Subnets.Where(x => x.NetworkId == network.Id).Select(x => new { x.Id, x.Cidr }).ToListAsync(ct);
                 foreach (var sibling in siblings.Concat(created.Where(c => c.NetworkId == network.Id).Select(c => new { c.Id, c.Cidr })))
                 {
@@ -67,7 +73,7 @@ public static class SubnetsEndpoints
                     }
                 }
                 s.Db.Subnets.Add(subnet);
-                s.Accept.Outbox.Append(subnet, OutboxOperation.Create, () => ResourceViews.Subnet(subnet), subnet.NetworkId);
+                s.Accept.Outbox.Append(subnet, OutboxOperation.Create, () => ResourceViews.Subnet(subnet), ResourceSnapshots.SubnetParents(subnet));
                 if (Ipv6Modes.IsAutoAddress(subnet.Ipv6AddressMode))
                 {
                     await AddAutoAddressesAsync(s, subnet, cidr, now, ct);
@@ -120,7 +126,7 @@ public static class SubnetsEndpoints
             a.RejectUnknown();
             var now = Revisions.Now(s.Time);
             var operation = Revisions.Bump(subnet, now);
-            s.Accept.Outbox.Append(subnet, operation, () => ResourceViews.Subnet(subnet), subnet.NetworkId);
+            s.Accept.Outbox.Append(subnet, operation, () => ResourceViews.Subnet(subnet), ResourceSnapshots.SubnetParents(subnet));
             await BumpNetworkAsync(s, network, now, added: null, removed: null, ct);
             return ResourceViews.Subnet(subnet);
         }, ct);
@@ -154,7 +160,7 @@ public static class SubnetsEndpoints
             }
             subnet.Status = ResourceStatus.PendingDelete;
             subnet.StatusReason = null;
-            s.Accept.Outbox.Append(subnet, OutboxOperation.Delete, () => ResourceViews.Subnet(subnet), subnet.NetworkId);
+            s.Accept.Outbox.Append(subnet, OutboxOperation.Delete, () => ResourceViews.Subnet(subnet), ResourceSnapshots.SubnetParents(subnet));
             await BumpNetworkAsync(s, network, Revisions.Now(s.Time), added: null, removed: subnet.Id, ct);
             return 0;
         }, ct);
@@ -247,7 +253,10 @@ public static class SubnetsEndpoints
             .Include(p => p.FixedIps)
             .ToListAsync(ct);
 
-    private static (Subnet, SubnetCidr) Parse(Attributes a, TenantContext tenant, DateTimeOffset now)
+    /// <param name="Cidr">The CIDR asked for; null when it is to be cut from the pool by prefix length.</param>
+    private sealed record SubnetRequest(Subnet Subnet, Attributes Attributes, SubnetCidr? Cidr, int? PrefixLength);
+
+    private static SubnetRequest Parse(Attributes a, TenantContext tenant, DateTimeOffset now)
     {
         a.ReadOnly("id", "status", "status_reason", "revision_number", "created_at", "updated_at");
         var networkId = a.Uuid("network_id") ?? throw NeutronException.BadRequest("Failed to parse request. Required attribute 'network_id' not specified");
@@ -256,9 +265,18 @@ public static class SubnetsEndpoints
         {
             throw a.Invalid("ip_version", $"'{version}' is not in [4, 6]");
         }
-        var cidr = SubnetRules.Cidr(a.String("cidr", 64), version);
-        var gateway = SubnetRules.Gateway(a, cidr, null, isCreate: true);
-        var pools = SubnetRules.Pools(a, cidr, gateway, null);
+        var poolId = a.Uuid("subnetpool_id", nullable: true);
+        var cidrText = a.String("cidr", 64, nullable: true);
+        var prefixLength = a.Int("prefixlen", 0, version == 4 ? 32 : 128);
+        if (prefixLength is not null && poolId is null)
+        {
+            throw NeutronException.BadRequest("Bad subnet request: prefixlen is only valid with a subnetpool_id.");
+        }
+        if (prefixLength is not null && cidrText is not null)
+        {
+            throw NeutronException.BadRequest("Bad subnet request: cidr and prefixlen must not be supplied together.");
+        }
+        var cidr = cidrText is null && poolId is not null ? null : SubnetRules.Cidr(cidrText, version);
         var subnet = new Subnet
         {
             Id = Guid.NewGuid(),
@@ -266,22 +284,41 @@ public static class SubnetsEndpoints
             Name = a.Name() ?? "",
             Description = a.Description() ?? "",
             NetworkId = networkId,
-            Cidr = cidr.ToString(),
             IpVersion = version,
-            GatewayIp = gateway?.ToString(),
-            AllocationPools = SubnetRules.PoolsJson(pools).ToJsonString(),
+            SubnetpoolId = poolId,
             EnableDhcp = a.Bool("enable_dhcp") ?? true,
             DnsNameservers = SubnetRules.DnsServers(a, version) ?? [],
             HostRoutes = SubnetRules.Routes(a, "host_routes")?.ToJsonString() ?? "[]",
         };
-        (subnet.Ipv6RaMode, subnet.Ipv6AddressMode) = SubnetRules.Ipv6Modes(a, cidr, subnet.EnableDhcp);
-        // Accepted for client compatibility only when it asks for what we do anyway.
-        if (a.Has("subnetpool_id") && a.Raw("subnetpool_id") is not null)
+        if (cidr is not null)
         {
-            throw a.Invalid("subnetpool_id", "not supported by this deployment; omit it or send null");
+            Address(subnet, a, cidr);
+        }
+        else
+        {
+            // Cut by prefix length: the gateway and IPv6 modes are checked once the CIDR is known, in the transaction.
+            if (a.Raw("allocation_pools") is not null)
+            {
+                throw NeutronException.BadRequest("Bad subnet request: allocation_pools allowed only for specific subnet requests.");
+            }
+            foreach (var later in new[] { "gateway_ip", "ipv6_ra_mode", "ipv6_address_mode" })
+            {
+                _ = a.Has(later);
+            }
         }
         a.RejectUnknown();
         Revisions.Initialize(subnet, now);
-        return (subnet, cidr);
+        return new SubnetRequest(subnet, a, cidr, prefixLength);
+    }
+
+    /// <summary>What follows from the CIDR: the gateway, the allocation pools and the IPv6 modes.</summary>
+    private static void Address(Subnet subnet, Attributes a, SubnetCidr cidr)
+    {
+        var gateway = SubnetRules.Gateway(a, cidr, null, isCreate: true);
+        var pools = SubnetRules.Pools(a, cidr, gateway, null);
+        subnet.Cidr = cidr.ToString();
+        subnet.GatewayIp = gateway?.ToString();
+        subnet.AllocationPools = SubnetRules.PoolsJson(pools).ToJsonString();
+        (subnet.Ipv6RaMode, subnet.Ipv6AddressMode) = SubnetRules.Ipv6Modes(a, cidr, subnet.EnableDhcp);
     }
 }

@@ -19,7 +19,7 @@ public static class TagsEndpoints
 
     public static IEndpointRouteBuilder MapTags(this IEndpointRouteBuilder app)
     {
-        var group = app.MapGroup("/v2.0/{collection:regex(^(networks|subnets|ports|routers|security-groups)$)}/{id}/tags").WithTags("tags");
+        var group = app.MapGroup("/v2.0/{collection:regex(^(networks|subnets|ports|routers|security-groups|subnetpools)$)}/{id}/tags").WithTags("tags");
         group.MapGet("/", List);
         group.MapPut("/", ReplaceAll);
         group.MapDelete("/", RemoveAll);
@@ -111,7 +111,7 @@ public static class TagsEndpoints
         resource switch
         {
             Network n => ([], (await s.Lookup.SubnetIdsAsync([n.Id], ct)).GetValueOrDefault(n.Id) ?? []),
-            Subnet sub => ([sub.NetworkId], []),
+            Subnet sub => (ResourceSnapshots.SubnetParents(sub), []),
             Port p => (ResourceSnapshots.PortParents(p).ToList(), []),
             _ => ([], []),
         };
@@ -123,6 +123,7 @@ public static class TagsEndpoints
         Port p => ResourceViews.Port(p),
         Router r => ResourceViews.Router(r),
         SecurityGroup g => ResourceViews.SecurityGroup(g),
+        SubnetPool pool => ResourceViews.SubnetPool(pool),
         _ => throw new InvalidOperationException(),
     };
 
@@ -137,6 +138,7 @@ public static class TagsEndpoints
             "subnet" => await s.Lookup.FindAsync<Subnet>(type, id, tenant, forUpdate, ct),
             "port" => await s.Lookup.FindAsync<Port>(type, id, tenant, forUpdate, ct),
             "security_group" => await s.Lookup.FindAsync<SecurityGroup>(type, id, tenant, forUpdate, ct),
+            "subnetpool" => await s.Lookup.FindAsync<SubnetPool>(type, id, tenant, forUpdate, ct),
             _ => await s.Lookup.FindAsync<Router>(type, id, tenant, forUpdate, ct),
         };
     }

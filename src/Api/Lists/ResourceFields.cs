@@ -33,6 +33,7 @@ public static class ResourceFields
             new FieldSpec("enable_dhcp", "enable_dhcp", FieldKind.Bool),
             new FieldSpec("ipv6_ra_mode", "ipv6_ra_mode", FieldKind.Text),
             new FieldSpec("ipv6_address_mode", "ipv6_address_mode", FieldKind.Text),
+            new FieldSpec("subnetpool_id", "subnetpool_id", FieldKind.Uuid),
             // Neutron filters subnets by their network's shared flag.
             new FieldSpec("shared", "shared", FieldKind.Bool, Sortable: false,
                 Expression: "(select n.shared from networks n where n.id = t.network_id)")),
@@ -51,6 +52,14 @@ public static class ResourceFields
             new FieldSpec("admin_state_up", "admin_state_up", FieldKind.Bool)),
         ["security_group"] = Index(
             new FieldSpec("stateful", "stateful", FieldKind.Bool)),
+        ["subnetpool"] = Index(
+            new FieldSpec("ip_version", "ip_version", FieldKind.Int),
+            new FieldSpec("shared", "shared", FieldKind.Bool),
+            new FieldSpec("min_prefixlen", "min_prefixlen", FieldKind.Int),
+            new FieldSpec("max_prefixlen", "max_prefixlen", FieldKind.Int),
+            new FieldSpec("default_prefixlen", "default_prefixlen", FieldKind.Int),
+            // Default pools are not supported: none is the default (`openstack subnet pool list --default`).
+            new FieldSpec("is_default", "is_default", FieldKind.Bool, Sortable: false, Expression: "false")),
         ["security_group_rule"] = Index(
             new FieldSpec("security_group_id", "security_group_id", FieldKind.Uuid),
             new FieldSpec("direction", "direction", FieldKind.Text),

@@ -115,6 +115,7 @@ public sealed class ResourceLister(NpgsqlDataSource dataSource)
         {
             "network" => $"(t.project_id = {p} or t.shared or t.router_external)",
             "subnet" => $"(t.project_id = {p} or exists (select 1 from networks n where n.id = t.network_id and (n.shared or n.router_external)))",
+            "subnetpool" => $"(t.project_id = {p} or t.shared)",
             _ => $"t.project_id = {p}",
         };
     }

@@ -12,8 +12,9 @@ public sealed class SubnetCidr
         Prefix = prefix;
         var bits = Bits;
         var first = IpAddressMath.ToNumber(network);
-        var size = (UInt128)1 << (bits - prefix);
-        Range = new IpRange(first, first + (size - 1), network.AddressFamily);
+        // ::/0 spans every address: 1 << 128 does not exist in 128 bits.
+        var hostMask = bits - prefix == 128 ? UInt128.MaxValue : ((UInt128)1 << (bits - prefix)) - 1;
+        Range = new IpRange(first, first + hostMask, network.AddressFamily);
     }
 
     public IPAddress Network { get; }
@@ -55,6 +56,16 @@ public sealed class SubnetCidr
         cidr = new SubnetCidr(address, prefix);
         return true;
     }
+
+    /// <summary>A CIDR known to be valid (one this system stored); throws otherwise.</summary>
+    public static SubnetCidr Parse(string text) => TryParse(text, out var cidr, out var error) ? cidr : throw new FormatException(error);
+
+    /// <summary>The block of length <paramref name="prefix"/> that starts at <paramref name="first"/> (aligned).</summary>
+    public static SubnetCidr Of(UInt128 first, int prefix, AddressFamily family) => new(IpAddressMath.FromNumber(first, family), prefix);
+
+    /// <summary>Whether <paramref name="other"/> lies wholly inside this block.</summary>
+    public bool Covers(SubnetCidr other) =>
+        other.Version == Version && Range.First <= other.Range.First && other.Range.Last <= Range.Last;
 
     public bool Contains(IPAddress address) =>
         address.AddressFamily == Network.AddressFamily && Range.Contains(IpAddressMath.ToNumber(address));

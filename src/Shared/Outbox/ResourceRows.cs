@@ -24,6 +24,7 @@ public static class ResourceRows
             "router" => [.. await Tracking(db.Routers, tracked).Where(r => wanted.Contains(r.Id)).ToListAsync(ct)],
             "security_group" => [.. await Tracking(db.SecurityGroups, tracked).Where(r => wanted.Contains(r.Id)).ToListAsync(ct)],
             "security_group_rule" => [.. await Tracking(db.SecurityGroupRules, tracked).Where(r => wanted.Contains(r.Id)).ToListAsync(ct)],
+            "subnetpool" => [.. await Tracking(db.SubnetPools, tracked).Where(r => wanted.Contains(r.Id)).ToListAsync(ct)],
             _ => throw new ArgumentException($"No rows for resource type {type.Name}", nameof(type)),
         };
     }

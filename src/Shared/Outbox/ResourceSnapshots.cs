@@ -27,6 +27,10 @@ public static class ResourceSnapshots
     public static IEnumerable<Guid> PortParents(Port port) =>
         port.FixedIps.Select(a => a.SubnetId).Prepend(port.NetworkId).Concat(port.SecurityGroups);
 
+    /// <summary>A subnet's parents: its network and the pool its CIDR was cut from.</summary>
+    public static List<Guid> SubnetParents(Subnet subnet) =>
+        subnet.SubnetpoolId is { } pool ? [subnet.NetworkId, pool] : [subnet.NetworkId];
+
     /// <summary>A rule's parents: its group and the group it names as the remote side.</summary>
     public static IEnumerable<Guid> RuleParents(SecurityGroupRule rule) =>
         rule.RemoteGroupId is { } remote && remote != rule.SecurityGroupId ? [rule.SecurityGroupId, remote] : [rule.SecurityGroupId];
@@ -41,7 +45,7 @@ public static class ResourceSnapshots
                     .OrderBy(s => s.CreatedAt).ThenBy(s => s.Id).Select(s => s.Id).ToListAsync(ct);
                 return (ResourceViews.Network(n, subnets), []);
             case Subnet s:
-                return (ResourceViews.Subnet(s), [s.NetworkId]);
+                return (ResourceViews.Subnet(s), SubnetParents(s));
             case Port p:
                 var parents = PortParents(p).ToList();
                 // A router-interface port is sent as the interface.
@@ -55,6 +59,8 @@ public static class ResourceSnapshots
                 return (ResourceViews.Router(r), []);
             case SecurityGroup g:
                 return (ResourceViews.SecurityGroup(g), []);
+            case SubnetPool pool:
+                return (ResourceViews.SubnetPool(pool), []);
             case SecurityGroupRule rule:
                 return (ResourceViews.SecurityGroupRule(rule), RuleParents(rule).ToList());
             default:

@@ -14,6 +14,7 @@ public sealed class OutboxSyncDbContext(DbContextOptions<OutboxSyncDbContext> op
     public DbSet<Router> Routers => Set<Router>();
     public DbSet<SecurityGroup> SecurityGroups => Set<SecurityGroup>();
     public DbSet<SecurityGroupRule> SecurityGroupRules => Set<SecurityGroupRule>();
+    public DbSet<SubnetPool> SubnetPools => Set<SubnetPool>();
     public DbSet<IpAllocation> IpAllocations => Set<IpAllocation>();
     public DbSet<RouterInterface> RouterInterfaces => Set<RouterInterface>();
     public DbSet<OutboxEntry> OutboxEntries => Set<OutboxEntry>();
@@ -26,7 +27,10 @@ public sealed class OutboxSyncDbContext(DbContextOptions<OutboxSyncDbContext> op
             e.ToTable("subnets");
             e.Property(s => s.AllocationPools).HasColumnType("jsonb");
             e.Property(s => s.HostRoutes).HasColumnType("jsonb");
+            // Declared so EF Core inserts a new pool before a subnet cut from it in one SaveChanges.
+            e.HasOne<SubnetPool>().WithMany().HasForeignKey(s => s.SubnetpoolId).OnDelete(DeleteBehavior.Restrict);
         });
+        modelBuilder.Entity<SubnetPool>().ToTable("subnetpools");
         modelBuilder.Entity<Port>(e =>
         {
             e.ToTable("ports");
@@ -68,7 +72,7 @@ public sealed class OutboxSyncDbContext(DbContextOptions<OutboxSyncDbContext> op
             e.Property(o => o.NextAttemptAt).HasDefaultValueSql("clock_timestamp()");
         });
 
-        foreach (var type in new[] { typeof(Network), typeof(Subnet), typeof(Port), typeof(Router), typeof(SecurityGroup), typeof(SecurityGroupRule) })
+        foreach (var type in new[] { typeof(Network), typeof(Subnet), typeof(Port), typeof(Router), typeof(SecurityGroup), typeof(SecurityGroupRule), typeof(SubnetPool) })
         {
             modelBuilder.Entity(type).Ignore(nameof(StandardResource.Type));
             modelBuilder.Entity(type).HasKey(nameof(StandardResource.Id));

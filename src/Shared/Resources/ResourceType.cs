@@ -13,8 +13,9 @@ public sealed record ResourceType(string Name, string Collection, string Table)
     public static readonly ResourceType Router = new("router", "routers", "routers");
     public static readonly ResourceType SecurityGroup = new("security_group", "security-groups", "security_groups");
     public static readonly ResourceType SecurityGroupRule = new("security_group_rule", "security-group-rules", "security_group_rules");
+    public static readonly ResourceType SubnetPool = new("subnetpool", "subnetpools", "subnetpools");
 
-    public static readonly IReadOnlyList<ResourceType> All = [Network, Subnet, Port, Router, SecurityGroup, SecurityGroupRule];
+    public static readonly IReadOnlyList<ResourceType> All = [Network, Subnet, Port, Router, SecurityGroup, SecurityGroupRule, SubnetPool];
 
     /// <summary>The JSON key of a list of this kind (<c>security_groups</c> for <c>/v2.0/security-groups</c>).</summary>
     public string Key => Collection.Replace('-', '_');

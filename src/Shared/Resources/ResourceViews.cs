@@ -30,7 +30,7 @@ public static class ResourceViews
         o["enable_dhcp"] = s.EnableDhcp;
         o["dns_nameservers"] = new JsonArray(s.DnsNameservers.Select(d => (JsonNode)d).ToArray());
         o["host_routes"] = JsonNode.Parse(s.HostRoutes);
-        o["subnetpool_id"] = null;
+        o["subnetpool_id"] = s.SubnetpoolId?.ToString();
         o["ipv6_address_mode"] = s.Ipv6AddressMode;
         o["ipv6_ra_mode"] = s.Ipv6RaMode;
         return o;
@@ -79,6 +79,24 @@ public static class ResourceViews
         o["port_range_max"] = r.PortRangeMax;
         o["remote_ip_prefix"] = r.RemoteIpPrefix;
         o["remote_group_id"] = r.RemoteGroupId?.ToString();
+        return o;
+    }
+
+    public static JsonObject SubnetPool(SubnetPool p)
+    {
+        var o = Standard(p);
+        // Neutron's subnet pools have no status: it is the back end's business here, as a network's is not.
+        o.Remove("status");
+        o.Remove("status_reason");
+        o["ip_version"] = p.IpVersion;
+        o["prefixes"] = new JsonArray(p.Prefixes.Select(x => (JsonNode)x).ToArray());
+        o["min_prefixlen"] = p.MinPrefixlen;
+        o["max_prefixlen"] = p.MaxPrefixlen;
+        o["default_prefixlen"] = p.DefaultPrefixlen;
+        o["shared"] = p.Shared;
+        o["is_default"] = false;
+        o["default_quota"] = null;
+        o["address_scope_id"] = null;
         return o;
     }
 

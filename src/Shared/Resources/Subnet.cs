@@ -15,6 +15,8 @@ public sealed class Subnet : StandardResource
     /// <summary>IPv6 only: <c>slaac</c>, <c>dhcpv6-stateful</c>, <c>dhcpv6-stateless</c> or null (<see cref="Ipv6Modes"/>).</summary>
     public string? Ipv6RaMode { get; set; }
     public string? Ipv6AddressMode { get; set; }
+    /// <summary>The pool the CIDR was cut from, if any; the CIDR stays allocated there until the row is gone.</summary>
+    public Guid? SubnetpoolId { get; set; }
 
     public override ResourceType Type => ResourceType.Subnet;
 }

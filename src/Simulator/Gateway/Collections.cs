@@ -10,12 +10,13 @@ internal static class Collections
     public const string Interfaces = "interfaces";
     public const string SecurityGroups = "security-groups";
     public const string SecurityGroupRules = "security-group-rules";
+    public const string SubnetPools = "subnetpools";
 
     /// <summary>Collections reachable as <c>/v1/{collection}</c>.</summary>
-    public static readonly IReadOnlyList<string> Resources = [Networks, Subnets, Ports, Routers, SecurityGroups, SecurityGroupRules];
+    public static readonly IReadOnlyList<string> Resources = [Networks, Subnets, Ports, Routers, SecurityGroups, SecurityGroupRules, SubnetPools];
 
     /// <summary>Every collection the inventory holds, in reporting order.</summary>
-    public static readonly IReadOnlyList<string> All = [Networks, Subnets, Ports, Routers, Interfaces, SecurityGroups, SecurityGroupRules];
+    public static readonly IReadOnlyList<string> All = [Networks, Subnets, Ports, Routers, Interfaces, SecurityGroups, SecurityGroupRules, SubnetPools];
 
     public static bool IsResource(string collection) => Resources.Contains(collection, StringComparer.Ordinal);
 

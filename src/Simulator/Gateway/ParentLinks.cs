@@ -3,7 +3,8 @@ using System.Text.Json;
 namespace OutboxSync.Simulator.Gateway;
 
 /// <summary>
-/// Reads which objects a new object's attributes point at. Subnets and ports need <c>network_id</c>,
+/// Reads which objects a new object's attributes point at. Subnets and ports need <c>network_id</c>, subnets may
+/// name a <c>subnetpool_id</c>,
 /// ports may list <c>fixed_ips[].subnet_id</c> and <c>security_groups[]</c>, router interfaces need <c>subnet_id</c>,
 /// security group rules need <c>security_group_id</c> and may name a <c>remote_group_id</c>.
 /// </summary>
@@ -15,7 +16,8 @@ internal static class ParentLinks
         var parents = new List<ResourceRef>();
         string? problem = collection switch
         {
-            Collections.Subnets => Required(attributes, "network_id", Collections.Networks, parents),
+            Collections.Subnets => Required(attributes, "network_id", Collections.Networks, parents)
+                ?? Optional(attributes, "subnetpool_id", Collections.SubnetPools, parents),
             Collections.Ports => Required(attributes, "network_id", Collections.Networks, parents)
                 ?? FixedIps(attributes, parents) ?? SecurityGroups(attributes, parents),
             Collections.SecurityGroupRules => Required(attributes, "security_group_id", Collections.SecurityGroups, parents)

@@ -259,6 +259,7 @@ public sealed class Reconciler(BackendClient backend, NpgsqlDataSource dataSourc
                     Router r => ResourceViews.Router(r),
                     SecurityGroup g => ResourceViews.SecurityGroup(g),
                     SecurityGroupRule rule => ResourceViews.SecurityGroupRule(rule),
+                    SubnetPool pool => ResourceViews.SubnetPool(pool),
                     _ => throw new InvalidOperationException($"No view for {resource.GetType().Name}"),
                 };
             }

@@ -81,7 +81,7 @@ public sealed partial class ReconciliationRepair(
     // it (the dependency rules order by seq). An interface is the child of its router, subnet and port.
     private static IEnumerable<ReconciliationFinding> InRepairOrder(IReadOnlyList<ReconciliationFinding> findings)
     {
-        string[] parentsFirst = [ResourceType.Network.Name, ResourceType.Router.Name, ResourceType.SecurityGroup.Name, ResourceType.Subnet.Name,
+        string[] parentsFirst = [ResourceType.Network.Name, ResourceType.Router.Name, ResourceType.SecurityGroup.Name, ResourceType.SubnetPool.Name, ResourceType.Subnet.Name,
             ResourceType.SecurityGroupRule.Name, ResourceType.Port.Name, ReconciliationFinding.RouterInterface];
         var orphans = findings.Where(f => f.Kind == ReconciliationFinding.OrphanAtBackEnd)
             .OrderByDescending(f => Array.IndexOf(parentsFirst, f.ResourceType));

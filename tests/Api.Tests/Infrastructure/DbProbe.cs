@@ -11,7 +11,7 @@ public sealed class DbProbe(NpgsqlDataSource dataSource) : IAsyncDisposable
 {
     public static readonly string[] Tables =
         ["networks", "subnets", "ports", "routers", "ip_allocations", "released_addresses", "router_interfaces", "security_groups",
-         "security_group_rules", "outbox_entries"];
+         "security_group_rules", "subnetpools", "outbox_entries"];
 
     public NpgsqlDataSource DataSource => dataSource;
 

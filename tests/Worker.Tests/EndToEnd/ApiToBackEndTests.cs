@@ -250,6 +250,33 @@ public sealed class ApiToBackEndTests : SimulatorBackedTests
         Assert.All(await Simulator.ViolationsAsync(), v => Assert.True(v.Value == 0, $"{v.Key} = {v.Value}"));
     }
 
+    [Fact]
+    public async Task A_subnet_pool_reaches_the_back_end_before_a_subnet_cut_from_it_and_leaves_after_it()
+    {
+        await Simulator.SetFaultsAsync(new { latency_min_ms = 1, latency_max_ms = 30 });
+        await using var worker = await WorkerHost.StartAsync(Database, Simulator.BaseUrl.ToString(), settings: new Dictionary<string, string?> { ["Worker:InstanceId"] = "pool-a" });
+        var net = await CreateAsync("networks", "network", new JsonObject { ["name"] = "n" });
+        // Sent at once, without waiting: the subnet's create depends on the pool's.
+        var pool = await CreateAsync("subnetpools", "subnetpool", new JsonObject { ["name"] = "p", ["prefixes"] = new JsonArray("10.90.0.0/16"), ["default_prefixlen"] = 26 });
+        var subnet = await CreateAsync("subnets", "subnet", new JsonObject { ["network_id"] = net, ["ip_version"] = 4, ["subnetpool_id"] = pool });
+
+        await WaitForStatusAsync($"subnets/{subnet}", "subnet", "ACTIVE");
+        var held = (await Simulator.ListAsync("subnets"))[Guid.Parse(subnet)].Attributes;
+        Assert.Equal(("10.90.0.0/26", pool), (held["cidr"]!.GetValue<string>(), held["subnetpool_id"]!.GetValue<string>()));
+        Assert.Equal("10.90.0.0/16", (await Simulator.ListAsync("subnetpools"))[Guid.Parse(pool)].Attributes["prefixes"]![0]!.GetValue<string>());
+
+        // The pool can go once the back end has confirmed the subnet's delete (its CIDR is the pool's until then).
+        await SendAsync(HttpMethod.Delete, $"subnets/{subnet}", null);
+        await WaitForGoneAsync($"subnets/{subnet}");
+        await Scenario.WaitUntilDrainedAsync(TimeSpan.FromSeconds(60));
+        await SendAsync(HttpMethod.Delete, $"subnetpools/{pool}", null);
+        await WaitForGoneAsync($"subnetpools/{pool}");
+        await Scenario.WaitUntilDrainedAsync(TimeSpan.FromSeconds(60));
+
+        Assert.Empty(await Simulator.ListAsync("subnetpools"));
+        Assert.All(await Simulator.ViolationsAsync(), v => Assert.True(v.Value == 0, $"{v.Key} = {v.Value}"));
+    }
+
     private async Task<JsonObject> HeldPortAsync(string id) => (await Simulator.ListAsync("ports"))[Guid.Parse(id)].Attributes;
 
     private async Task<string> CreateAsync(string collection, string member, JsonObject body) =>
