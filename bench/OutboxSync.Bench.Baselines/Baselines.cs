@@ -27,6 +27,10 @@ public sealed class PortStore(NpgsqlDataSource db)
                 id uuid primary key, network_id uuid not null references baseline.networks (id), name text not null,
                 revision bigint not null, applied_revision bigint not null default 0, status text not null,
                 updated_at timestamptz not null default now());
+            -- The 2014 thread's cross_server_locks, in its two honest readings: with a unique lock_name (a racing
+            -- INSERT fails and the caller waits again) and without one (check-then-insert races go through).
+            create table if not exists baseline.cross_server_locks_unique (lock_name text primary key, holder text not null, acquired_at timestamptz not null default now());
+            create table if not exists baseline.cross_server_locks (lock_name text not null, holder text not null, acquired_at timestamptz not null default now());
             """);
         try
         {
@@ -195,24 +199,31 @@ public static class BaselineEndpoints
                 return Error(400, "network_id is required");
             }
             var name = port["name"]?.GetValue<string>() ?? "";
-            return await WriteAsync(design, db, device, sp, (c, tx, status) => PortStore.InsertAsync(c, tx, networkId, name, status, ct)!, create: true, ct);
+            return await WriteAsync(design, db, device, sp, (c, tx, status) => PortStore.InsertAsync(c, tx, networkId, name, status, ct)!, create: true, null, ct);
         });
 
         app.MapPut("/v2.0/ports/{id:guid}", async (Guid id, HttpContext ctx, NpgsqlDataSource db, DeviceClient device, IServiceProvider sp, CancellationToken ct) =>
         {
             var body = await JsonNode.ParseAsync(ctx.Request.Body, cancellationToken: ct);
             var name = body?["port"]?["name"]?.GetValue<string>() ?? "";
-            return await WriteAsync(design, db, device, sp, (c, tx, status) => PortStore.UpdateAsync(c, tx, id, name, status, ct), create: false, ct);
+            return await WriteAsync(design, db, device, sp, (c, tx, status) => PortStore.UpdateAsync(c, tx, id, name, status, ct), create: false, id, ct);
         });
     }
 
-    private delegate Task<PortRow?> Write(NpgsqlConnection c, NpgsqlTransaction? tx, string status);
+    internal delegate Task<PortRow?> Write(NpgsqlConnection c, NpgsqlTransaction? tx, string status);
 
-    private static async Task<IResult> WriteAsync(string design, NpgsqlDataSource db, DeviceClient device, IServiceProvider sp, Write write, bool create, CancellationToken ct)
+    /// <summary>How long a lock-table design waits for a lock held by someone else before it gives up (409).</summary>
+    public static TimeSpan LockWait { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <param name="id">The port an update changes (its lock is taken before the row is written); null for a create.</param>
+    private static async Task<IResult> WriteAsync(string design, NpgsqlDataSource db, DeviceClient device, IServiceProvider sp, Write write, bool create,
+        Guid? id, CancellationToken ct)
     {
         try
         {
-            return await WriteCoreAsync(design, db, device, sp, write, create, ct);
+            return design.StartsWith(LockTable.Design, StringComparison.Ordinal)
+                ? await LockTable.WriteAsync(design, db, device, write, create, id, LockWait, ct)
+                : await WriteCoreAsync(design, db, device, sp, write, create, ct);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -307,10 +318,10 @@ public static class BaselineEndpoints
         }
     }
 
-    private static IResult Ok(PortRow row, string status, bool create) =>
+    internal static IResult Ok(PortRow row, string status, bool create) =>
         Results.Json(new { port = new { id = row.Id, network_id = row.NetworkId, name = row.Name, status, revision_number = row.Revision } },
             statusCode: create ? 201 : 200);
 
-    private static IResult Error(int status, string? message) =>
+    internal static IResult Error(int status, string? message) =>
         Results.Json(new { NeutronError = new { type = "BackendError", message = message ?? "", detail = "" } }, statusCode: status);
 }

@@ -1,6 +1,7 @@
 // The designs OutboxSync replaces, serving the subset of the Neutron contract the benchmark drives
 // (POST /v2.0/networks, POST /v2.0/ports, PUT /v2.0/ports/{id}) against the same PostgreSQL and simulator.
-//   --design inline | post-commit | global-lock | hangfire
+//   --design inline | post-commit | global-lock | lock-table-unique | lock-table | hangfire
+//   --lockWaitMs N           (lock-table designs: how long a request waits for a held lock; default 30000)
 //   --role api | worker      (hangfire only: "worker" runs a Hangfire server and no API; "api" enqueues only)
 //   Database:ConnectionString, Backend:BaseUrl via configuration (env Database__ConnectionString, Backend__BaseUrl)
 using Hangfire;
@@ -17,6 +18,7 @@ var connectionString = builder.Configuration["Database:ConnectionString"]
 var backendUrl = builder.Configuration["Backend:BaseUrl"] ?? throw new InvalidOperationException("Backend:BaseUrl is required");
 
 builder.Services.AddSingleton(new DesignSettings(design, connectionString));
+BaselineEndpoints.LockWait = TimeSpan.FromMilliseconds(int.Parse(builder.Configuration["lockWaitMs"] ?? "30000", System.Globalization.CultureInfo.InvariantCulture));
 builder.Services.AddSingleton(NpgsqlDataSource.Create(connectionString));
 builder.Services.AddHttpClient<DeviceClient>(c =>
     {

@@ -8,7 +8,7 @@ namespace OutboxSync.Bench;
 public static class Designs
 {
     public const string OutboxSync = "outboxsync";
-    public static readonly string[] All = [OutboxSync, "inline", "post-commit", "global-lock", "hangfire"];
+    public static readonly string[] All = [OutboxSync, "inline", "post-commit", "global-lock", "lock-table-unique", "lock-table", "hangfire"];
     /// <summary>Designs that accept at once and apply later (they have a drain to measure).</summary>
     public static bool IsAsync(string d) => d is OutboxSync or "hangfire";
 }

@@ -14,12 +14,12 @@ public sealed class SmokeRunTests
         var configuration = AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Release{Path.DirectorySeparatorChar}") ? "Release" : "Debug";
         var harness = Path.Combine(root, "bench", "OutboxSync.Bench", "bin", configuration, "net10.0", "OutboxSync.Bench.dll");
         var output = Directory.CreateTempSubdirectory("bench-smoke-");
-        // The product and one synchronous baseline (Hangfire's server start and queue polling alone take about a minute);
+        // The product, one synchronous baseline and the 2014 lock table in both readings (Hangfire's server start and queue polling alone take about a minute);
         // the full run (BENCHMARKS.md) covers every design. About a minute on an idle 2-core machine, but the suite runs
         // test assemblies side by side, and at load 15 one run took over two; the deadline only catches a hang.
         var psi = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         // T1 (cost per operation: pgbench of bench/accept-floor.pgbench.sql, network creates and GETs) adds ten seconds.
-        foreach (var a in new[] { harness, "--smoke", "--designs", "outboxsync,inline", "--scenarios", "S1,S2,S5,T1", "--out", output.FullName })
+        foreach (var a in new[] { harness, "--smoke", "--designs", "outboxsync,inline,lock-table-unique,lock-table", "--scenarios", "S1,S2,S5,T1", "--out", output.FullName })
         {
             psi.ArgumentList.Add(a);
         }
@@ -39,7 +39,7 @@ public sealed class SmokeRunTests
 
         Assert.True(process.ExitCode == 0, $"harness exited {process.ExitCode}:\n{await stdout}\n{await stderr}");
         var json = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(output.FullName, "results.json")))!;
-        foreach (var design in new[] { "outboxsync", "inline" })
+        foreach (var design in new[] { "outboxsync", "inline", "lock-table-unique", "lock-table" })
         {
             Assert.NotNull(json["scenarios"]!["S1"]![design]);
             Assert.NotNull(json["scenarios"]!["S5"]![design]);
