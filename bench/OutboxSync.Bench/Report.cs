@@ -81,6 +81,20 @@ public static class Report
             sb.AppendLine($"| {d} | {s5["accepted"]} | {s5["errors"]} | {s5["device_update_calls"]} | {s5["last_write_wins"]} | {s5["db_revision"]} / {F(s5["device_revision"])} | {F(s5["api"]!["p50_ms"])} | {F(s5["api"]!["p99_ms"])} |");
         }
 
+        if (sc["S10"] is JsonObject s10)
+        {
+            sb.AppendLine();
+            sb.AppendLine("**S10 a holder killed, then a holder paused** (device 2 s; 20 ports each; the lock-table designs' second API process waits 3 s for a lock; OutboxSync: 2 workers, shipped 15 s leases)");
+            sb.AppendLine();
+            sb.AppendLine("| design | killed mid-call | paused mid-call | violations in S10 |");
+            sb.AppendLine("|---|---|---|---|");
+            foreach (var (d, r) in s10)
+            {
+                var v = r!["violations"]!.AsObject().Where(kv => kv.Value!.GetValue<long>() != 0).Select(kv => $"{kv.Key} {kv.Value}");
+                sb.AppendLine($"| {d} | {r["crash"]!.ToJsonString()} | {r["pause"]!.ToJsonString()} | {(v.Any() ? string.Join(", ", v) : "0")} |");
+            }
+        }
+
         sb.AppendLine();
         sb.AppendLine("**S9 footprint** (peak RSS of the front end and of the largest drain process; CPU seconds per 1,000 operations)");
         sb.AppendLine();

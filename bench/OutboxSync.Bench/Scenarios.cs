@@ -47,6 +47,7 @@ public sealed partial class Scenarios(BenchOptions o, Postgres pg, Results resul
             if (o.Has("S4")) await S4Async(stack);
         }
         if (o.Has("S5")) await S5Async(stack);
+        if (HasS10(design) && o.Has("S10")) await S10Async(stack);
         if (design == Designs.OutboxSync && o.Has("S8")) await S8Async(stack);
         // T1–T4, cost per operation: the product only (the baselines implement only the port subset of the API).
         if (design == Designs.OutboxSync)

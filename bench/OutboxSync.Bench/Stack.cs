@@ -57,6 +57,17 @@ public sealed class Stack : IAsyncDisposable
         }
     }
 
+    /// <summary>Another API process of this baseline design beside <see cref="Front"/> (S10's survivor).</summary>
+    public Task<Service> StartBaselineApiAsync(string name, IEnumerable<string> args) =>
+        Service.StartAsync(name, BaselineDll, BaselineEnv(), ["--design", Design, "--role", "api", .. args]);
+
+    /// <summary>Replaces a front end that was killed (S10) with a fresh process of the same design.</summary>
+    public async Task RestartFrontAsync()
+    {
+        await Front.DisposeAsync();
+        Front = await Service.StartAsync("baseline-api", BaselineDll, BaselineEnv(), ["--design", Design, "--role", "api"]);
+    }
+
     private Dictionary<string, string> BaselineEnv() => new()
     {
         ["Database__ConnectionString"] = Conn(),
@@ -122,7 +133,7 @@ public sealed class Stack : IAsyncDisposable
         else
         {
             await _pg.ExecAsync("""
-                truncate baseline.ports, baseline.networks cascade;
+                truncate baseline.ports, baseline.networks, baseline.cross_server_locks, baseline.cross_server_locks_unique cascade;
                 do $$ declare t text; begin
                   for t in select tablename from pg_tables where schemaname = 'hangfire' and tablename in ('job','jobqueue','state','jobparameter','counter','aggregatedcounter','hash','list','set','lock') loop
                     execute format('truncate hangfire.%I cascade', t); end loop; end $$;
