@@ -4,13 +4,24 @@
 #   scripts/run.sh              start, run the demo, keep serving until Ctrl-C
 #   scripts/run.sh --no-demo    start and serve
 #   scripts/run.sh --demo-only  start, run the demo, stop (used by the tests)
+#   scripts/run.sh --keystone   also start a real local Keystone (scripts/keystone.py; needs Debian's keystone and
+#                               uwsgi-plugin-python3) and make the API validate tokens with it; combines with the above
 # .run/endpoints.json appears only once every process answers its health check. SIGTERM or Ctrl-C stops everything
 # within 10 s; a run killed hard (SIGKILL) is cleaned up by the next one. Environment: OUTBOXSYNC_WORKERS (2),
-# OUTBOXSYNC_RUN_DIR (.run), OUTBOXSYNC_CONFIGURATION (Release), OUTBOXSYNC_SKIP_BUILD=1 (use the existing build).
+# OUTBOXSYNC_RUN_DIR (.run), OUTBOXSYNC_CONFIGURATION (Release), OUTBOXSYNC_SKIP_BUILD=1 (use the existing build),
+# OUTBOXSYNC_KEYSTONE=1 (as --keystone).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
-mode=${1:-serve-demo}
+mode=serve-demo
+keystone=${OUTBOXSYNC_KEYSTONE:-0}
+for arg in "$@"; do
+  case "$arg" in
+    --no-demo|--demo-only) mode=$arg ;;
+    --keystone) keystone=1 ;;
+    *) echo "unknown argument: $arg (see the header of $0)" >&2; exit 2 ;;
+  esac
+done
 workers=${OUTBOXSYNC_WORKERS:-2}
 run=${OUTBOXSYNC_RUN_DIR:-$root/.run}
 config=${OUTBOXSYNC_CONFIGURATION:-Release}
@@ -72,7 +83,7 @@ trap 'cleanup; exit 143' TERM
 if [ -f "$run/pids" ]; then
   stale=()
   while read -r pid; do
-    if [ -n "$pid" ] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "OutboxSync\."; then stale+=("$pid"); fi
+    if [ -n "$pid" ] && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qE "OutboxSync\.|keystone\.py"; then stale+=("$pid"); fi
   done <"$run/pids"
   if [ ${#stale[@]} -gt 0 ]; then echo "Stopping ${#stale[@]} processes left by a previous run..."; stop_pids 5 "${stale[@]}"; fi
   rm -f "$run/pids"
@@ -108,6 +119,21 @@ else
     || as_pg "$pgbin/createdb" -h 127.0.0.1 -p "$pgport" -U postgres outboxsync
   db="Host=127.0.0.1;Port=$pgport;Database=outboxsync;Username=postgres"
 fi
+api_port=$(free_port); api_url="http://127.0.0.1:$api_port"
+
+# Keystone's setup takes about 20 s; it runs while the migrations do. Its database lives on the same cluster.
+keystone_json="$run/keystone.json"
+rm -f "$keystone_json"
+if [ "$keystone" = 1 ]; then
+  [ -n "$pgdata" ] || { echo "--keystone needs the local PostgreSQL cluster (unset OUTBOXSYNC_DATABASE)" >&2; exit 1; }
+  command -v keystone-manage >/dev/null || { echo "--keystone needs Debian's keystone: apt-get install keystone uwsgi-plugin-python3 python3-psycopg2" >&2; exit 1; }
+  keystone_url="http://127.0.0.1:$(free_port)"
+  python3 scripts/keystone.py serve --dir "$run/keystone" --pg-port "$pgport" --psql "$pgbin/psql" --database keystone \
+    --port "${keystone_url##*:}" --network-url "$api_url" --out "$keystone_json" >"$run/logs/keystone.log" 2>&1 &
+  keystone_pid=$!
+  remember $keystone_pid
+fi
+
 echo "Applying migrations..."
 dotnet "$(bin Migrator)" "$db"
 
@@ -156,13 +182,24 @@ if [ -f "$(bin Simulator)" ]; then
   remember $!
 fi
 
-api_port=$(free_port); api_url="http://127.0.0.1:$api_port"
-Database__ConnectionString="$api_db" Auth__TokensFile="$run/tokens.json" dotnet "$(bin Api)" --urls "$api_url" >"$run/logs/api.log" 2>&1 &
+keystone_env=()
+if [ "$keystone" = 1 ]; then
+  echo "Waiting for Keystone..."
+  for _ in $(seq 1 1200); do [ -f "$keystone_json" ] && break; kill -0 "$keystone_pid" 2>/dev/null || break; sleep 0.1; done
+  [ -f "$keystone_json" ] || { echo "Keystone did not start; see $run/logs/keystone.log and $run/keystone/" >&2; tail -20 "$run/logs/keystone.log" >&2; exit 1; }
+  # ks KEY [KEY...]: a value from keystone.json
+  ks() { python3 -c 'import functools,json,sys; print(functools.reduce(lambda d, k: d[k], sys.argv[2:], json.load(open(sys.argv[1]))))' "$keystone_json" "$@"; }
+  keystone_env=(Auth__Keystone__AuthUrl="$(ks auth_url)" Auth__Keystone__Username="$(ks service_user username)"
+    Auth__Keystone__Password="$(ks service_user password)" Auth__Keystone__ProjectName="$(ks service_user project_name)")
+fi
+env Database__ConnectionString="$api_db" Auth__TokensFile="$run/tokens.json" "${keystone_env[@]}" \
+  dotnet "$(bin Api)" --urls "$api_url" >"$run/logs/api.log" 2>&1 &
 remember $!
 
 # Every process with the URLs it answers on: "name health metrics log" per line.
 processes=("api $api_url/health/ready $api_url/metrics $run/logs/api.log")
 [ -n "$sim_url" ] && processes+=("simulator $sim_url/healthz - $run/logs/simulator.log")
+[ "$keystone" = 1 ] && processes+=("keystone $keystone_url/v3 - $run/logs/keystone.log")
 worker_urls=()
 if [ -f "$(bin Worker)" ] && [ -n "$sim_url" ]; then
   for i in $(seq 1 "$workers"); do
@@ -188,9 +225,14 @@ for i in "${!worker_urls[@]}"; do
   [ -n "$workers_json" ] && workers_json+=", "
   workers_json+="{\"name\": \"worker-$((i + 1))\", \"health\": \"${worker_urls[$i]}/health/ready\", \"metrics\": \"${worker_urls[$i]}/metrics\"}"
 done
+keystone_entry=""
+if [ "$keystone" = 1 ]; then
+  keystone_entry="\"keystone\": $(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(json.dumps({"auth_url": d["auth_url"], "region": d["region"], "users": d["users"]}))' "$keystone_json"),"
+fi
 cat >"$run/endpoints.json.tmp" <<JSON
 {
   "api": "$api_url",
+  $keystone_entry
   "database": "$db",
   "simulator": "${sim_url}",
   "violations": "${sim_url:+$sim_url/_sim/violations}",
@@ -216,6 +258,19 @@ OutboxSync is running.
 
 Try:  openstack --os-auth-type admin_token --os-token $admin_token --os-endpoint $api_url network list
 TXT
+if [ "$keystone" = 1 ]; then
+  python3 - "$keystone_json" <<'PY'
+import json, sys
+k = json.load(open(sys.argv[1]))
+print(f"  Keystone    {k['auth_url']} (region {k['region']}); users:")
+for key, u in k["users"].items():
+    print(f"    {key:9} {u['username']} / {u['password']} on project {u['project_name']}")
+u = k["users"]["project1"]
+print(f"Try:  openstack --os-auth-url {k['auth_url']} --os-identity-api-version 3 --os-user-domain-name Default "
+      f"--os-project-domain-name Default --os-username {u['username']} --os-password {u['password']} "
+      f"--os-project-name {u['project_name']} network list")
+PY
+fi
 
 case "$mode" in
   --no-demo) ;;

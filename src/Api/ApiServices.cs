@@ -37,6 +37,7 @@ public static class ApiServices
             .Validate(o => o.TokensFile is null || File.Exists(o.TokensFile), "Auth:TokensFile names a file that does not exist.")
             .ValidateOnStart();
         builder.Services.AddSingleton<TokenRegistry>();
+        builder.AddKeystoneValidation();
         builder.Services.AddPerTokenRateLimiting(builder.Configuration);
         builder.Services.AddSingleton<OutboxWakeup>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<OutboxWakeup>());
@@ -47,6 +48,27 @@ public static class ApiServices
         builder.Services.AddScoped<ResourceLister>();
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.WriteIndented = false);
         return builder;
+    }
+
+    /// <summary>Keystone token validation (section <c>Auth:Keystone</c>), registered only when an AuthUrl is configured.</summary>
+    private static void AddKeystoneValidation(this IHostApplicationBuilder builder)
+    {
+        var section = builder.Configuration.GetSection(KeystoneOptions.Section);
+        builder.Services.AddOptions<KeystoneOptions>()
+            .Bind(section)
+            .ValidateDataAnnotations()
+            .Validate(o => !o.Enabled || Uri.TryCreate(o.AuthUrl, UriKind.Absolute, out var u) && u.Scheme is "http" or "https",
+                "Auth:Keystone:AuthUrl must be an absolute http(s) URL.")
+            .Validate(o => !o.Enabled || !string.IsNullOrEmpty(o.Password), "Auth:Keystone:Password is required when Auth:Keystone:AuthUrl is set.")
+            .ValidateOnStart();
+        if (string.IsNullOrWhiteSpace(section[nameof(KeystoneOptions.AuthUrl)]))
+        {
+            return;
+        }
+        builder.Services.AddHttpClient(KeystoneClient.HttpClientName, (sp, http) =>
+            http.Timeout = sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<KeystoneOptions>>().Value.Timeout);
+        builder.Services.AddSingleton<KeystoneClient>();
+        builder.Services.AddSingleton<KeystoneTokenCache>();
     }
 
     /// <summary>Middleware order: errors outermost, then body limits, then tokens.</summary>

@@ -25,7 +25,8 @@ public sealed class TokenEntry
     [Required(ErrorMessage = "Auth:Tokens:*:ProjectId is required.")]
     public string ProjectId { get; set; } = "";
 
-    /// <summary>Roles; "admin" sees and acts on every project.</summary>
+    /// <summary>Roles, as Neutron's defaults: "admin" sees and acts on every project, "member" acts on its project,
+    /// "reader" (alone) may only read it. Default: none, which acts as "member".</summary>
     public List<string> Roles { get; set; } = [];
 
     /// <summary>A name for logs and the audit trail (never the token).</summary>

@@ -20,7 +20,9 @@ public sealed class TokenRegistry
         }
         _entries = entries
             .Select(e => (Convert.FromHexString(e.Sha256),
-                new TenantContext(e.ProjectId, e.Roles.Contains("admin", StringComparer.OrdinalIgnoreCase), e.Name ?? e.ProjectId)))
+                TenantContext.ForRoles(e.ProjectId, e.Name ?? e.ProjectId, e.Roles)
+                    // An entry naming no role of Neutron's acts as a member, as before roles were checked.
+                    ?? new TenantContext(e.ProjectId, false, e.Name ?? e.ProjectId)))
             .ToArray();
     }
 

@@ -19,11 +19,18 @@ public sealed partial class NeutronErrorMiddleware(RequestDelegate next, ILogger
         catch (Exception e) when (!context.Response.HasStarted && !context.RequestAborted.IsCancellationRequested)
         {
             var (status, type, message) = Classify(e);
-            if (status >= 500)
+            if (status >= 500 && e is not NeutronException)
             {
                 LogUnhandled(logger, e, context.Request.Method, context.Request.Path);
             }
             context.Response.Clear();
+            if (e is NeutronException { Headers: var headers })
+            {
+                foreach (var (name, value) in headers)
+                {
+                    context.Response.Headers[name] = value;
+                }
+            }
             await NeutronErrorBody.WriteAsync(context, status, type, message);
         }
     }

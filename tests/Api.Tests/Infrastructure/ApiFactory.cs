@@ -89,7 +89,11 @@ public class ApiFactory : WebApplicationFactory<Program>, IAsyncLifetime
         {
             await _database.DisposeAsync();
         }
+        await DisposeFixtureAsync();
     }
+
+    /// <summary>Hook for derived fixtures that start more (their own Keystone); runs after the host has stopped.</summary>
+    protected virtual Task DisposeFixtureAsync() => Task.CompletedTask;
 }
 
 /// <summary>The same API behind real Kestrel, for limits TestServer does not enforce (request body size).</summary>
