@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using OutboxSync.System.Tests.Support;
 using OutboxSync.Testing;
 using Xunit;
 
@@ -156,24 +157,9 @@ public sealed class OpenStackCliTests : IAsyncLifetime
 
     private async Task<string> RunAsync(params string[] args)
     {
-        var psi = new ProcessStartInfo("openstack")
-        {
-            UseShellExecute = false,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (var a in new[] { "--os-auth-type", "admin_token", "--os-token", AdminToken, "--os-endpoint", _api.Url! }.Concat(args))
-        {
-            psi.ArgumentList.Add(a);
-        }
-        psi.Environment.Remove("OS_CLOUD");
-        using var process = Process.Start(psi) ?? throw new InvalidOperationException("openstack CLI not found; install python3-openstackclient");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(timeout.Token);
-        Assert.True(process.ExitCode == 0,
-            $"openstack {string.Join(' ', args)} failed ({process.ExitCode}): {await stderr}\nAPI log:\n{_api.Output}");
-        return await stdout;
+        var result = await OpenStackCli.RunAsync(OpenStackCli.TokenAuth(AdminToken, _api.Url!), args);
+        Assert.True(result.ExitCode == 0,
+            $"openstack {string.Join(' ', args)} failed ({result.ExitCode}): {result.Stderr}\nAPI log:\n{_api.Output}");
+        return result.Stdout;
     }
 }

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json.Nodes;
+using OutboxSync.System.Tests.Support;
+using OutboxSync.Testing;
 using Xunit;
 
 namespace OutboxSync.System.Tests;
@@ -81,6 +83,38 @@ public sealed class RunScriptTests
         Assert.True(await RunDirectory.ExitsWithinAsync(next, TimeSpan.FromSeconds(10)), run.Output);
     }
 
+    [Fact]
+    public async Task With_keystone_the_cli_logs_in_by_password_finds_the_api_in_the_catalog_and_SIGTERM_stops_keystone_too()
+    {
+        await using var run = new RunDirectory();
+        var script = run.Start("--keystone");
+        var endpoints = await run.WaitForEndpointsAsync(script);
+
+        var keystone = endpoints["keystone"]!;
+        var authUrl = keystone["auth_url"]!.GetValue<string>();
+        string[] Auth(string key)
+        {
+            var user = keystone["users"]![key]!;
+            Assert.Equal("Default", user["user_domain_name"]!.GetValue<string>());
+            return OpenStackCli.PasswordAuth(authUrl, user["username"]!.GetValue<string>(), user["password"]!.GetValue<string>(),
+                user["project_name"]!.GetValue<string>());
+        }
+        var name = "run-" + Guid.NewGuid().ToString("N")[..8];
+        var created = await OpenStackCli.RunAsync(Auth("project1"), "network", "create", name, "-f", "json");
+        Assert.True(created.ExitCode == 0, created.Stderr + run.Output);
+        var seenBy2 = await OpenStackCli.RunAsync(Auth("project2"), "network", "list", "-f", "value", "-c", "Name");
+        Assert.True(seenBy2.ExitCode == 0, seenBy2.Stderr);
+        Assert.DoesNotContain(name, seenBy2.Stdout, StringComparison.Ordinal);
+        var seenByAdmin = await OpenStackCli.RunAsync(Auth("admin"), "network", "list", "-f", "value", "-c", "Name");
+        Assert.Contains(name, seenByAdmin.Stdout, StringComparison.Ordinal);
+
+        var uwsgi = JsonNode.Parse(await File.ReadAllTextAsync(global::System.IO.Path.Combine(run.Path, "keystone.json")))!["uwsgi_pgid"]!.GetValue<int>();
+        Assert.True(RunDirectory.IsAlive(uwsgi));
+        RunDirectory.Signal(script.Id, "TERM");
+        Assert.True(await RunDirectory.ExitsWithinAsync(script, TimeSpan.FromSeconds(10)), $"still running after 10 s\n{run.Output}");
+        await Eventually.HoldsAsync(() => Task.FromResult(!RunDirectory.IsAlive(uwsgi)), "Keystone's uwsgi has stopped", TimeSpan.FromSeconds(5));
+    }
+
     /// <summary>A run directory of its own (OUTBOXSYNC_RUN_DIR) and the scripts started on it, which it owns;
     /// disposing stops every process left and deletes the directory.</summary>
     private sealed class RunDirectory : IAsyncDisposable
@@ -104,11 +138,11 @@ public sealed class RunScriptTests
             }
         }
 
-        public Process Start()
+        public Process Start(params string[] options)
         {
             Directory.CreateDirectory(Path);
             var root = RepositoryRoot();
-            var info = new ProcessStartInfo("bash", [global::System.IO.Path.Combine(root, "scripts", "run.sh"), "--no-demo"])
+            var info = new ProcessStartInfo("bash", [global::System.IO.Path.Combine(root, "scripts", "run.sh"), "--no-demo", .. options])
             {
                 WorkingDirectory = root,
                 RedirectStandardOutput = true,

@@ -47,7 +47,7 @@ public sealed partial class KeystoneClient(IHttpClientFactory httpClients, IOpti
         for (var attempt = 1; ; attempt++)
         {
             var service = await ServiceTokenAsync(rejected, ct);
-            using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(options.Value.IdentityV3, "auth/tokens?nocatalog"));
+            using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(options.Value.IdentityV3(), "auth/tokens?nocatalog"));
             request.Headers.Add("X-Auth-Token", service.Value);
             request.Headers.Add("X-Subject-Token", token);
             using var response = await SendAsync(request, ct);
@@ -109,7 +109,7 @@ public sealed partial class KeystoneClient(IHttpClientFactory httpClients, IOpti
                 scope = new { project = new { name = o.ProjectName, domain = new { name = o.ProjectDomainName } } },
             },
         };
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(o.IdentityV3, "auth/tokens?nocatalog"))
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(o.IdentityV3(), "auth/tokens?nocatalog"))
         {
             // Buffered, so it goes with a Content-Length: uwsgi's HTTP socket reads no chunked request bodies.
             Content = new StringContent(JsonSerializer.Serialize(body), System.Text.Encoding.UTF8, "application/json"),

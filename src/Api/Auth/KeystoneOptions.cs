@@ -59,10 +59,13 @@ public sealed class KeystoneOptions
 
     public bool Enabled => !string.IsNullOrWhiteSpace(AuthUrl);
 
+    // Methods, not properties: options validation reads every property, also when Keystone is off.
+
     /// <summary>The identity API's root (<c>…/v3</c>), whichever form <see cref="AuthUrl"/> was given in.</summary>
-    public Uri IdentityV3 => new(AuthUrl!.TrimEnd('/').EndsWith("/v3", StringComparison.Ordinal)
+    public Uri IdentityV3() => new(AuthUrl!.TrimEnd('/').EndsWith("/v3", StringComparison.Ordinal)
         ? AuthUrl.TrimEnd('/') + "/"
         : AuthUrl.TrimEnd('/') + "/v3/");
 
-    public string Challenge => $"Keystone uri=\"{(WwwAuthenticateUri ?? AuthUrl)!.TrimEnd('/')}\"";
+    /// <summary>The <c>WWW-Authenticate</c> value of a 401.</summary>
+    public string Challenge() => $"Keystone uri=\"{(WwwAuthenticateUri ?? AuthUrl)!.TrimEnd('/')}\"";
 }

@@ -42,7 +42,7 @@ public sealed partial class KeystoneTokenCache : IDisposable
     }
 
     /// <summary>The <c>WWW-Authenticate</c> value of a 401.</summary>
-    public string Challenge => _options.Challenge;
+    public string Challenge => _options.Challenge();
 
     /// <summary>Tokens whose verdict is held now (for tests and diagnostics).</summary>
     public int Count => _cache.Count;
@@ -53,7 +53,7 @@ public sealed partial class KeystoneTokenCache : IDisposable
     {
         if (token.Length > MaxTokenLength || token.Any(c => c is < '!' or > '~'))
         {
-            throw NeutronException.Unauthorized(_options.Challenge);
+            throw NeutronException.Unauthorized(_options.Challenge());
         }
         var key = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(token)));
         if (!_cache.TryGetValue(key, out Verdict? verdict) || verdict!.ValidUntil <= _time.GetUtcNow())
@@ -110,7 +110,7 @@ public sealed partial class KeystoneTokenCache : IDisposable
         if (identity is null || identity.ExpiresAt <= now)
         {
             // A token Keystone rejected never becomes valid again.
-            return new Verdict(null, () => NeutronException.Unauthorized(_options.Challenge), cacheUntil, "invalid");
+            return new Verdict(null, () => NeutronException.Unauthorized(_options.Challenge()), cacheUntil, "invalid");
         }
         var until = identity.ExpiresAt < cacheUntil ? identity.ExpiresAt : cacheUntil;
         if (identity.ProjectId is null)
