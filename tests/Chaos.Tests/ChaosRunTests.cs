@@ -47,7 +47,7 @@ public sealed class ChaosRunTests(ITestOutputHelper output)
 
         var state = await FinalState.ReadAsync(stack);
         var verdict = ChaosVerdict.Judge(workload.Resources, workload.Accepted, state);
-        var reconciliation = await ReconcileAsync(direct);
+        var reconciliation = await ReconciliationRun.RequestAsync(direct, Log);
         var staleAfterResume = faults.Report.Pause is { } pause ? await StaleCallsAfterResumeAsync(stack, pause) : (Stale: 0, TakenOver: 0);
         var bouncerTransactions = await stack.Bouncer.TransactionCountAsync(ChaosStack.DatabaseName, Path.Combine(stack.Server.BinDirectory!, "psql"));
         var allTransactions = await DatabaseTransactionsAsync(stack) - transactionsBefore;
@@ -172,32 +172,6 @@ public sealed class ChaosRunTests(ITestOutputHelper output)
             takenOver += calls.Any(c => c!["fencing_token"]?.GetValue<long>() > token) ? 1 : 0;
         }
         return (stale, takenOver);
-    }
-
-    /// <summary>Requests a reconciliation run through the operator API and waits for the workers to finish it.</summary>
-    private async Task<JsonObject?> ReconcileAsync(NeutronClient api)
-    {
-        var requested = await api.SendAsync(HttpMethod.Post, "admin/v1/reconciliations", null, CancellationToken.None);
-        if (!requested.IsSuccess)
-        {
-            Log($"reconciliation request refused: {requested}");
-            return null;
-        }
-        var id = requested.Body!["id"]!.GetValue<long>();
-        try
-        {
-            return await Eventually.WaitAsync(async () =>
-            {
-                var latest = await api.SendAsync(HttpMethod.Get, "admin/v1/reconciliations/latest", null, CancellationToken.None);
-                return latest.Body?["reconciliation"] as JsonObject;
-            }, run => run?["id"]?.GetValue<long>() == id && run["state"]?.GetValue<string>() is "finished" or "failed",
-                TimeSpan.FromSeconds(180), $"reconciliation run {id} to finish");
-        }
-        catch (TimeoutException e)
-        {
-            Log(e.Message);
-            return null;
-        }
     }
 
     private static async Task<long> PendingEntriesAsync(ChaosStack stack)

@@ -49,7 +49,10 @@ public sealed class PostgresServer : IAsyncDisposable
     /// A cluster of its own (never the shared one), for tests that stop and start the database; stopped and deleted
     /// on dispose. Needs the installed binaries even when OUTBOXSYNC_TEST_DATABASE is set.
     /// </summary>
-    public static Task<PostgresServer> StartDedicatedAsync() => StartClusterAsync(dedicated: true);
+    /// <param name="listenAddress">Another address to listen on besides loopback (a test network's).</param>
+    /// <param name="trustedNetwork">A CIDR whose clients are trusted as on loopback (the test network's hosts).</param>
+    public static Task<PostgresServer> StartDedicatedAsync(string? listenAddress = null, string? trustedNetwork = null) =>
+        StartClusterAsync(dedicated: true, listenAddress, trustedNetwork);
 
     public string ConnectionStringFor(string database) =>
         new NpgsqlConnectionStringBuilder(AdminConnectionString) { Database = database }.ConnectionString;
@@ -65,7 +68,7 @@ public sealed class PostgresServer : IAsyncDisposable
         return await StartClusterAsync(dedicated: false);
     }
 
-    private static async Task<PostgresServer> StartClusterAsync(bool dedicated)
+    private static async Task<PostgresServer> StartClusterAsync(bool dedicated, string? listenAddress = null, string? trustedNetwork = null)
     {
         var binDir = FindBinaries() ?? throw new InvalidOperationException(
             $"No PostgreSQL found: set {EnvironmentVariable} to a connection string, or install PostgreSQL (initdb, pg_ctl).");
@@ -82,8 +85,13 @@ public sealed class PostgresServer : IAsyncDisposable
         }
 
         await RunPgAsync(asRoot, Path.Combine(binDir, "initdb"), ["-D", dataDir, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync"]);
+        if (trustedNetwork is not null)
+        {
+            await File.AppendAllTextAsync(Path.Combine(dataDir, "pg_hba.conf"), $"host all all {trustedNetwork} trust\n");
+        }
         var freePort = ServiceProcess.FreePort();
-        var options = $"-p {freePort} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 -c shared_buffers=128MB";
+        var listen = listenAddress is null ? "127.0.0.1" : $"127.0.0.1,{listenAddress}";
+        var options = $"-p {freePort} -k {root} -c listen_addresses={listen} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300 -c shared_buffers=128MB";
         await RunPgAsync(asRoot, Path.Combine(binDir, "pg_ctl"), ["-D", dataDir, "-o", options, "-l", Path.Combine(root, "log"), "-w", "-t", "60", "start"]);
 
         var server = new PostgresServer(
@@ -146,6 +154,9 @@ public sealed class PostgresServer : IAsyncDisposable
         {
         }
     }
+
+    /// <summary>The installed PostgreSQL binaries' directory (initdb, pg_ctl, pg_basebackup, psql).</summary>
+    public static string Binaries() => FindBinaries() ?? throw new InvalidOperationException("No PostgreSQL binaries (initdb, pg_ctl) installed.");
 
     private static string? FindBinaries()
     {

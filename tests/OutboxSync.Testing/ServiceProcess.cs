@@ -30,8 +30,10 @@ public sealed class ServiceProcess : IAsyncDisposable
     public string Output => string.Join('\n', _output);
 
     /// <param name="project">Folder under src/, e.g. "Api"; its assembly is OutboxSync.{project}.dll.</param>
+    /// <param name="networkNamespace">Run inside this network namespace (<c>ip netns exec</c>), as a host of its own.</param>
+    /// <param name="address">The address it listens on: loopback unless it runs in a namespace with its own address.</param>
     public static async Task<ServiceProcess> StartAsync(string project, IDictionary<string, string> environment, bool listens = true,
-        string? healthPath = "/")
+        string? healthPath = "/", string? networkNamespace = null, string address = "127.0.0.1")
     {
         var dll = Path.Combine(RepositoryRoot(), "src", project, "bin", BuildConfiguration(), "net10.0", $"OutboxSync.{project}.dll");
         if (!File.Exists(dll))
@@ -39,11 +41,19 @@ public sealed class ServiceProcess : IAsyncDisposable
             throw new FileNotFoundException($"Build output missing: {dll}. Build the solution first.");
         }
         string? url = null;
-        var psi = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        var psi = new ProcessStartInfo(networkNamespace is null ? "dotnet" : "ip") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        if (networkNamespace is not null)
+        {
+            // ip netns exec execs the command, so the process is dotnet itself (signals and kills reach it).
+            foreach (var a in new[] { "netns", "exec", networkNamespace, "dotnet" })
+            {
+                psi.ArgumentList.Add(a);
+            }
+        }
         psi.ArgumentList.Add(dll);
         if (listens)
         {
-            url = $"http://127.0.0.1:{FreePort()}";
+            url = $"http://{address}:{FreePort()}";
             psi.ArgumentList.Add("--urls");
             psi.ArgumentList.Add(url);
         }

@@ -23,11 +23,12 @@ public sealed class SimulatorProcess : IAsyncDisposable
 
     public HttpClient Admin { get; }
 
-    public static async Task<SimulatorProcess> StartAsync() =>
+    /// <param name="address">The address it listens on (a test network's, for partition runs).</param>
+    public static async Task<SimulatorProcess> StartAsync(string address = "127.0.0.1") =>
         new(await ServiceProcess.StartAsync("Simulator", new Dictionary<string, string>
         {
             ["Logging__LogLevel__Default"] = "Warning",
-        }, healthPath: "/healthz"));
+        }, healthPath: "/healthz", address: address));
 
     public async Task SetFaultsAsync(object faults)
     {

@@ -29,10 +29,13 @@ public sealed class FinalState
     /// <summary>Leases still live after the drain (expected zero once the replicas are idle).</summary>
     public long LiveLeases { get; private set; }
 
-    public static async Task<FinalState> ReadAsync(ChaosStack stack)
+    public static Task<FinalState> ReadAsync(ChaosStack stack) => ReadAsync(() => stack.OpenProbe(), stack.Simulator);
+
+    /// <param name="openProbe">A new unopened connection to the database to read (after a failover, the new primary).</param>
+    public static async Task<FinalState> ReadAsync(Func<NpgsqlConnection> openProbe, SimulatorProcess simulator)
     {
         var state = new FinalState();
-        await using var connection = stack.OpenProbe();
+        await using var connection = openProbe();
         await connection.OpenAsync();
         await using (var cmd = new NpgsqlCommand("""
             select 'network', id, name, status, status_reason, revision_number, applied_revision, false from networks
@@ -75,18 +78,18 @@ public sealed class FinalState
 
         foreach (var collection in Collections)
         {
-            state.BackEnd[collection] = await stack.Simulator.ListAsync(collection);
+            state.BackEnd[collection] = await simulator.ListAsync(collection);
         }
-        foreach (var (router, port, revision) in await stack.Simulator.InterfacesAsync())
+        foreach (var (router, port, revision) in await simulator.InterfacesAsync())
         {
             state.BackEndInterfaces[port] = (router, revision);
         }
-        state.Violations = await stack.Simulator.ViolationsAsync();
+        state.Violations = await simulator.ViolationsAsync();
         if (state.Violations.Values.Any(v => v > 0))
         {
-            state.OverlappingCalls.AddRange(await OverlappingCallsAsync(stack));
+            state.OverlappingCalls.AddRange(await OverlappingCallsAsync(simulator));
         }
-        state.SimulatorStats = (await System.Net.Http.Json.HttpClientJsonExtensions.GetFromJsonAsync<JsonObject>(stack.Simulator.Admin, "_sim/stats"))!;
+        state.SimulatorStats = (await System.Net.Http.Json.HttpClientJsonExtensions.GetFromJsonAsync<JsonObject>(simulator.Admin, "_sim/stats"))!;
         return state;
     }
 
@@ -97,9 +100,9 @@ public sealed class FinalState
 
     public bool AtBackEnd(string collection, Guid id) => BackEnd[collection].ContainsKey(id);
 
-    private static async Task<IEnumerable<string>> OverlappingCallsAsync(ChaosStack stack)
+    private static async Task<IEnumerable<string>> OverlappingCallsAsync(SimulatorProcess simulator)
     {
-        var calls = (await System.Net.Http.Json.HttpClientJsonExtensions.GetFromJsonAsync<JsonObject>(stack.Simulator.Admin, "_sim/calls"))!["items"]!.AsArray()
+        var calls = (await System.Net.Http.Json.HttpClientJsonExtensions.GetFromJsonAsync<JsonObject>(simulator.Admin, "_sim/calls"))!["items"]!.AsArray()
             .Select(c => c!.AsObject())
             .Where(c => c["started_at"] is not null && c["finished_at"] is not null)
             .GroupBy(c => c["resource_id"]!.GetValue<string>());
