@@ -49,7 +49,7 @@ public sealed class OutboxClaim(NpgsqlDataSource dataSource, LeaseStore leases)
     // A pending entry as PendingEntry reads it (ReadEntry), from the claim and from a later read alike.
     private const string EntryColumns = """
         seq, resource_type, operation, revision, payload::text, project_id, depends_on, trace_parent,
-               attempts, blocked_by, next_attempt_at <= clock_timestamp(), dispatched_at is not null
+               attempts, blocked_by, next_attempt_at <= clock_timestamp(), dispatched_at is not null, idempotency_key
         """;
 
     // The drain's claim: the lease acquire over the due resources, the dispatch mark and every won resource's first
@@ -79,7 +79,7 @@ public sealed class OutboxClaim(NpgsqlDataSource dataSource, LeaseStore leases)
                    or exists (select 1 from marked m where m.resource_id = won.resource_id),
                b.seq, b.resource_type, b.operation, b.revision, b.payload::text, b.project_id, b.depends_on, b.trace_parent,
                b.attempts, b.blocked_by, b.next_attempt_at <= clock_timestamp(),
-               b.dispatched_at is not null or exists (select 1 from marked m where m.seq = b.seq)
+               b.dispatched_at is not null or exists (select 1 from marked m where m.seq = b.seq), b.idempotency_key
         from candidates c
         left join won on won.resource_id = c.resource_id
         left join previous on previous.resource_id = c.resource_id
@@ -216,7 +216,8 @@ public sealed class OutboxClaim(NpgsqlDataSource dataSource, LeaseStore leases)
         Attempts: reader.GetInt32(at + 8),
         BlockedBy: reader.IsDBNull(at + 9) ? null : reader.GetString(at + 9),
         Due: reader.GetBoolean(at + 10),
-        Dispatched: reader.GetBoolean(at + 11));
+        Dispatched: reader.GetBoolean(at + 11),
+        IdempotencyKey: reader.IsDBNull(at + 12) ? null : reader.GetGuid(at + 12));
 
     internal static NpgsqlParameter<long[]> SeqArray(string name, IEnumerable<long> seqs) =>
         new(name, NpgsqlDbType.Array | NpgsqlDbType.Bigint) { TypedValue = seqs.ToArray() };

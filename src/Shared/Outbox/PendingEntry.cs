@@ -14,7 +14,8 @@ public sealed record PendingEntry(
     int Attempts,
     string? BlockedBy,
     bool Due,
-    bool Dispatched)
+    bool Dispatched,
+    Guid? IdempotencyKey = null)
 {
     public bool IsDelete => Operation is OutboxOperation.Delete or OutboxOperation.RemoveInterface;
 

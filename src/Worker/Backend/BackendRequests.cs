@@ -14,7 +14,7 @@ internal static class BackendRequests
     {
         var e = send.Entry;
         var collection = ResourceType.FromName(e.ResourceType)!.Collection;
-        var key = $"seq-{e.Seq}";
+        var key = KeyOf(e);
         return send.Operation switch
         {
             OutboxOperation.Create => new BackendRequest(HttpMethod.Post, $"v1/{collection}", StateBody(e), token, key, e.TraceParent),
@@ -31,8 +31,12 @@ internal static class BackendRequests
     {
         var e = send.Entry;
         var collection = ResourceType.FromName(e.ResourceType)!.Collection;
-        return new BackendRequest(HttpMethod.Put, $"v1/{collection}/{e.ResourceId}", StateBody(e), token, $"seq-{e.Seq}-update", e.TraceParent);
+        return new BackendRequest(HttpMethod.Put, $"v1/{collection}/{e.ResourceId}", StateBody(e), token, KeyOf(e) + "-update", e.TraceParent);
     }
+
+    /// <summary>The entry's Idempotency-Key: its own random key, never reused even when seq values are after a
+    /// rewind (migrations/020); entries written before that migration keep their seq-based key.</summary>
+    private static string KeyOf(PendingEntry e) => e.IdempotencyKey is { } unique ? unique.ToString() : $"seq-{e.Seq}";
 
     /// <summary>The port object's delete that follows a confirmed remove_interface.</summary>
     public static BackendRequest DeletePortAfterInterface(DrainStep.Send send, FencingToken token) =>

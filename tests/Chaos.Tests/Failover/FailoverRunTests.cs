@@ -240,6 +240,10 @@ public sealed class FailoverRunTests(ITestOutputHelper output)
             t.Note("lost", "simulator violation counters", violations);
         }
 
+        if (settings.ReportDirectory is { } logDirectory)
+        {
+            await AcknowledgedLog.WriteAsync(Path.Combine(logDirectory, $"{mode}-acknowledged.jsonl"), workload.Accepted, verdict);
+        }
         var rendered = t.Render();
         Log("\n" + rendered);
         if (settings.ReportDirectory is { } directory)

@@ -177,7 +177,11 @@ public sealed class PartitionRunTests(ITestOutputHelper output)
         t.Check("fencing", $"calls under {a.Host.Name}'s leases starting after they could have expired (cut from the database, back end reachable)",
             $"{afterExpiry.Late} of {afterExpiry.Total} calls under {heldAtCut.Count} leases; {afterExpiry.TakenOver} of those resources taken over with a newer token",
             heldAtCut.Count > 0 && afterExpiry.TakenOver > 0 && afterExpiry.Late == 0);
-        t.Check("failover", "processes that exited", $"{workers.Count(x => x.Process.HasExited)} workers, {(api.HasExited ? 1 : 0)} API",
+        foreach (var (host, _, process) in workers)
+        {
+            t.Note("faults", $"what {host.Name}'s worker counted (/metrics)", await WorkerCountsAsync(process));
+        }
+        t.Check("hosts", "processes that exited", $"{workers.Count(x => x.Process.HasExited)} workers, {(api.HasExited ? 1 : 0)} API",
             !api.HasExited && workers.All(x => !x.Process.HasExited));
         var accepted = workload.Accepted;
         t.Check("workload", "acknowledged operations", $"{accepted.Count} (required >= {settings.Operations})", accepted.Count >= settings.Operations);
@@ -201,6 +205,10 @@ public sealed class PartitionRunTests(ITestOutputHelper output)
         t.Check("outcome", "simulator violation counters (duplicated, out of order, overlapping)",
             string.Join(", ", state.Violations.Select(v => $"{v.Key} {v.Value}")),
             state.Violations.Count >= 5 && state.Violations.Values.All(v => v == 0), state.OverlappingCalls);
+        if (settings.ReportDirectory is { } logDirectory)
+        {
+            await AcknowledgedLog.WriteAsync(Path.Combine(logDirectory, "partition-acknowledged.jsonl"), workload.Accepted, verdict);
+        }
         var rendered = t.Render();
         Log("\n" + rendered);
         if (settings.ReportDirectory is { } directory)
@@ -217,6 +225,21 @@ public sealed class PartitionRunTests(ITestOutputHelper output)
         var settings = Failover.FailoverSettings.FromEnvironment();
         // Five faults need a longer window than one failover.
         return Environment.GetEnvironmentVariable("FAILOVER_SECONDS") is { Length: > 0 } ? settings : settings with { Window = TimeSpan.FromSeconds(75) };
+    }
+
+    /// <summary>The worker's own counts of what the faults did to it: leases it stopped trusting (by reason) and
+    /// drain steps (by outcome), from its Prometheus endpoint.</summary>
+    private static async Task<string> WorkerCountsAsync(ServiceProcess worker)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        var text = await http.GetStringAsync(worker.Url + "/metrics");
+        var counts = text.Split('\n')
+            .Where(l => l.StartsWith("outboxsync_worker_lease_lost_total{", StringComparison.Ordinal)
+                || l.StartsWith("outboxsync_worker_steps_total{", StringComparison.Ordinal)
+                || l.StartsWith("outboxsync_worker_lease_takeovers_total", StringComparison.Ordinal))
+            .Select(l => l.Replace("outboxsync_worker_", "", StringComparison.Ordinal).Replace("_total", "", StringComparison.Ordinal))
+            .Select(l => System.Text.RegularExpressions.Regex.Replace(l, @",?otel_scope_name=""[^""]*""|,?job=""[^""]*""|,?instance=""[^""]*""", ""));
+        return string.Join("; ", counts);
     }
 
     private async Task AtAsync(TimeSpan offset)

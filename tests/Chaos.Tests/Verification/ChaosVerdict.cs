@@ -12,6 +12,11 @@ public sealed class ChaosVerdict
 {
     public Dictionary<(OperationKind Kind, OperationOutcome Outcome), int> Operations { get; } = [];
 
+    private readonly Dictionary<AcceptedOperation, OperationOutcome> _byOperation = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>What became of one accepted operation.</summary>
+    public OperationOutcome OutcomeOf(AcceptedOperation operation) => _byOperation[operation];
+
     public Dictionary<ResourceOutcome, int> Resources { get; } = [];
 
     /// <summary>Every resource or operation that ended wrong, with why.</summary>
@@ -40,6 +45,7 @@ public sealed class ChaosVerdict
         foreach (var operation in accepted)
         {
             var outcome = JudgeOperation(operation, outcomes[operation.Resource.Id], state, out var problem);
+            verdict._byOperation[operation] = outcome;
             verdict.Operations[(operation.Kind, outcome)] = verdict.Operations.GetValueOrDefault((operation.Kind, outcome)) + 1;
             if (problem is not null)
             {
