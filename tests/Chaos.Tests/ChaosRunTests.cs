@@ -18,7 +18,7 @@ namespace OutboxSync.Chaos.Tests;
 [Trait("Category", "Chaos")]
 public sealed class ChaosRunTests(ITestOutputHelper output)
 {
-    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private readonly RunLog _log = new(output, "chaos");
 
     [Fact]
     public async Task Every_accepted_operation_is_applied_and_both_sides_agree_after_kills_pauses_database_restarts_and_back_end_faults()
@@ -35,12 +35,12 @@ public sealed class ChaosRunTests(ITestOutputHelper output)
         Log($"workload: {workload.PlannedOperations} operations on {plans.Count * WorkloadPlan.ResourcesPerUnit} resources over {settings.FaultPhase.TotalSeconds:F0} s");
         var run = workload.RunAsync(settings.FaultPhase, CancellationToken.None);
         var faults = new ChaosFaults(stack, settings, Log);
-        var faultFailure = await FailureOfAsync(faults.RunAsync(run));
-        var workloadFailure = await FailureOfAsync(run);
+        var faultFailure = await RunLog.FailureOfAsync(faults.RunAsync(run));
+        var workloadFailure = await RunLog.FailureOfAsync(run);
         Log($"workload finished: {workload.Accepted.Count} accepted; waiting for the queue to drain");
 
         var drainStarted = Stopwatch.GetTimestamp();
-        var drainFailure = await FailureOfAsync(Eventually.WaitAsync(() => PendingEntriesAsync(stack), n => n == 0,
+        var drainFailure = await RunLog.FailureOfAsync(Eventually.WaitAsync(() => PendingEntriesAsync(stack), n => n == 0,
             TimeSpan.FromSeconds(Math.Max(300, settings.FaultPhase.TotalSeconds)), "the outbox to drain"));
         var drained = Stopwatch.GetElapsedTime(drainStarted);
         Log($"drain: {drained.TotalSeconds:F0} s");
@@ -71,7 +71,7 @@ public sealed class ChaosRunTests(ITestOutputHelper output)
         var t = new SummaryTable();
         var accepted = workload.Accepted;
         t.Note("run", "size", $"{workload.PlannedOperations} operations planned on {units * WorkloadPlan.ResourcesPerUnit} resources ({units} units), {settings.Clients} clients, seed {settings.Seed}");
-        t.Note("run", "timing", $"fault phase {faults.Phase.TotalSeconds:F0} s (paced over {settings.FaultPhase.TotalSeconds:F0} s), drain {drained.TotalSeconds:F0} s, total {_clock.Elapsed.TotalSeconds:F0} s");
+        t.Note("run", "timing", $"fault phase {faults.Phase.TotalSeconds:F0} s (paced over {settings.FaultPhase.TotalSeconds:F0} s), drain {drained.TotalSeconds:F0} s, total {_log.Elapsed.TotalSeconds:F0} s");
 
         t.Check("workload", "accepted operations", $"{accepted.Count} (required >= {settings.Operations})", accepted.Count >= settings.Operations);
         t.Note("workload", "by kind", string.Join(", ", accepted.GroupBy(a => a.Kind).OrderBy(g => g.Key).Select(g => $"{g.Key} {g.Count()}")));
@@ -191,30 +191,6 @@ public sealed class ChaosRunTests(ITestOutputHelper output)
         return (long)(await cmd.ExecuteScalarAsync())!;
     }
 
-    private static async Task<Exception?> FailureOfAsync(Task task)
-    {
-        try
-        {
-            await task;
-            return null;
-        }
-        catch (Exception e)
-        {
-            return e;
-        }
-    }
 
-    private void Log(string line)
-    {
-        var stamped = $"[chaos {_clock.Elapsed.TotalSeconds,6:F1} s] {line}";
-        try
-        {
-            output.WriteLine(stamped);
-        }
-        catch (InvalidOperationException)
-        {
-            // Output helper closed (a late background message after the test ended).
-        }
-        Console.WriteLine(stamped);
-    }
+    private void Log(string line) => _log.Write(line);
 }

@@ -170,10 +170,16 @@ public sealed class PostgresServer : IAsyncDisposable
         return candidates.FirstOrDefault(d => File.Exists(Path.Combine(d, "initdb")) && File.Exists(Path.Combine(d, "pg_ctl")));
     }
 
+    /// <summary>Runs one of the PostgreSQL binaries (<paramref name="tool"/>: initdb, pg_ctl, pg_basebackup, …) as the
+    /// postgres user when running as root (initdb and the server refuse root); throws with its output on failure.</summary>
+    public static Task RunToolAsync(string tool, params string[] args) =>
+        RunPgAsync(Environment.UserName == "root", Path.Combine(Binaries(), tool), args);
+
     private static Task RunPgAsync(bool asRoot, string exe, string[] args) =>
         asRoot ? RunAsync("runuser", ["-u", "postgres", "--", exe, .. args]) : RunAsync(exe, args);
 
-    private static async Task RunAsync(string exe, string[] args)
+    /// <summary>Runs a command and throws with its output when it fails.</summary>
+    public static async Task RunAsync(string exe, params string[] args)
     {
         var psi = new ProcessStartInfo(exe)
         {

@@ -26,7 +26,7 @@ public sealed class FailoverRunTests(ITestOutputHelper output)
 
     /// <summary>How long the standby's WAL receiver is stopped right before the primary dies.</summary>
     private static readonly TimeSpan ReplicationStall = TimeSpan.FromSeconds(3);
-    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private readonly RunLog _log = new(output, "failover");
 
     [Fact]
     public async Task Every_acknowledged_operation_survives_the_primary_killed_mid_load_when_the_standby_is_synchronous()
@@ -116,11 +116,11 @@ public sealed class FailoverRunTests(ITestOutputHelper output)
         var committed = await sampler;
         var acknowledgedBeforeKill = workload.Accepted.Count;
         await pair.KillPrimaryAsync();
-        var killedAt = _clock.Elapsed;
+        var killedAt = _log.Elapsed;
         Log($"replication stalled {ReplicationStall.TotalSeconds:F0} s ({acknowledgedBeforeKill - acknowledgedBeforeStall} operations acknowledged meanwhile), then the primary killed with {acknowledgedBeforeKill} acknowledged; last committed seq {committed.Seq}, lease token {committed.Token}");
         await Task.Delay(settings.Detection);
         await pair.PromoteStandbyAsync();
-        var promotedAt = _clock.Elapsed;
+        var promotedAt = _log.Elapsed;
         DateTime promotedAtDb;
         await using (var probe = pair.Open(pair.StandbyPort, Database))
         {
@@ -130,12 +130,12 @@ public sealed class FailoverRunTests(ITestOutputHelper output)
         }
         var firstWrite = await Eventually.WaitAsync(async () => workload.Accepted.Count, n => n > acknowledgedBeforeKill || run.IsCompleted,
             TimeSpan.FromSeconds(120), "the first write acknowledged after the promotion");
-        var writesAgainAfter = _clock.Elapsed - promotedAt;
+        var writesAgainAfter = _log.Elapsed - promotedAt;
         Log($"standby promoted {(promotedAt - killedAt).TotalSeconds:F1} s after the kill; writes acknowledged again {writesAgainAfter.TotalSeconds:F1} s later");
 
-        var workloadFailure = await FailureOfAsync(run);
+        var workloadFailure = await RunLog.FailureOfAsync(run);
         Log($"workload finished: {workload.Accepted.Count} acknowledged; waiting for the queue to drain");
-        var drainFailure = await FailureOfAsync(Eventually.WaitAsync(() => ScalarAsync(pair, "select count(*) from outbox_entries where state = 'pending'"),
+        var drainFailure = await RunLog.FailureOfAsync(Eventually.WaitAsync(() => ScalarAsync(pair, "select count(*) from outbox_entries where state = 'pending'"),
             n => n == 0, TimeSpan.FromSeconds(300), "the outbox to drain on the new primary"));
 
         var state = await FinalState.ReadAsync(() => pair.Open(pair.StandbyPort, Database), simulator);
@@ -314,48 +314,11 @@ public sealed class FailoverRunTests(ITestOutputHelper output)
     private static Task<ServiceProcess> StartWorkerAsync(StandbyPair pair, SimulatorProcess simulator, int number)
     {
         var connection = pair.MultiHostConnectionString(Database, $"failover-worker-{number}");
-        return ServiceProcess.StartAsync("Worker", new Dictionary<string, string>
-        {
-            ["Database__ConnectionString"] = connection,
-            ["Worker__NotificationConnectionString"] = connection,
-            ["Backend__BaseUrl"] = simulator.BaseUrl.ToString(),
-            ["Backend__AttemptTimeout"] = "00:00:02",
-            ["Worker__InstanceId"] = $"failover-worker-{number}",
-            ["Worker__PollInterval"] = "00:00:00.500",
-            ["Worker__Retry__BaseDelay"] = "00:00:00.200",
-            ["Worker__Retry__MaxDelay"] = "00:00:05",
-            ["Worker__Retry__OutageDelay"] = "00:00:01",
-            ["Worker__Retry__BlockedRecheck"] = "00:00:02",
-            ["Worker__Reconciliation__PollInterval"] = "00:00:01",
-            ["Leases__Duration"] = ChaosSettings.LeaseDuration.ToString("c", CultureInfo.InvariantCulture),
-            ["Leases__SafetyMargin"] = ChaosSettings.LeaseSafetyMargin.ToString("c", CultureInfo.InvariantCulture),
-            ["Logging__LogLevel__Default"] = "Warning",
-        }, healthPath: "/health/ready");
+        return ServiceProcess.StartAsync("Worker",
+            RunWorkerSettings.For(connection, connection, simulator.BaseUrl, $"failover-worker-{number}", TimeSpan.FromSeconds(2), ChaosSettings.LeaseSafetyMargin),
+            healthPath: "/health/ready");
     }
 
-    private static async Task<Exception?> FailureOfAsync(Task task)
-    {
-        try
-        {
-            await task;
-            return null;
-        }
-        catch (Exception e)
-        {
-            return e;
-        }
-    }
 
-    private void Log(string line)
-    {
-        var stamped = $"[failover {_clock.Elapsed.TotalSeconds,6:F1} s] {line}";
-        try
-        {
-            output.WriteLine(stamped);
-        }
-        catch (InvalidOperationException)
-        {
-        }
-        Console.WriteLine(stamped);
-    }
+    private void Log(string line) => _log.Write(line);
 }

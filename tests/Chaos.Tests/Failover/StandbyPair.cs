@@ -15,13 +15,11 @@ public sealed class StandbyPair : IAsyncDisposable
 {
     public const string StandbyName = "standby1";
 
-    private readonly string _bin;
     private readonly List<string> _roots = [];
     private readonly bool _asRoot = Environment.UserName == "root";
 
-    private StandbyPair(string bin, bool synchronous)
+    private StandbyPair(bool synchronous)
     {
-        _bin = bin;
         Synchronous = synchronous;
     }
 
@@ -32,12 +30,9 @@ public sealed class StandbyPair : IAsyncDisposable
     public string PrimaryData { get; private set; } = "";
     public string StandbyData { get; private set; } = "";
 
-    /// <summary>psql, for PgBouncer's admin console and the like.</summary>
-    public string Psql => Path.Combine(_bin, "psql");
-
     public static async Task<StandbyPair> StartAsync(bool synchronous)
     {
-        var pair = new StandbyPair(PostgresServer.Binaries(), synchronous);
+        var pair = new StandbyPair(synchronous);
         try
         {
             await pair.StartPrimaryAsync();
@@ -213,40 +208,17 @@ public sealed class StandbyPair : IAsyncDisposable
 
     private static void Kill(int pid) => Run("kill", "-9", pid.ToString(CultureInfo.InvariantCulture));
 
-    private Task RunPgAsync(string tool, params string[] args) =>
-        Task.Run(() =>
-        {
-            var exe = Path.Combine(_bin, tool);
-            if (_asRoot)
-            {
-                Run("runuser", ["-u", "postgres", "--", exe, .. args]);
-            }
-            else
-            {
-                Run(exe, args);
-            }
-        });
+    private static Task RunPgAsync(string tool, params string[] args) => PostgresServer.RunToolAsync(tool, args);
 
+    /// <summary>chown and kill: a kill of a process already gone is not an error.</summary>
     private static void Run(string exe, params string[] args)
     {
-        var psi = new ProcessStartInfo(exe)
+        try
         {
-            UseShellExecute = false,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = "/tmp",
-        };
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
+            PostgresServer.RunAsync(exe, args).GetAwaiter().GetResult();
         }
-        using var process = Process.Start(psi) ?? throw new InvalidOperationException($"Could not start {exe}");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        process.WaitForExit();
-        if (process.ExitCode != 0 && exe != "kill")
+        catch (InvalidOperationException) when (exe == "kill")
         {
-            throw new InvalidOperationException($"{exe} {string.Join(' ', args)} failed ({process.ExitCode}): {stderr.Result} {stdout.Result}");
         }
     }
 

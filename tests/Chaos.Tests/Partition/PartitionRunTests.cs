@@ -26,7 +26,7 @@ namespace OutboxSync.Chaos.Tests.Partition;
 public sealed class PartitionRunTests(ITestOutputHelper output)
 {
     private const string Database = "partition";
-    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private readonly RunLog _log = new(output, "partition");
 
     [SkippableFact]
     public async Task Every_acknowledged_operation_is_applied_once_and_in_order_across_cut_lossy_and_slow_links()
@@ -158,9 +158,9 @@ public sealed class PartitionRunTests(ITestOutputHelper output)
         faults.Add(("partitions that heal mid-call", $"{c.Host.Name} ↔ back end cut 3 × 1.5 s (calls last 20-400 ms, attempt timeout 3 s)"));
         Log("faults over");
 
-        var workloadFailure = await FailureOfAsync(run);
+        var workloadFailure = await RunLog.FailureOfAsync(run);
         Log($"workload finished: {workload.Accepted.Count} acknowledged; waiting for the queue to drain");
-        var drainFailure = await FailureOfAsync(Eventually.WaitAsync(() => PendingAsync(server), n => n == 0,
+        var drainFailure = await RunLog.FailureOfAsync(Eventually.WaitAsync(() => PendingAsync(server), n => n == 0,
             TimeSpan.FromSeconds(300), "the outbox to drain"));
         var state = await FinalState.ReadAsync(() => Probe(server), simulator);
         var verdict = ChaosVerdict.Judge(workload.Resources, workload.Accepted, state);
@@ -244,7 +244,7 @@ public sealed class PartitionRunTests(ITestOutputHelper output)
 
     private async Task AtAsync(TimeSpan offset)
     {
-        var wait = offset - _clock.Elapsed;
+        var wait = offset - _log.Elapsed;
         if (wait > TimeSpan.Zero)
         {
             // The fault schedule: faults fire at fixed points of the paced workload.
@@ -308,47 +308,11 @@ public sealed class PartitionRunTests(ITestOutputHelper output)
     }.ConnectionString;
 
     private static Task<ServiceProcess> StartWorkerAsync(TestHost host, string instanceId, string connection, SimulatorProcess simulator) =>
-        ServiceProcess.StartAsync("Worker", new Dictionary<string, string>
-        {
-            ["Database__ConnectionString"] = connection,
-            ["Worker__NotificationConnectionString"] = connection,
-            ["Backend__BaseUrl"] = simulator.BaseUrl.ToString(),
-            ["Backend__AttemptTimeout"] = "00:00:03",
-            ["Worker__InstanceId"] = instanceId,
-            ["Worker__PollInterval"] = "00:00:00.500",
-            ["Worker__Retry__BaseDelay"] = "00:00:00.200",
-            ["Worker__Retry__MaxDelay"] = "00:00:05",
-            ["Worker__Retry__OutageDelay"] = "00:00:01",
-            ["Worker__Retry__BlockedRecheck"] = "00:00:02",
-            ["Worker__Reconciliation__PollInterval"] = "00:00:01",
-            ["Leases__Duration"] = ChaosSettings.LeaseDuration.ToString("c", CultureInfo.InvariantCulture),
-            ["Leases__SafetyMargin"] = "00:00:04",
-            ["Logging__LogLevel__Default"] = "Warning",
-        }, healthPath: "/health/ready", networkNamespace: host.Namespace, address: host.Address);
+        ServiceProcess.StartAsync("Worker",
+            // Calls of up to 2.5 s while A is cut from the database: a 4 s margin keeps its trust window inside the lease.
+            RunWorkerSettings.For(connection, connection, simulator.BaseUrl, instanceId, TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(4)),
+            healthPath: "/health/ready", networkNamespace: host.Namespace, address: host.Address);
 
-    private static async Task<Exception?> FailureOfAsync(Task task)
-    {
-        try
-        {
-            await task;
-            return null;
-        }
-        catch (Exception e)
-        {
-            return e;
-        }
-    }
 
-    private void Log(string line)
-    {
-        var stamped = $"[partition {_clock.Elapsed.TotalSeconds,6:F1} s] {line}";
-        try
-        {
-            output.WriteLine(stamped);
-        }
-        catch (InvalidOperationException)
-        {
-        }
-        Console.WriteLine(stamped);
-    }
+    private void Log(string line) => _log.Write(line);
 }

@@ -105,29 +105,16 @@ public sealed class ChaosStack : IAsyncDisposable
     private Task<ServiceProcess> StartWorkerAsync(WorkerSlot slot)
     {
         var applicationName = $"{WorkerApplicationName}-{slot.Number}";
-        var environment = new Dictionary<string, string>
-        {
-            ["Database__ConnectionString"] = WithApplicationName(slot.ViaBouncer ? Bouncer.ConnectionStringFor(DatabaseName) : ConnectionString, applicationName),
+        var environment = RunWorkerSettings.For(
+            WithApplicationName(slot.ViaBouncer ? Bouncer.ConnectionStringFor(DatabaseName) : ConnectionString, applicationName),
             // LISTEN needs a real session, so it always goes straight to PostgreSQL.
-            ["Worker__NotificationConnectionString"] = WithApplicationName(ConnectionString, applicationName),
-            ["Backend__BaseUrl"] = Simulator.BaseUrl.ToString(),
-            ["Backend__AttemptTimeout"] = ChaosSettings.AttemptTimeout.ToString("c", CultureInfo.InvariantCulture),
-            ["Backend__RetryCount"] = "2",
-            ["Backend__RetryDelay"] = "00:00:00.100",
-            ["Worker__InstanceId"] = slot.InstanceId,
-            ["Worker__MaxInFlight"] = "16",
-            ["Worker__PollInterval"] = "00:00:00.500",
-            ["Worker__Retry__BaseDelay"] = "00:00:00.200",
-            ["Worker__Retry__MaxDelay"] = "00:00:05",
-            ["Worker__Retry__OutageDelay"] = "00:00:01",
-            ["Worker__Retry__BlockedRecheck"] = "00:00:02",
-            ["Worker__Reconciliation__PollInterval"] = "00:00:01",
-            ["Leases__Duration"] = ChaosSettings.LeaseDuration.ToString("c", CultureInfo.InvariantCulture),
-            ["Leases__SafetyMargin"] = ChaosSettings.LeaseSafetyMargin.ToString("c", CultureInfo.InvariantCulture),
-            ["Logging__LogLevel__Default"] = "Warning",
-            // The pause check accounts for every lease, including the ones released just as the process stopped.
-            ["Logging__LogLevel__OutboxSync.Worker.Drain.DrainPass"] = "Debug",
-        };
+            WithApplicationName(ConnectionString, applicationName),
+            Simulator.BaseUrl, slot.InstanceId, ChaosSettings.AttemptTimeout, ChaosSettings.LeaseSafetyMargin);
+        environment["Backend__RetryCount"] = "2";
+        environment["Backend__RetryDelay"] = "00:00:00.100";
+        environment["Worker__MaxInFlight"] = "16";
+        // The pause check accounts for every lease, including the ones released just as the process stopped.
+        environment["Logging__LogLevel__OutboxSync.Worker.Drain.DrainPass"] = "Debug";
         return ServiceProcess.StartAsync("Worker", environment, healthPath: "/health/ready");
     }
 
