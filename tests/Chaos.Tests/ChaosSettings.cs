@@ -51,9 +51,11 @@ public sealed record ChaosSettings(int Operations, int Resources, TimeSpan Fault
         Text("CHAOS_REPORT"),
         Text("CHAOS_LOGS"));
 
-    private static string? Text(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } value ? value : null;
+    /// <summary>An environment variable's text, or null when unset or empty.</summary>
+    internal static string? Text(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } value ? value : null;
 
-    private static int Read(string name, int fallback)
+    /// <summary>A positive integer from an environment variable, or <paramref name="fallback"/> when unset.</summary>
+    internal static int Read(string name, int fallback)
     {
         var text = Environment.GetEnvironmentVariable(name);
         if (string.IsNullOrWhiteSpace(text))

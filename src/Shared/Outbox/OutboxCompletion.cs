@@ -149,6 +149,22 @@ public sealed class OutboxCompletion(NpgsqlDataSource dataSource)
             new NpgsqlParameter("count", countAttempt), new NpgsqlParameter("delay", delay),
             new NpgsqlParameter("error", Truncate(error)), OutboxClaim.SeqArray("seqs", seqs))), ct);
 
+    /// <summary>
+    /// The back end refused our token as stale while the lease row still carries it: it has seen a larger token for
+    /// the resource than this database remembers handing out, so the database was rewound (a promoted asynchronous
+    /// standby, a point-in-time restore). The back end cached that refusal under the entries' Idempotency-Key and
+    /// would replay it to every later attempt, each under a newer token, forever. Nothing was applied under that key:
+    /// fencing refuses before applying, and a key with an applied result replays that result instead. So the
+    /// entries get new keys, and the next attempt is judged afresh once the token sequence passes the back end's.
+    /// A holder whose lease was taken over changes nothing.
+    /// </summary>
+    public Task<CompletionResult> RenewKeysAsync(ResourceLease lease, IReadOnlyList<long> seqs, CancellationToken ct = default) =>
+        GuardedAsync(lease, batch => batch.Add(Command($"""
+            update outbox_entries set idempotency_key = gen_random_uuid(),
+                last_error = 'stale_token while holding the lease: the back end saw a newer token (database rewound?); new key'
+            where state = 'pending' and seq = any(@seqs) and {OurToken}
+            """, OutboxClaim.SeqArray("seqs", seqs))), ct);
+
     /// <summary>The entry waits for another resource: record who, spend no attempt, re-check after <paramref name="recheck"/>
     /// (or earlier, when the blocker makes progress).</summary>
     public Task<CompletionResult> BlockAsync(ResourceLease lease, long seq, Guid blockedBy, TimeSpan recheck, CancellationToken ct = default) =>

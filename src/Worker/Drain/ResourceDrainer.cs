@@ -170,10 +170,15 @@ public sealed class ResourceDrainer(
                     entry.ResourceType, entry.Seq, send.Covered.Select(e => e.Seq).ToList(), entry.Revision, RemoveRow: false, OutboxState.Superseded) { ReleaseWhenIdle = !tally.InDoubt }, ct), send.Covered.Count);
 
             case BackendOutcomeKind.StaleToken:
+                await completion.RenewKeysAsync(lease, seqs, ct);
+                tally.LostReason = LeaseMetrics.StaleToken;
+                lease.MarkLost();
+                return StepEnd.Lost;
+
             case BackendOutcomeKind.LeaseExpired:
                 // Someone holds (or may soon hold) a newer token: write nothing and leave the resource to them.
                 // The entry stays pending with its idempotency key; the next holder resends it.
-                tally.LostReason = outcome.Kind == BackendOutcomeKind.StaleToken ? LeaseMetrics.StaleToken : LeaseMetrics.UntrustedReason(lease);
+                tally.LostReason = LeaseMetrics.UntrustedReason(lease);
                 lease.MarkLost();
                 return StepEnd.Lost;
 

@@ -1,5 +1,3 @@
-using System.Globalization;
-
 namespace OutboxSync.Chaos.Tests.Failover;
 
 /// <summary>
@@ -30,19 +28,9 @@ public sealed record FailoverSettings(int Operations, int Resources, TimeSpan Wi
         Read("FAILOVER_CLIENTS", 4),
         Read("FAILOVER_SEED", Environment.TickCount & 0xFFFF),
         TimeSpan.FromSeconds(Read("FAILOVER_DETECTION_SECONDS", DefaultDetectionSeconds)),
-        Environment.GetEnvironmentVariable("FAILOVER_REPORTS") is { Length: > 0 } dir ? dir : null);
+        ChaosSettings.Text("FAILOVER_REPORTS"));
 
-    private static int Read(string name, int fallback)
-    {
-        var text = Environment.GetEnvironmentVariable(name);
-        if (string.IsNullOrWhiteSpace(text))
-        {
-            return fallback;
-        }
-        return int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) && value > 0
-            ? value
-            : throw new InvalidOperationException($"{name} must be a positive integer, got '{text}'.");
-    }
+    private static int Read(string name, int fallback) => ChaosSettings.Read(name, fallback);
 
     public override string ToString() =>
         $"{Operations} operations on {Resources} resources over {Window.TotalSeconds:F0} s, {Clients} clients, primary killed at {KillAt.TotalSeconds:F0} s, promoted {Detection.TotalSeconds:F0} s later, seed {Seed}";

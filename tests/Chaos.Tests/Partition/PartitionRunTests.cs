@@ -238,7 +238,8 @@ public sealed class PartitionRunTests(ITestOutputHelper output)
                 || l.StartsWith("outboxsync_worker_steps_total{", StringComparison.Ordinal)
                 || l.StartsWith("outboxsync_worker_lease_takeovers_total", StringComparison.Ordinal))
             .Select(l => l.Replace("outboxsync_worker_", "", StringComparison.Ordinal).Replace("_total", "", StringComparison.Ordinal))
-            .Select(l => System.Text.RegularExpressions.Regex.Replace(l, @",?otel_scope_name=""[^""]*""|,?job=""[^""]*""|,?instance=""[^""]*""", ""));
+            .Select(l => System.Text.RegularExpressions.Regex.Replace(l, @",?otel_scope_name=""[^""]*""|,?job=""[^""]*""|,?instance=""[^""]*""", ""))
+            .Select(l => l.Replace("{,", "{", StringComparison.Ordinal).Replace("{}", "", StringComparison.Ordinal));
         return string.Join("; ", counts);
     }
 

@@ -54,6 +54,29 @@ public sealed class RewoundDatabaseTests : SimulatorBackedTests
         Assert.Equal(0, violations["key_reuse"]);
     }
 
+    [Fact]
+    public async Task A_change_whose_first_token_is_below_one_the_back_end_saw_before_a_rewind_is_applied_once_the_tokens_pass_it()
+    {
+        var id = await _api.CreateAsync("networks", "network", new JsonObject { ["name"] = "token-rewound" });
+        await _api.WaitForStatusAsync("networks", "network", id, "ACTIVE");
+        // The back end sees a token this database will hand out again: the rewind lost the leases that used it.
+        for (var i = 0; i < 3; i++)
+        {
+            await RenameAsync(id, $"before-the-rewind-{i}");
+            await WaitForBackEndNameAsync(id, $"before-the-rewind-{i}");
+        }
+        await ExecuteAsync("select setval('fencing_tokens', 1)");
+
+        // The first attempt is refused as stale and the back end caches that refusal under the entry's key; every
+        // later attempt takes a newer token, and must not be answered with the cached refusal.
+        await RenameAsync(id, "after-the-token-rewind");
+
+        await WaitForBackEndNameAsync(id, "after-the-token-rewind");
+        await _api.WaitForStatusAsync("networks", "network", id, "ACTIVE");
+        // It was refused as stale at least once on the way (the rewind did what it should).
+        Assert.True((await Simulator.ViolationsAsync())["stale_token"] > 0);
+    }
+
     private async Task RenameAsync(Guid id, string name)
     {
         using var response = await _api.Neutron.PutAsJsonAsync($"networks/{id}", new JsonObject { ["network"] = new JsonObject { ["name"] = name } });
