@@ -43,7 +43,8 @@ internal static class AbandonedClusters
         }
     }
 
-    private static bool IsAlive(int pid)
+    /// <summary>Whether the process <paramref name="pid"/> still runs (also used for Keystone's sweep).</summary>
+    internal static bool IsAlive(int pid)
     {
         try
         {

@@ -287,7 +287,7 @@ public sealed class KeystoneServer : IAsyncDisposable
     {
         foreach (var root in Directory.EnumerateDirectories(Path.GetTempPath(), DirectoryPrefix + "*"))
         {
-            if (!int.TryParse(Path.GetFileName(root)[DirectoryPrefix.Length..].Split('-')[0], out var pid) || IsAlive(pid))
+            if (!int.TryParse(Path.GetFileName(root)[DirectoryPrefix.Length..].Split('-')[0], out var pid) || AbandonedClusters.IsAlive(pid))
             {
                 continue;
             }
@@ -306,18 +306,6 @@ public sealed class KeystoneServer : IAsyncDisposable
         }
     }
 
-    private static bool IsAlive(int pid)
-    {
-        try
-        {
-            using var process = Process.GetProcessById(pid);
-            return !process.HasExited;
-        }
-        catch (ArgumentException)
-        {
-            return false;
-        }
-    }
 
     private static void Signal(int pid, int signal)
     {
